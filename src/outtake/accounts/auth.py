@@ -1,0 +1,33 @@
+"""API authentication: a bearer token with a scope, or the browser session (with CSRF)."""
+
+from __future__ import annotations
+
+from ninja.security import HttpBearer, django_auth
+
+from outtake.accounts.services import user_for_token
+
+
+class TokenAuth(HttpBearer):
+    def __init__(self, scope: str) -> None:
+        super().__init__()
+        self.scope = scope
+
+    def authenticate(self, request, token: str):
+        user = user_for_token(token, self.scope)
+        if user is not None:
+            request.user = user
+        return user
+
+
+def scoped(scope: str) -> list:
+    """Auth for an endpoint needing one scope; sessions hold every scope of the user's role."""
+    return [TokenAuth(scope), django_auth]
+
+
+def request_user(request, scope: str):
+    """For plain views that serve API clients too: the bearer token's user, else the session's."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return user_for_token(header[7:].strip(), scope)
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None

@@ -1,0 +1,167 @@
+"""Accounts: sign-up, login rate limiting, API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from outtake.accounts.models import ApiToken, LoginFailure, Organization, User
+from outtake.audit.services import record
+
+TOKEN_PREFIX = "ot_"
+ROLE_ORG_KIND = {
+    User.Role.CREATOR: Organization.Kind.CREATOR,
+    User.Role.BUYER: Organization.Kind.BUYER,
+    User.Role.REVIEWER: Organization.Kind.PLATFORM,
+}
+DEFAULT_SCOPES = {
+    User.Role.CREATOR: ["read", "upload"],
+    User.Role.BUYER: ["read", "buy", "download"],
+    User.Role.REVIEWER: ["read", "upload", "buy", "download"],
+}
+
+
+class AccountError(ValueError):
+    pass
+
+
+@transaction.atomic
+def create_user(
+    email: str,
+    password: str,
+    role: str,
+    *,
+    org_name: str = "",
+    organization: Organization | None = None,
+) -> User:
+    """Create a user in their own one-person organization (or a given one)."""
+    email = (email or "").strip().lower()
+    if role not in User.Role.values:
+        raise AccountError(f"role must be one of {', '.join(User.Role.values)}")
+    if not email or "@" not in email:
+        raise AccountError("a valid e-mail address is needed")
+    if User.objects.filter(email=email).exists():
+        raise AccountError("an account with this e-mail already exists")
+    try:
+        validate_password(password)
+    except ValidationError as exc:
+        raise AccountError(" ".join(exc.messages)) from exc
+    if organization is None:
+        organization = Organization.objects.create(
+            name=org_name.strip() or email.split("@")[0], kind=ROLE_ORG_KIND[role]
+        )
+    user = User.objects.create_user(
+        email,
+        password,
+        role=role,
+        organization=organization,
+        is_staff=role == User.Role.REVIEWER,
+    )
+    if role == User.Role.REVIEWER:
+        from django.contrib.auth.models import Permission
+
+        user.user_permissions.set(Permission.objects.all())
+    record("account.created", actor=user, org=organization, subject=user, data={"role": role})
+    return user
+
+
+def _client_key(ip: str | None) -> str | None:
+    return ip or None
+
+
+def login_blocked(email: str, ip: str | None) -> bool:
+    since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_S)
+    recent = LoginFailure.objects.filter(at__gte=since)
+    limit = settings.LOGIN_FAILURE_LIMIT
+    by_email = recent.filter(email=email.strip().lower()).count()
+    by_ip = recent.filter(ip=_client_key(ip)).count() if ip else 0
+    # An address may try a few accounts, but not guess at scale.
+    return by_email >= limit or by_ip >= limit * 4
+
+
+def login(request, email: str, password: str) -> User:
+    """Authenticate with rate limiting; raises AccountError with the reason shown to people."""
+    ip = request.META.get("REMOTE_ADDR")
+    email = (email or "").strip().lower()
+    if login_blocked(email, ip):
+        raise AccountError("too many failed attempts; wait a few minutes and try again")
+    user = authenticate(request, username=email, password=password)
+    if user is None:
+        LoginFailure.objects.create(email=email, ip=_client_key(ip))
+        raise AccountError("e-mail or password is wrong")
+    LoginFailure.objects.filter(email=email).delete()
+    return user
+
+
+def _digest(raw: str) -> str:
+    # Tokens are 256-bit random, so a fast hash is enough (unlike passwords).
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass
+class NewToken:
+    token: ApiToken
+    raw: str
+
+
+def create_token(user: User, name: str, scopes: list[str] | None = None) -> NewToken:
+    scopes = list(scopes if scopes is not None else DEFAULT_SCOPES[user.role])
+    unknown = set(scopes) - set(ApiToken.SCOPES)
+    if unknown or not scopes:
+        raise AccountError(f"scopes must be among {', '.join(ApiToken.SCOPES)}")
+    allowed = set(DEFAULT_SCOPES[user.role])
+    if not set(scopes) <= allowed:
+        raise AccountError(f"a {user.role} may hold only {', '.join(sorted(allowed))}")
+    prefix = secrets.token_hex(4)
+    raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(
+        user=user,
+        name=name.strip() or "token",
+        prefix=prefix,
+        digest=_digest(raw),
+        scopes=sorted(set(scopes)),
+    )
+    record(
+        "token.created",
+        actor=user,
+        org=user.organization,
+        subject=token,
+        data={"name": token.name, "scopes": token.scopes},
+    )
+    return NewToken(token, raw)
+
+
+def revoke_token(user: User, token_id: int) -> None:
+    token = ApiToken.objects.get(pk=token_id, user=user)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        record("token.revoked", actor=user, org=user.organization, subject=token)
+
+
+def user_for_token(raw: str, scope: str | None = None) -> User | None:
+    """The active user holding this token (and scope), or None."""
+    if not raw or not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=_digest(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    if scope is not None and scope not in token.scopes:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

@@ -1,0 +1,81 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Asset(models.Model):
+    """An uploaded original."""
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing"
+        READY = "ready"
+        REJECTED = "rejected"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="assets"
+    )
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    # Private to the creator: never shown to buyers nor put in packages.
+    original_filename = models.CharField(max_length=255)
+    declared_sha256 = models.CharField(max_length=64, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    size_bytes = models.BigIntegerField(default=0)
+    blob_key = models.CharField(max_length=300)
+    kind = models.CharField(max_length=8, blank=True)  # video | image
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROCESSING)
+    status_reason = models.TextField(blank=True)
+    probe = models.JSONField(default=dict, blank=True)
+    thumbnail_key = models.CharField(max_length=300, blank=True)
+    creator_tags = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_filename} ({self.status})"
+
+    @property
+    def duration_s(self) -> float | None:
+        return self.probe.get("duration_s")
+
+
+class Clip(models.Model):
+    """The unit that is sold: a shot of a video asset, or a whole photo."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="clips")
+    index = models.PositiveIntegerField(default=0)
+    start_s = models.FloatField(default=0)
+    end_s = models.FloatField(null=True, blank=True)
+    kind = models.CharField(max_length=8)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    fps = models.FloatField(null=True, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    problems = models.JSONField(default=list, blank=True)
+    sellable = models.BooleanField(default=False)
+    unsellable_reason = models.TextField(blank=True)
+    tier = models.CharField(max_length=32, blank=True)
+    price_minor = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="USD")
+    price_lines = models.JSONField(default=list, blank=True)
+    pipeline_version = models.CharField(max_length=32, default="probe-1")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["asset", "index"]
+        constraints = [models.UniqueConstraint(fields=["asset", "index"], name="clip_unique_index")]
+
+    def __str__(self) -> str:
+        return f"clip {self.index} of {self.asset_id}"
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.end_s is None:
+            return None
+        return max(0.0, self.end_s - self.start_s)

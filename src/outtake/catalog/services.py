@@ -1,0 +1,292 @@
+"""Catalog: uploads become assets; ingest probes them into priced clips."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from outtake.audit.services import record
+from outtake.catalog.models import Asset, Clip
+from outtake.core.pricing import ClipFacts, derived_tags, price_clip
+from outtake.media.errors import MediaError
+from outtake.media.hashing import sha256_file
+from outtake.media.inspect import inspect_isolated
+from outtake.notices.services import notify, notify_reviewers
+from outtake.storage import get_store
+
+log = logging.getLogger("outtake.catalog")
+
+SUGGESTED_TAGS = (
+    "drone",
+    "aerial",
+    "3d",
+    "animation",
+    "interview",
+    "timelapse",
+    "underwater",
+    "night",
+    "nature",
+    "city",
+    "people",
+)
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+class CatalogError(ValueError):
+    pass
+
+
+def _extension(filename: str) -> str:
+    suffix = Path(filename).suffix.lower()
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
+
+
+@transaction.atomic
+def register_upload(user, data_path: Path, filename: str, declared_sha256: str = "") -> Asset:
+    """Take a completed upload into storage and queue its ingest."""
+    from outtake.catalog.tasks import ingest_asset
+
+    if not user.is_creator and not user.is_reviewer:
+        raise PermissionError("only creators upload footage")
+    asset = Asset(
+        owner=user.organization,
+        uploaded_by=user,
+        original_filename=filename[:255],
+        declared_sha256=(declared_sha256 or "").lower()[:64],
+    )
+    asset.blob_key = f"originals/{asset.id}{_extension(filename)}"
+    asset.size_bytes = data_path.stat().st_size
+    get_store().put_file(asset.blob_key, data_path, move=True)
+    asset.save()
+    record(
+        "asset.uploaded",
+        actor=user,
+        org=asset.owner,
+        subject=asset,
+        data={"size_bytes": asset.size_bytes, "declared_sha256": asset.declared_sha256},
+    )
+    transaction.on_commit(lambda: ingest_asset(str(asset.id)))
+    return asset
+
+
+def _local_copy(asset: Asset, workdir: Path) -> Path:
+    store = get_store()
+    local = store.local_path(asset.blob_key)
+    if local is not None:
+        return local
+    return store.download(asset.blob_key, workdir / Path(asset.blob_key).name)
+
+
+def ingest(asset_id: str) -> Asset:
+    """Hash, probe (in a sandboxed child), thumbnail, and make the asset's first clip.
+
+    Whatever the file does, the asset ends ready or rejected with a reason; it never stays
+    processing and the worker carries on.
+    """
+    asset = Asset.objects.select_related("owner", "uploaded_by").get(pk=asset_id)
+    if asset.status != Asset.Status.PROCESSING:
+        return asset
+    try:
+        return _ingest(asset)
+    except Exception:
+        log.exception("ingest of asset %s failed", asset.id)
+        notify_reviewers(
+            "asset.ingest_failed",
+            f"Ingest failed for asset {asset.id}",
+            "See the worker log.",
+            f"/admin/catalog/asset/{asset.id}/change/",
+        )
+        return _reject(
+            asset,
+            "Outtake could not process this file because of an internal "
+            "error; a reviewer has been told and will look at it",
+            code="internal",
+        )
+
+
+def _ingest(asset: Asset) -> Asset:
+    settings.OUTTAKE_TMP_DIR.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(dir=settings.OUTTAKE_TMP_DIR, prefix="ingest-"))
+    try:
+        path = _local_copy(asset, workdir)
+        asset.sha256 = sha256_file(path)
+        if asset.declared_sha256 and asset.declared_sha256 != asset.sha256:
+            return _reject(
+                asset,
+                "the upload is corrupted: its SHA-256 differs from the one "
+                "your computer computed; please upload it again",
+            )
+        twin = (
+            Asset.objects.filter(owner=asset.owner, sha256=asset.sha256)
+            .exclude(pk=asset.pk)
+            .exclude(status=Asset.Status.REJECTED)
+            .first()
+        )
+        if twin is not None:
+            return _reject(asset, f"you already uploaded this file (asset {twin.id})")
+        thumb = workdir / "thumb.jpg"
+        try:
+            result = inspect_isolated(
+                str(path),
+                str(thumb),
+                max_pixels=settings.OUTTAKE_MAX_IMAGE_PIXELS,
+                max_duration_s=settings.OUTTAKE_MAX_DURATION_S,
+                memory_mb=settings.OUTTAKE_MEDIA_MEMORY_MB,
+                timeout_s=settings.OUTTAKE_MEDIA_TIMEOUT_S,
+            )
+        except MediaError as exc:
+            return _reject(asset, exc.reason, code=exc.code)
+        probe = result["probe"]
+        asset.thumbnail_key = f"thumbs/{asset.id}.jpg"
+        get_store().put_file(asset.thumbnail_key, thumb)
+        return _make_ready(asset, probe)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@transaction.atomic
+def _make_ready(asset: Asset, probe: dict) -> Asset:
+    asset.probe = probe
+    asset.kind = probe["kind"]
+    asset.status = Asset.Status.READY
+    asset.status_reason = ""
+    asset.processed_at = timezone.now()
+    asset.save()
+    clip, _ = Clip.objects.get_or_create(
+        asset=asset,
+        index=0,
+        defaults={
+            "kind": probe["kind"],
+            "start_s": 0.0,
+            "end_s": probe.get("duration_s"),
+            "width": probe.get("width") or 0,
+            "height": probe.get("height") or 0,
+            "fps": probe.get("fps"),
+        },
+    )
+    reprice(clip)
+    record(
+        "asset.ready",
+        org=asset.owner,
+        subject=asset,
+        data={"sha256": asset.sha256, "kind": asset.kind, "clips": 1},
+    )
+    notify(
+        [asset.uploaded_by],
+        "asset.ready",
+        f"{asset.original_filename} is ready",
+        f"It is in the catalogue as {asset.clips.count()} clip(s), valued at "
+        f"{clip.price_minor / 100:.2f} {clip.currency}.",
+        f"/assets/{asset.id}/",
+    )
+    return asset
+
+
+@transaction.atomic
+def _reject(asset: Asset, reason: str, code: str = "rejected") -> Asset:
+    asset.status = Asset.Status.REJECTED
+    asset.status_reason = reason
+    asset.processed_at = timezone.now()
+    asset.save()
+    record("asset.rejected", org=asset.owner, subject=asset, data={"reason": reason, "code": code})
+    notify(
+        [asset.uploaded_by],
+        "asset.rejected",
+        f"{asset.original_filename} was not accepted",
+        reason,
+        f"/assets/{asset.id}/",
+    )
+    return asset
+
+
+@transaction.atomic
+def reject_by_reviewer(asset: Asset, reviewer, reason: str) -> Asset:
+    if not reason.strip():
+        raise CatalogError("a rejection needs a reason the creator can read")
+    asset.clips.update(sellable=False, unsellable_reason=reason)
+    record(
+        "asset.rejected_by_reviewer",
+        actor=reviewer,
+        org=asset.owner,
+        subject=asset,
+        data={"reason": reason},
+    )
+    return _reject(asset, reason, code="reviewer")
+
+
+def clip_facts(clip: Clip) -> ClipFacts:
+    asset = clip.asset
+    return ClipFacts(
+        kind=clip.kind,
+        width=clip.width,
+        height=clip.height,
+        duration_s=clip.duration_s,
+        fps=clip.fps,
+        color_transfer=asset.probe.get("color_transfer"),
+        tags=frozenset(clip.tags) | frozenset(asset.creator_tags),
+        problems=tuple(clip.problems),
+    )
+
+
+def reprice(clip: Clip) -> Clip:
+    facts = clip_facts(clip)
+    price = price_clip(facts, settings.RATE_CARD)
+    clip.tags = sorted(set(clip.tags) | derived_tags(facts))
+    clip.tier = price.tier
+    clip.price_minor = price.total.minor
+    clip.currency = price.total.currency
+    clip.price_lines = [line.as_dict() for line in price.lines]
+    clip.sellable = price.sellable and clip.asset.status == Asset.Status.READY
+    clip.unsellable_reason = "; ".join(price.reasons)
+    clip.save()
+    return clip
+
+
+def normalise_tags(tags: list[str]) -> list[str]:
+    clean = sorted({t.strip().lower().replace(" ", "-") for t in tags if t and t.strip()})
+    bad = [t for t in clean if not TAG_RE.match(t)]
+    if bad:
+        raise CatalogError(f"tags may use letters, digits, - and _ (max 32): {', '.join(bad)}")
+    return clean
+
+
+@transaction.atomic
+def set_creator_tags(user, asset: Asset, tags: list[str]) -> Asset:
+    if asset.owner_id != user.organization_id:
+        raise PermissionError("not your asset")
+    asset.creator_tags = normalise_tags(tags)
+    asset.save(update_fields=["creator_tags"])
+    for clip in asset.clips.all():
+        reprice(clip)
+    record(
+        "asset.tags",
+        actor=user,
+        org=asset.owner,
+        subject=asset,
+        data={"creator_tags": asset.creator_tags},
+    )
+    return asset
+
+
+def assets_of(user) -> QuerySet[Asset]:
+    """A creator sees only their organization's assets; reviewers see all."""
+    if user.is_reviewer:
+        return Asset.objects.all()
+    return Asset.objects.filter(owner=user.organization)
+
+
+def known_hashes(user, hashes: list[str]) -> list[str]:
+    wanted = {h.lower() for h in hashes if isinstance(h, str)}
+    mine = assets_of(user).exclude(status=Asset.Status.REJECTED)
+    done = mine.filter(sha256__in=wanted).values_list("sha256", flat=True)
+    # Still being ingested: trust the hash the uploading client declared.
+    pending = mine.filter(declared_sha256__in=wanted, status=Asset.Status.PROCESSING)
+    return sorted(set(done) | set(pending.values_list("declared_sha256", flat=True)))

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from outtake.catalog import views
+
+urlpatterns = [
+    path("thumbs/<uuid:asset_id>.jpg", views.thumbnail, name="thumbnail"),
+    path("footage/", views.footage, name="footage"),
+    path("footage/assets/", views.footage_assets, name="footage-assets"),
+    path("assets/<uuid:asset_id>/", views.asset_detail, name="asset"),
+    path("assets/<uuid:asset_id>/tags/", views.asset_tags, name="asset-tags"),
+    path("catalogue/", views.catalogue, name="catalogue"),
+]

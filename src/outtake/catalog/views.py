@@ -1,0 +1,124 @@
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from outtake.accounts.auth import request_user
+from outtake.accounts.models import User
+from outtake.accounts.views import browser_upload_token, role_required
+from outtake.catalog.forms import TagsForm
+from outtake.catalog.models import Asset, Clip
+from outtake.catalog.services import CatalogError, assets_of, set_creator_tags
+from outtake.core.money import Money
+from outtake.core.privacy import public_metadata
+from outtake.market.services import available_clips
+from outtake.rights.forms import TermsForm
+from outtake.rights.services import resolved_terms
+from outtake.storage import get_store
+
+ASSETS_PER_PAGE = 50
+CLIPS_PER_PAGE = 24
+
+
+def thumbnail(request, asset_id):
+    """Thumbnails are shown to the asset's creator and to buyers who could license it."""
+    user = request_user(request, "read")
+    if user is None:
+        return HttpResponse("authentication required", status=401)
+    asset = assets_of(user).filter(pk=asset_id).first()
+    if asset is None and user.is_buyer:
+        clip = available_clips(user.organization).filter(asset_id=asset_id).first()
+        asset = clip.asset if clip else None
+    if asset is None or not asset.thumbnail_key or asset.status == Asset.Status.REJECTED:
+        raise Http404("no thumbnail")
+    response = HttpResponse(get_store().get_bytes(asset.thumbnail_key), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def price_lines(lines: list[dict]) -> list[dict]:
+    """Stored price lines with their amounts as Money, for display."""
+    return [{**line, "amount": Money(**line["amount"])} for line in lines]
+
+
+def _asset_page(request: HttpRequest) -> dict[str, Any]:
+    assets = assets_of(request.user).annotate(value_minor=Sum("clips__price_minor"))
+    page = Paginator(assets, ASSETS_PER_PAGE).get_page(request.GET.get("page"))
+    currency = settings.RATE_CARD.currency
+    return {
+        "page": page,
+        "rows": [{"asset": a, "value": Money(a.value_minor or 0, currency)} for a in page],
+        "processing": any(a.status == Asset.Status.PROCESSING for a in page),
+    }
+
+
+@role_required(User.Role.CREATOR)
+def footage(request: HttpRequest) -> HttpResponse:
+    return render(request, "catalog/footage.html",
+                  {"upload_token": browser_upload_token(request), **_asset_page(request)})
+
+
+@role_required(User.Role.CREATOR)
+def footage_assets(request: HttpRequest) -> HttpResponse:
+    """The asset table alone: htmx polls it while anything is processing."""
+    return render(request, "catalog/assets_table.html", _asset_page(request))
+
+
+@role_required(User.Role.CREATOR)
+def asset_detail(request: HttpRequest, asset_id) -> HttpResponse:
+    asset = get_object_or_404(assets_of(request.user), pk=asset_id)
+    terms, version = resolved_terms(asset)
+    return render(request, "catalog/asset_detail.html", {
+        "asset": asset,
+        "facts": [(k.replace("_", " "), v) for k, v in asset.probe.items()
+                  if v not in (None, "", [], {})],
+        "clips": [{"clip": c, "price": Money(c.price_minor, c.currency),
+                   "lines": price_lines(c.price_lines)} for c in asset.clips.all()],
+        "tags_form": TagsForm.for_tags(asset.creator_tags),
+        "terms_form": TermsForm(terms=terms),
+        "terms_version": version,
+    })
+
+
+@require_POST
+@role_required(User.Role.CREATOR)
+def asset_tags(request: HttpRequest, asset_id) -> HttpResponse:
+    asset = get_object_or_404(assets_of(request.user), pk=asset_id)
+    form = TagsForm(request.POST)
+    if form.is_valid():
+        try:
+            set_creator_tags(request.user, asset, form.tags())
+        except CatalogError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Tags saved; the value was recalculated.")
+    return redirect("asset", asset_id=asset.id)
+
+
+def _public_facts(clip: Clip) -> list[tuple[str, Any]]:
+    """What a buyer may see of a clip: public metadata only, never the original's name."""
+    meta = public_metadata(clip.asset.probe)
+    facts = [("Resolution", f"{clip.width}×{clip.height}")]
+    if clip.kind == "video":
+        facts += [("Duration", f"{clip.duration_s or 0:.1f} s"),
+                  ("Frame rate", f"{clip.fps or 0:.2f} fps"),
+                  ("Codec", meta.get("video_codec") or "—"),
+                  ("Audio", "yes" if meta.get("has_audio") else "no")]
+    return facts
+
+
+@role_required(User.Role.BUYER)
+def catalogue(request: HttpRequest) -> HttpResponse:
+    clips = available_clips(request.user.organization).order_by("-created_at")
+    page = Paginator(clips, CLIPS_PER_PAGE).get_page(request.GET.get("page"))
+    cards = [{
+        "clip": c, "facts": _public_facts(c), "price": Money(c.price_minor, c.currency),
+        "creator": c.asset.owner.pseudonym,
+        "tags": sorted(set(c.tags) | set(c.asset.creator_tags)),
+    } for c in page]
+    return render(request, "catalog/catalogue.html", {"page": page, "cards": cards})

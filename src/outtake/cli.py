@@ -1,0 +1,177 @@
+"""The `outtake` command: serve, worker, init, user, upload, manage."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Outtake: license unpublished footage to AI labs.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+console = Console(stderr=True)
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outtake.config.settings")
+    import django
+
+    django.setup()
+
+
+def _init(quiet: bool = False) -> None:
+    _django()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from outtake.provenance.ca import ensure_root
+
+    call_command("migrate", interactive=False, verbosity=0 if quiet else 1)
+    root = ensure_root(settings.OUTTAKE_PKI_DIR)
+    if not quiet:
+        console.print(f"[green]ready[/green]: home {settings.OUTTAKE_HOME}, CA {root.cert_path}")
+
+
+@app.command()
+def init() -> None:
+    """Create the database schema, secret key and certificate authority (idempotent)."""
+    _init()
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(os.environ.get("OUTTAKE_HOST", "127.0.0.1"), help="Bind address."),
+    port: int = typer.Option(int(os.environ.get("OUTTAKE_PORT", "8000")), help="Port."),
+    worker: bool = typer.Option(True, help="Also run a background worker."),
+) -> None:
+    """Run the whole exchange: web, API, uploads and a worker, until Ctrl-C."""
+    _init(quiet=True)
+    env = {**os.environ, "OUTTAKE_PORT": str(port)}
+    children = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "outtake.config.asgi:application",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--no-access-log" if os.environ.get("OUTTAKE_QUIET") else "--access-log",
+                "--timeout-graceful-shutdown",
+                "5",
+            ],
+            env=env,
+        )
+    ]
+    if worker:
+        children.append(subprocess.Popen([sys.executable, "-m", "outtake.cli", "worker"], env=env))
+    console.print(
+        f"[bold]Outtake[/bold] on http://{host}:{port}/  (API docs at /api/docs, "
+        f"uploads at /uploads/) — Ctrl-C stops it"
+    )
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    while not stopping:
+        for child in children:
+            if child.poll() is not None:
+                console.print(f"[red]a child process exited with {child.returncode}[/red]")
+                stopping, code = True, child.returncode or 1
+        time.sleep(0.3)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 10
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    raise typer.Exit(code)
+
+
+@app.command()
+def worker(workers: int = typer.Option(2, help="Worker threads.")) -> None:
+    """Run background jobs (ingest, deliveries) from the queue."""
+    _django()
+    from django.core.management import call_command
+
+    call_command("run_huey", workers=workers, worker_type="thread")
+
+
+@user_app.command("create")
+def user_create(
+    role: str = typer.Option(..., help="creator, buyer or reviewer"),
+    email: str = typer.Option(...),
+    password: str = typer.Option(..., prompt=True, hide_input=True),
+    org: str = typer.Option("", help="Organization name (default: from the e-mail)."),
+) -> None:
+    """Create a user in their own organization and print a JSON object with a new API token."""
+    _init(quiet=True)
+    from outtake.accounts.services import AccountError, create_token, create_user
+
+    try:
+        user = create_user(email, password, role, org_name=org)
+    except AccountError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    token = create_token(user, "cli")
+    typer.echo(
+        json.dumps(
+            {
+                "id": user.id,
+                "email": user.email,
+                "role": user.role,
+                "organization_id": str(user.organization_id),
+                "token": token.raw,
+                "scopes": token.token.scopes,
+            }
+        )
+    )
+
+
+@app.command()
+def upload(
+    directory: Path = typer.Argument(..., exists=True, file_okay=False, resolve_path=True),
+    server: str = typer.Option(..., envvar="OUTTAKE_SERVER", help="e.g. http://127.0.0.1:8000"),
+    token: str = typer.Option(..., envvar="OUTTAKE_TOKEN", help="An API token with 'upload'."),
+) -> None:
+    """Upload a folder resumably; files the server already has are skipped by SHA-256."""
+    from outtake.uploads.client import upload_directory
+
+    report = upload_directory(directory, server.rstrip("/"), token, console=console)
+    console.print(
+        f"uploaded {len(report.uploaded)}, skipped {len(report.skipped)} already "
+        f"there, failed {len(report.failed)}"
+    )
+    for path, reason in report.failed:
+        console.print(f"[red]failed[/red] {path}: {reason}")
+    raise typer.Exit(1 if report.failed else 0)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def manage(ctx: typer.Context) -> None:
+    """Run a Django management command (e.g. `outtake manage createsuperuser`)."""
+    _django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["outtake manage", *ctx.args])
+
+
+if __name__ == "__main__":
+    app()

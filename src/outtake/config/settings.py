@@ -1,0 +1,174 @@
+"""Django settings: every value from the environment, with embedded defaults.
+
+OUTTAKE_HOME            state folder (default ./var): database, queue, blobs, uploads, secrets
+OUTTAKE_DATABASE_URL    default sqlite in OUTTAKE_HOME; postgres://… for PostgreSQL
+OUTTAKE_QUEUE_URL       default sqlite in OUTTAKE_HOME; redis://… for RedisHuey; "immediate" runs
+                        jobs inline (tests)
+OUTTAKE_STORAGE_URL     default file://OUTTAKE_HOME/blobs; s3://bucket/prefix; memory://
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import dj_database_url
+
+from outtake.config.home import ensure_home, home, secret_key
+from outtake.core.pricing import load_rate_card
+
+
+def env(name: str, default: str) -> str:
+    return os.environ.get(f"OUTTAKE_{name}", default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    return env(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+OUTTAKE_HOME = home()
+ensure_home(OUTTAKE_HOME)
+
+SECRET_KEY = secret_key(OUTTAKE_HOME)
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in env("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+OUTTAKE_PUBLIC_URL = env("PUBLIC_URL", f"http://127.0.0.1:{env('PORT', '8000')}")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "ninja",
+    "huey.contrib.djhuey",
+    "outtake.accounts",
+    "outtake.audit",
+    "outtake.notices",
+    "outtake.catalog",
+    "outtake.rights",
+    "outtake.ledger",
+    "outtake.market",
+    "outtake.delivery",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "outtake.config.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "outtake.notices.context.inbox",
+            ]
+        },
+    }
+]
+ASGI_APPLICATION = "outtake.config.asgi.application"
+
+_default_db = f"sqlite:///{OUTTAKE_HOME / 'outtake.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL", _default_db), conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A web server and a worker write at once: WAL, a busy timeout, immediate transactions.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGIN_FAILURE_LIMIT = int(env("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_FAILURE_WINDOW_S = int(env("LOGIN_FAILURE_WINDOW_S", "900"))
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads it to send X-CSRFToken
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+STATIC_ROOT = OUTTAKE_HOME / "static"
+
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = OUTTAKE_HOME / "mail"
+DEFAULT_FROM_EMAIL = env("FROM_EMAIL", "Outtake <noreply@outtake.local>")
+
+OUTTAKE_STORAGE_URL = env("STORAGE_URL", f"file://{OUTTAKE_HOME / 'blobs'}")
+OUTTAKE_UPLOAD_DIR = OUTTAKE_HOME / "uploads"
+OUTTAKE_TMP_DIR = OUTTAKE_HOME / "tmp"
+OUTTAKE_PKI_DIR = OUTTAKE_HOME / "pki"
+OUTTAKE_MAX_UPLOAD_BYTES = int(env("MAX_UPLOAD_BYTES", str(500 * 1024**3)))
+OUTTAKE_UPLOAD_EXPIRE_S = int(env("UPLOAD_EXPIRE_S", str(24 * 3600)))
+OUTTAKE_MAX_IMAGE_PIXELS = int(env("MAX_IMAGE_PIXELS", "100000000"))
+OUTTAKE_MAX_DURATION_S = float(env("MAX_DURATION_S", str(6 * 3600)))
+OUTTAKE_MEDIA_MEMORY_MB = int(env("MEDIA_MEMORY_MB", "2048"))
+OUTTAKE_MEDIA_TIMEOUT_S = float(env("MEDIA_TIMEOUT_S", "600"))
+OUTTAKE_QUOTE_TTL_HOURS = float(env("QUOTE_TTL_HOURS", "72"))
+OUTTAKE_DOWNLOAD_TTL_HOURS = float(env("DOWNLOAD_TTL_HOURS", "72"))
+OUTTAKE_RATE_CARD = env("RATE_CARD", "") or None
+RATE_CARD = load_rate_card(OUTTAKE_RATE_CARD)
+
+_queue_url = env("QUEUE_URL", f"sqlite:///{OUTTAKE_HOME / 'queue.sqlite3'}")
+if _queue_url == "immediate":
+    HUEY = {"name": "outtake", "immediate": True}
+elif _queue_url.startswith("redis"):
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": "outtake",
+        "url": _queue_url,
+        "immediate": False,
+        "consumer": {"workers": 2, "worker_type": "thread"},
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "outtake",
+        "filename": urlparse(_queue_url).path,
+        "immediate": False,
+        "consumer": {"workers": 2, "worker_type": "thread"},
+    }
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The huey consumer installs its own handler; do not print each line twice.
+        "huey": {"propagate": False},
+    },
+}

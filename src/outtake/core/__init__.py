@@ -1,0 +1,1 @@
+"""Pure domain logic: money, pricing, rights terms. No Django imports."""

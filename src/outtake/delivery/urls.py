@@ -1,0 +1,7 @@
+from django.urls import path
+
+from outtake.delivery import views
+
+urlpatterns = [
+    path("download/<str:token>/<str:filename>", views.download, name="download"),
+]

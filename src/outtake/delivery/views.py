@@ -1,0 +1,47 @@
+import re
+
+from django.http import HttpResponse, StreamingHttpResponse
+
+from outtake.delivery.services import delivery_for_token
+from outtake.storage import get_store
+
+RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def download(request, token: str, filename: str):
+    """Serve a package from an expiring link, with HTTP Range so downloads resume."""
+    try:
+        delivery = delivery_for_token(token)
+    except PermissionError as exc:
+        return HttpResponse(str(exc), status=403, content_type="text/plain")
+    size = delivery.size_bytes
+    start, end = 0, size - 1
+    status = 200
+    header = request.headers.get("Range", "")
+    if header:
+        match = RANGE_RE.match(header.strip())
+        if not match or (not match[1] and not match[2]):
+            return _unsatisfiable(size)
+        if match[1]:
+            start = int(match[1])
+            end = min(int(match[2]), size - 1) if match[2] else size - 1
+        else:  # a suffix range: the last N bytes
+            start = max(size - int(match[2]), 0)
+        if start > end or start >= size:
+            return _unsatisfiable(size)
+        status = 206
+    body = get_store().iter_range(delivery.blob_key, start, end + 1)
+    response = StreamingHttpResponse(body, status=status, content_type="application/x-tar")
+    response["Content-Length"] = str(end - start + 1)
+    response["Accept-Ranges"] = "bytes"
+    response["Content-Disposition"] = f'attachment; filename="{delivery.filename}"'
+    response["ETag"] = f'"{delivery.sha256}"'
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return response
+
+
+def _unsatisfiable(size: int) -> HttpResponse:
+    response = HttpResponse("range not satisfiable", status=416, content_type="text/plain")
+    response["Content-Range"] = f"bytes */{size}"
+    return response

@@ -1,0 +1,350 @@
+"""Buying: dataset requests, quotes by a stated rule, acceptance into licenses, payment."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from outtake.audit.services import record
+from outtake.catalog.models import Asset, Clip
+from outtake.catalog.services import clip_facts
+from outtake.core.money import Money
+from outtake.core.pricing import price_clip
+from outtake.core.terms import USES, grants
+from outtake.ledger import services as ledger
+from outtake.market.models import DatasetRequest, License, LicenseItem, Quote, QuoteItem
+from outtake.notices.services import notify_org, notify_reviewers
+from outtake.rights.services import snapshot
+
+
+class MarketError(ValueError):
+    pass
+
+
+def _tier_rank() -> dict[str, int]:
+    tiers = settings.RATE_CARD.video_tiers  # sorted best first
+    return {t.code: len(tiers) - i for i, t in enumerate(tiers)}
+
+
+@transaction.atomic
+def create_request(user, data: dict[str, Any]) -> DatasetRequest:
+    if not user.is_buyer:
+        raise PermissionError("only buyers request datasets")
+    uses = list(data.get("uses_needed") or ["ai_training"])
+    unknown = set(uses) - set(USES)
+    if unknown:
+        raise MarketError(f"unknown uses: {', '.join(sorted(unknown))}")
+    accepted = list(data.get("accepted_constraints") or [])
+    if set(accepted) - set(uses):
+        raise MarketError("constraints can only be accepted for uses the request needs")
+    tier = data.get("min_tier") or "sd"
+    if tier not in _tier_rank():
+        raise MarketError(f"min_tier must be one of {', '.join(_tier_rank())}")
+    budget = Money.from_decimal(Decimal(str(data.get("budget", "0"))), settings.RATE_CARD.currency)
+    if budget.minor <= 0:
+        raise MarketError("a budget above zero is needed")
+    share = Decimal(str(data.get("max_creator_share", "1")))
+    if not Decimal("0.01") <= share <= 1:
+        raise MarketError("max_creator_share must be between 0.01 and 1")
+    media_type = data.get("media_type") or DatasetRequest.MediaType.VIDEO
+    if media_type not in DatasetRequest.MediaType.values:
+        raise MarketError("media_type must be video, image or any")
+    request = DatasetRequest.objects.create(
+        buyer=user.organization,
+        created_by=user,
+        title=(data.get("title") or "Dataset request").strip()[:200],
+        media_type=media_type,
+        min_tier=tier,
+        min_fps=float(data.get("min_fps") or 0),
+        tags_required=sorted({t.lower() for t in data.get("tags_required") or []}),
+        tags_excluded=sorted({t.lower() for t in data.get("tags_excluded") or []}),
+        min_clip_seconds=float(data.get("min_clip_seconds") or 0),
+        minutes_wanted=Decimal(str(data.get("minutes_wanted") or 0)),
+        photos_wanted=int(data.get("photos_wanted") or 0),
+        budget_minor=budget.minor,
+        currency=budget.currency,
+        uses_needed=uses,
+        accepted_constraints=accepted,
+        exclusive=bool(data.get("exclusive")),
+        max_creator_share=share,
+    )
+    record(
+        "request.created",
+        actor=user,
+        org=user.organization,
+        subject=request,
+        data={"title": request.title},
+    )
+    return request
+
+
+def available_clips(buyer_org, *, exclusive: bool = False) -> QuerySet[Clip]:
+    """Sellable clips a buyer could license now (before terms and filters)."""
+    qs = Clip.objects.filter(
+        sellable=True, asset__status=Asset.Status.READY, asset__withdrawn_at__isnull=True
+    ).select_related("asset", "asset__owner")
+    sold_exclusively = LicenseItem.objects.filter(license__exclusive=True).values("clip")
+    already_mine = LicenseItem.objects.filter(license__buyer=buyer_org).values("clip")
+    qs = qs.exclude(id__in=sold_exclusively).exclude(id__in=already_mine)
+    if exclusive:
+        # Only footage never sold before can be sold exclusively.
+        qs = qs.exclude(id__in=LicenseItem.objects.values("clip"))
+    return qs
+
+
+def _why_not(clip: Clip, request: DatasetRequest, terms: dict, ranks: dict) -> str:
+    """The first reason a clip does not fit a request, or ""."""
+    if str(request.buyer_id) in terms.get("refused_buyers", []):
+        return "creator does not sell to this buyer"
+    if request.exclusive and not terms.get("exclusive_allowed", True):
+        return "creator does not sell exclusively"
+    ok, reason = grants(terms, request.uses_needed, frozenset(request.accepted_constraints))
+    if not ok:
+        return reason
+    if request.media_type != "any" and clip.kind != request.media_type:
+        return "other media type"
+    tags = set(clip.tags) | set(clip.asset.creator_tags)
+    if not set(request.tags_required) <= tags:
+        return "missing required tags"
+    if set(request.tags_excluded) & tags:
+        return "has excluded tags"
+    if clip.kind == "video":
+        if ranks.get(clip.tier, 0) < ranks[request.min_tier]:
+            return "below minimum resolution"
+        if request.min_fps and (clip.fps or 0) < request.min_fps - 0.01:
+            return "below minimum frame rate"
+        if (clip.duration_s or 0) < request.min_clip_seconds:
+            return "shorter than minimum clip duration"
+    return ""
+
+
+RULE = (
+    "Best quality first (highest resolution tier, then fewest quality warnings, then longest "
+    "clip); at most {share:.0%} of the wanted minutes from any one creator; stop at "
+    "{minutes} minutes of video, {photos} photos, or the budget of {budget}, whichever comes "
+    "first."
+)
+
+
+@transaction.atomic
+def build_quote(request: DatasetRequest) -> Quote:
+    ranks = _tier_rank()
+    card = settings.RATE_CARD
+    excluded: Counter[str] = Counter()
+    candidates = []
+    terms_cache: dict = {}
+    for clip in available_clips(request.buyer, exclusive=request.exclusive):
+        if clip.asset_id not in terms_cache:
+            terms_cache[clip.asset_id] = snapshot(clip.asset)
+        snap = terms_cache[clip.asset_id]
+        reason = _why_not(clip, request, snap["terms"], ranks)
+        if reason:
+            excluded[reason] += 1
+            continue
+        candidates.append((clip, snap))
+    candidates.sort(
+        key=lambda c: (
+            -ranks.get(c[0].tier, 0),
+            sum(1 for p in c[0].problems if p.get("severity") == "warn"),
+            -(c[0].duration_s or 0),
+            c[0].created_at,
+        )
+    )
+    seconds_wanted = float(request.minutes_wanted) * 60
+    cap_seconds = seconds_wanted * float(request.max_creator_share) if seconds_wanted else None
+    per_creator: dict = defaultdict(float)
+    total = Money.zero(request.currency)
+    seconds = 0.0
+    photos = 0
+    quote = Quote.objects.create(
+        request=request,
+        buyer=request.buyer,
+        currency=request.currency,
+        rule=RULE.format(
+            share=request.max_creator_share,
+            minutes=request.minutes_wanted,
+            photos=request.photos_wanted,
+            budget=Money(request.budget_minor, request.currency),
+        ),
+        expires_at=timezone.now() + timedelta(hours=settings.OUTTAKE_QUOTE_TTL_HOURS),
+    )
+    items = []
+    for clip, snap in candidates:
+        is_video = clip.kind == "video"
+        if is_video and seconds_wanted and seconds >= seconds_wanted:
+            excluded["minutes reached"] += 1
+            continue
+        if not is_video and request.photos_wanted and photos >= request.photos_wanted:
+            excluded["photos reached"] += 1
+            continue
+        duration = clip.duration_s or 0
+        owner = clip.asset.owner
+        taken = per_creator[owner.id]
+        # A creator's first clip always fits; later ones only while under the cap.
+        if is_video and cap_seconds is not None and taken and taken + duration > cap_seconds:
+            excluded["creator share cap"] += 1
+            continue
+        price = price_clip(clip_facts(clip), card, exclusive=request.exclusive)
+        if total.minor + price.total.minor > request.budget_minor:
+            excluded["over budget"] += 1
+            continue
+        total = total + price.total
+        if is_video:
+            seconds += duration
+            per_creator[owner.id] += duration
+        else:
+            photos += 1
+        items.append(
+            QuoteItem(
+                quote=quote,
+                clip=clip,
+                creator=owner,
+                price_minor=price.total.minor,
+                price_lines=[line.as_dict() for line in price.lines],
+                terms_snapshot=snap,
+            )
+        )
+    QuoteItem.objects.bulk_create(items)
+    quote.total_minor, quote.seconds, quote.clip_count = total.minor, seconds, len(items)
+    quote.excluded = dict(excluded)
+    quote.save()
+    record(
+        "quote.created",
+        org=request.buyer,
+        subject=quote,
+        data={"total_minor": total.minor, "clips": len(items), "seconds": seconds},
+    )
+    return quote
+
+
+def quotes_of(user) -> QuerySet[Quote]:
+    if user.is_reviewer:
+        return Quote.objects.all()
+    return Quote.objects.filter(buyer=user.organization)
+
+
+@transaction.atomic
+def accept_quote(user, quote: Quote) -> License:
+    """Accept a quote: the license pins terms snapshots and prices; an invoice is issued."""
+    quote = Quote.objects.select_for_update().get(pk=quote.pk)
+    if quote.buyer_id != user.organization_id or not user.is_buyer:
+        raise PermissionError("not your quote")
+    if quote.status != Quote.Status.OPEN:
+        raise MarketError(f"this quote is {quote.status}")
+    if quote.expires_at <= timezone.now():
+        quote.status = Quote.Status.EXPIRED
+        quote.save(update_fields=["status"])
+        raise MarketError("this quote has expired; request a new one")
+    items = list(quote.items.select_related("clip__asset__owner"))
+    if not items:
+        raise MarketError("this quote has no clips")
+    request = quote.request
+    still = set(
+        available_clips(quote.buyer, exclusive=request.exclusive)
+        .filter(id__in=[i.clip_id for i in items])
+        .values_list("id", flat=True)
+    )
+    for item in items:
+        if item.clip_id not in still:
+            raise MarketError("a clip in this quote is no longer available; request a new quote")
+        if snapshot(item.clip.asset)["terms_version_id"] != item.terms_snapshot["terms_version_id"]:
+            raise MarketError("a creator changed their terms since this quote; request a new quote")
+    license = License.objects.create(
+        quote=quote,
+        buyer=quote.buyer,
+        exclusive=request.exclusive,
+        uses=request.uses_needed,
+        accepted_constraints=request.accepted_constraints,
+        total_minor=quote.total_minor,
+        currency=quote.currency,
+    )
+    LicenseItem.objects.bulk_create(
+        LicenseItem(
+            license=license,
+            clip=i.clip,
+            creator=i.creator,
+            price_minor=i.price_minor,
+            price_lines=i.price_lines,
+            terms_snapshot=i.terms_snapshot,
+        )
+        for i in items
+    )
+    quote.status, quote.accepted_at, quote.accepted_by = (
+        Quote.Status.ACCEPTED,
+        timezone.now(),
+        user,
+    )
+    quote.save(update_fields=["status", "accepted_at", "accepted_by"])
+    invoice = ledger.issue_invoice(license)
+    record(
+        "quote.accepted",
+        actor=user,
+        org=quote.buyer,
+        subject=license,
+        data={
+            "quote": str(quote.id),
+            "total_minor": license.total_minor,
+            "clips": len(items),
+            "invoice": invoice.label,
+        },
+    )
+    amount = Money(invoice.amount_minor, invoice.currency)
+    notify_org(
+        quote.buyer,
+        "quote.accepted",
+        f"License accepted; invoice {invoice.label}",
+        f"Pay {amount} by bank transfer quoting {invoice.label}. The package is built "
+        "as soon as the payment is received.",
+        f"/licenses/{license.id}/",
+    )
+    notify_reviewers(
+        "payment.expected",
+        f"Payment expected for {invoice.label}",
+        f"{quote.buyer.name} owes {amount}.",
+        f"/admin/ledger/invoice/{invoice.id}/change/",
+    )
+    return license
+
+
+@transaction.atomic
+def mark_paid(invoice, *, amount_minor: int, reference: str, by) -> License:
+    """A reviewer records the buyer's payment; shares become payable and delivery starts."""
+    from outtake.delivery.services import start_delivery
+
+    if not by.is_reviewer:
+        raise PermissionError("only reviewers record payments")
+    ledger.record_payment(invoice, amount_minor=amount_minor, reference=reference, by=by)
+    license = License.objects.select_for_update().get(pk=invoice.license_id)
+    license.status, license.paid_at = License.Status.PAID, timezone.now()
+    license.save(update_fields=["status", "paid_at"])
+    notify_org(
+        license.buyer,
+        "payment.received",
+        f"Payment received for {invoice.label}",
+        "Your package is being built; you will be told when it is ready.",
+        f"/licenses/{license.id}/",
+    )
+    shares, _ = ledger.split_sale(ledger.gross_by_creator(license), license.currency)
+    for org, share in shares.items():
+        notify_org(
+            org,
+            "earnings",
+            f"You earned {share}",
+            f"{license.buyer.name_for_creators} licensed your footage; your share is now payable.",
+            "/earnings/",
+        )
+    start_delivery(license)
+    return license
+
+
+def licenses_of(user) -> QuerySet[License]:
+    if user.is_reviewer:
+        return License.objects.all()
+    return License.objects.filter(buyer=user.organization)

@@ -1,0 +1,1 @@
+"""Pure provenance code: certificates, manifests, policies. No Django imports."""

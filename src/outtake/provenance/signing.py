@@ -1,0 +1,46 @@
+"""Detached ECDSA signatures with a certificate from Outtake's CA (pure Python)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from outtake.provenance.ca import issue_leaf
+
+PACKAGE_PURPOSE = "package"
+
+
+def sign_detached(pki: Path, data: bytes, purpose: str = PACKAGE_PURPOSE) -> dict:
+    """A JSON-able detached signature: the algorithm, the signer's certificate, the value."""
+    issued = issue_leaf(pki, purpose)
+    key = serialization.load_pem_private_key(issued.key_path.read_bytes(), None)
+    signature = key.sign(data, ec.ECDSA(hashes.SHA256()))
+    return {
+        "alg": "ES256",
+        "certificate": issued.cert_path.read_text(),
+        "signature": base64.b64encode(signature).decode(),
+    }
+
+
+def verify_detached(data: bytes, sig: dict, root_pem: bytes) -> tuple[bool, str]:
+    """Check the signature and that its certificate was issued by the given root."""
+    try:
+        cert = x509.load_pem_x509_certificate(sig["certificate"].encode())
+        root = x509.load_pem_x509_certificate(root_pem)
+        cert.verify_directly_issued_by(root)
+        cert.public_key().verify(
+            base64.b64decode(sig["signature"]), data, ec.ECDSA(hashes.SHA256())
+        )
+    except (InvalidSignature, ValueError, KeyError, TypeError) as exc:
+        return False, f"signature invalid: {exc.__class__.__name__}"
+    return True, ""
+
+
+def dumps_canonical(obj: dict) -> bytes:
+    return json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False).encode()
