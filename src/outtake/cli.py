@@ -152,12 +152,16 @@ def upload(
     token: str = typer.Option(..., envvar="OUTTAKE_TOKEN", help="An API token with 'upload'."),
 ) -> None:
     """Upload a folder resumably; files the server already has are skipped by SHA-256."""
-    from outtake.uploads.client import upload_directory
+    from outtake.uploads.client import UploadError, upload_directory
 
-    report = upload_directory(directory, server.rstrip("/"), token, console=console)
+    try:
+        report = upload_directory(directory, server.rstrip("/"), token, console=console)
+    except UploadError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
     console.print(
-        f"uploaded {len(report.uploaded)}, skipped {len(report.skipped)} already "
-        f"there, failed {len(report.failed)}"
+        f"uploaded {len(report.uploaded)}, skipped {len(report.skipped)} already there, "
+        f"failed {len(report.failed)}"
     )
     for path, reason in report.failed:
         console.print(f"[red]failed[/red] {path}: {reason}")

@@ -7,10 +7,21 @@ from ninja.security import HttpBearer, django_auth
 from outtake.accounts.services import user_for_token
 
 
-class TokenAuth(HttpBearer):
+class ScopedAuth(HttpBearer):
+    """A bearer token holding the scope, or else the browser session (CSRF-checked).
+
+    A request that sends a token is judged by the token alone: a wrong token is a 401, never a
+    fall-through to the session.
+    """
+
     def __init__(self, scope: str) -> None:
         super().__init__()
         self.scope = scope
+
+    def __call__(self, request):
+        if request.headers.get(self.header):
+            return super().__call__(request)
+        return django_auth(request)
 
     def authenticate(self, request, token: str):
         user = user_for_token(token, self.scope)
@@ -19,9 +30,9 @@ class TokenAuth(HttpBearer):
         return user
 
 
-def scoped(scope: str) -> list:
+def scoped(scope: str) -> ScopedAuth:
     """Auth for an endpoint needing one scope; sessions hold every scope of the user's role."""
-    return [TokenAuth(scope), django_auth]
+    return ScopedAuth(scope)
 
 
 def request_user(request, scope: str):

@@ -230,17 +230,23 @@ def quotes_of(user) -> QuerySet[Quote]:
     return Quote.objects.filter(buyer=user.organization)
 
 
-@transaction.atomic
 def accept_quote(user, quote: Quote) -> License:
     """Accept a quote: the license pins terms snapshots and prices; an invoice is issued."""
-    quote = Quote.objects.select_for_update().get(pk=quote.pk)
     if quote.buyer_id != user.organization_id or not user.is_buyer:
         raise PermissionError("not your quote")
+    quote.refresh_from_db(fields=["status", "expires_at"])
+    if quote.status == Quote.Status.OPEN and quote.expires_at <= timezone.now():
+        Quote.objects.filter(pk=quote.pk).update(status=Quote.Status.EXPIRED)
+        raise MarketError("this quote has expired; request a new one")
+    return _accept(user, quote)
+
+
+@transaction.atomic
+def _accept(user, quote: Quote) -> License:
+    quote = Quote.objects.select_for_update().get(pk=quote.pk)
     if quote.status != Quote.Status.OPEN:
         raise MarketError(f"this quote is {quote.status}")
     if quote.expires_at <= timezone.now():
-        quote.status = Quote.Status.EXPIRED
-        quote.save(update_fields=["status"])
         raise MarketError("this quote has expired; request a new one")
     items = list(quote.items.select_related("clip__asset__owner"))
     if not items:

@@ -1,0 +1,32 @@
+import pytest
+
+from outtake.audit.models import AppendOnlyError, AuditEvent
+from outtake.audit.services import record, verify_chain
+from outtake.rights.services import set_terms
+
+pytestmark = pytest.mark.django_db
+
+
+def test_state_changes_leave_a_verifiable_chain(make_user):
+    creator = make_user("creator")
+    set_terms(creator, {"exclusive_allowed": False})
+    kinds = list(AuditEvent.objects.values_list("kind", flat=True))
+    assert kinds == ["account.created", "token.created", "terms.version"]
+    assert verify_chain() == (True, "")
+
+
+def test_events_are_append_only(make_user):
+    event = record("test.event", data={"x": 1})
+    event.data = {"x": 2}
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+
+
+def test_a_rewritten_row_is_caught(make_user):
+    make_user("creator")
+    record("test.event", data={"amount": 100})
+    AuditEvent.objects.filter(kind="test.event").update(data={"amount": 1})
+    ok, problem = verify_chain()
+    assert not ok and "does not match" in problem

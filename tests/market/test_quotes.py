@@ -1,0 +1,138 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from outtake.catalog.models import Clip
+from outtake.market.models import Quote
+from outtake.market.services import (
+    MarketError,
+    accept_quote,
+    available_clips,
+    build_quote,
+    create_request,
+)
+from outtake.rights.services import set_terms
+from tests.factories import ready_clip
+
+pytestmark = pytest.mark.django_db
+
+
+def quote(buyer, **data):
+    data.setdefault("budget", "1000")
+    return build_quote(create_request(buyer, data))
+
+
+def ids(q: Quote) -> list:
+    return [i.clip_id for i in q.items.all()]
+
+
+def test_best_quality_first_until_minutes_reached(make_user):
+    creator, buyer = make_user("creator"), make_user("buyer")
+    sd = ready_clip(creator, width=640, height=360, duration_s=60)
+    uhd = ready_clip(creator, width=3840, height=2160, duration_s=60)
+    hd = ready_clip(creator, width=1920, height=1080, duration_s=60)
+    q = quote(buyer, minutes_wanted="2")
+    assert ids(q) == [uhd.id, hd.id]
+    assert q.total_minor == 300 + 150
+    assert q.excluded == {"minutes reached": 1}
+    assert "Best quality first" in q.rule
+    assert sd.id not in ids(q)
+
+
+def test_filters_and_budget(make_user):
+    creator, buyer = make_user("creator"), make_user("buyer")
+    drone = ready_clip(creator, width=1920, height=1080, duration_s=60, tags=["drone"])
+    ready_clip(creator, width=1920, height=1080, duration_s=60)
+    ready_clip(creator, width=640, height=360, duration_s=60, tags=["drone"])
+    q = quote(buyer, tags_required=["drone"], min_tier="720p")
+    assert ids(q) == [drone.id]
+    q = quote(buyer, budget="1.00")  # each 1080p minute costs 1.50, the SD drone one 1.50 too
+    assert ids(q) == [] and q.excluded["over budget"] == 3
+
+
+def test_creator_share_cap(make_user):
+    a, b, buyer = make_user("creator"), make_user("creator"), make_user("buyer")
+    a1, a2 = ready_clip(a, duration_s=60), ready_clip(a, duration_s=60)
+    b1 = ready_clip(b, duration_s=30)
+    q = quote(buyer, minutes_wanted="2", max_creator_share="0.5")
+    assert set(ids(q)) == {b1.id} | ({a1.id, a2.id} & set(ids(q)))
+    assert len({i.creator_id for i in q.items.all()}) == 2
+    assert q.excluded.get("creator share cap") == 1
+
+
+def test_refused_buyer_and_uses(make_user):
+    creator, buyer, other = make_user("creator"), make_user("buyer"), make_user("buyer")
+    ready_clip(creator)
+    set_terms(
+        creator,
+        {
+            "refused_buyers": [str(buyer.organization_id)],
+            "uses": {"ai_generative_training": "not_allowed"},
+        },
+    )
+    assert ids(quote(buyer)) == []
+    assert len(ids(quote(other))) == 1
+    assert ids(quote(other, uses_needed=["ai_generative_training"])) == []
+
+
+def test_expired_quote_cannot_be_accepted(make_user):
+    creator, buyer = make_user("creator"), make_user("buyer")
+    ready_clip(creator)
+    q = quote(buyer)
+    Quote.objects.filter(pk=q.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(MarketError, match="expired"):
+        accept_quote(buyer, q)
+    assert Quote.objects.get(pk=q.pk).status == "expired"
+
+
+def test_terms_changed_since_quote_means_requote(make_user):
+    creator, buyer = make_user("creator"), make_user("buyer")
+    ready_clip(creator)
+    q = quote(buyer)
+    set_terms(creator, {"exclusive_allowed": False})
+    with pytest.raises(MarketError, match="terms"):
+        accept_quote(buyer, q)
+
+
+def test_license_pins_terms_snapshot(make_user):
+    creator, buyer = make_user("creator"), make_user("buyer")
+    ready_clip(creator)
+    set_terms(
+        creator, {"uses": {"fine_tuning": {"state": "constrained", "constraint": "no faces"}}}
+    )
+    lic = accept_quote(buyer, quote(buyer))
+    set_terms(creator, {"uses": {"fine_tuning": "not_allowed"}})
+    item = lic.items.get()
+    assert item.terms_snapshot["terms"]["uses"]["fine_tuning"]["constraint"] == "no faces"
+    assert item.terms_snapshot["terms_version"] == 1
+
+
+def test_exclusive_first_accepted_wins(make_user):
+    creator, lab1, lab2 = make_user("creator"), make_user("buyer"), make_user("buyer")
+    clip = ready_clip(creator, duration_s=60)
+    q1, q2 = quote(lab1, exclusive=True), quote(lab2, exclusive=True)
+    assert ids(q1) == ids(q2) == [clip.id]
+    assert q1.total_minor == 2 * 150
+    accept_quote(lab1, q1)
+    with pytest.raises(MarketError, match="no longer available"):
+        accept_quote(lab2, q2)
+    assert not available_clips(lab2.organization).filter(pk=clip.pk).exists()
+
+
+def test_sold_clips_cannot_be_sold_exclusively(make_user):
+    creator, lab1, lab2 = make_user("creator"), make_user("buyer"), make_user("buyer")
+    ready_clip(creator)
+    accept_quote(lab1, quote(lab1))
+    assert ids(quote(lab2, exclusive=True)) == []
+    assert len(ids(quote(lab2))) == 1
+
+
+def test_only_buyers_request_and_only_own_quotes(make_user):
+    creator, buyer, other = make_user("creator"), make_user("buyer"), make_user("buyer")
+    ready_clip(creator)
+    with pytest.raises(PermissionError):
+        create_request(creator, {"budget": "10"})
+    with pytest.raises(PermissionError):
+        accept_quote(other, quote(buyer))
+    assert Clip.objects.count() == 1
