@@ -1,0 +1,67 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+from outtake.catalog.models import Asset
+from outtake.catalog.services import register_upload
+from outtake.notices.models import Notification
+from tests.factories import ready_clip
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_reviewer_rejects_an_asset_with_a_reason_in_the_admin(client, make_user):
+    creator, reviewer = make_user("creator"), make_user("reviewer")
+    clip = ready_clip(creator)
+    client.force_login(reviewer)
+    response = client.post(
+        "/admin/catalog/asset/",
+        {
+            "action": "reject_assets",
+            "_selected_action": [str(clip.asset_id)],
+            "apply": "1",
+            "reason": "This is footage of a broadcast, not yours.",
+        },
+    )
+    assert response.status_code == 302
+    asset = Asset.objects.get(pk=clip.asset_id)
+    assert asset.status == "rejected"
+    assert asset.status_reason == "This is footage of a broadcast, not yours."
+    assert not asset.clips.get().sellable
+    note = Notification.objects.get(user=creator, kind="asset.rejected")
+    assert "broadcast" in note.body
+
+
+def test_creator_cannot_use_the_admin(client, make_user):
+    client.force_login(make_user("creator"))
+    assert client.get("/admin/catalog/asset/").status_code == 302
+
+
+def test_ingest_in_process_makes_a_priced_clip(make_user, tmp_path):
+    creator = make_user("creator")
+    upload = tmp_path / "partial.bin"
+    shutil.copy(FIXTURES / "photo" / "astronaut.png", upload)
+    asset = register_upload(creator, upload, "astronaut.png")  # jobs run inline in tests
+    asset.refresh_from_db()
+    assert asset.status == "ready", asset.status_reason
+    assert not upload.exists()  # moved into storage, not copied
+    clip = asset.clips.get()
+    assert (clip.kind, clip.width, clip.height) == ("image", 512, 512)
+    assert clip.tier == "photo_small" and clip.price_minor == 5 and clip.sellable
+
+
+def test_an_internal_error_rejects_and_tells_a_reviewer(make_user, tmp_path, monkeypatch):
+    creator, reviewer = make_user("creator"), make_user("reviewer")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("outtake.catalog.services.inspect_isolated", broken)
+    upload = tmp_path / "x.bin"
+    shutil.copy(FIXTURES / "photo" / "coffee.png", upload)
+    asset = register_upload(creator, upload, "coffee.png")
+    asset.refresh_from_db()
+    assert asset.status == "rejected" and "internal error" in asset.status_reason
+    assert Notification.objects.filter(user=reviewer, kind="asset.ingest_failed").exists()
