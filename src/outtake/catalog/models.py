@@ -19,6 +19,8 @@ class Asset(models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     # Private to the creator: never shown to buyers nor put in packages.
     original_filename = models.CharField(max_length=255)
+    # The tus upload it came from: completing the same upload twice makes one asset.
+    upload_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
     declared_sha256 = models.CharField(max_length=64, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     size_bytes = models.BigIntegerField(default=0)

@@ -50,22 +50,28 @@ def _extension(filename: str) -> str:
 
 
 @transaction.atomic
-def register_upload(user, data_path: Path, filename: str, declared_sha256: str = "") -> Asset:
-    """Take a completed upload into storage and queue its ingest."""
+def register_upload(
+    user, data_path: Path, filename: str, declared_sha256: str = "", upload_id: str | None = None
+) -> Asset:
+    """Take a completed upload into storage and queue its ingest (once per upload id)."""
     from outtake.catalog.tasks import ingest_asset
 
     if not user.is_creator and not user.is_reviewer:
         raise PermissionError("only creators upload footage")
+    if upload_id and (done := Asset.objects.filter(upload_id=upload_id).first()):
+        return done
     asset = Asset(
         owner=user.organization,
         uploaded_by=user,
         original_filename=filename[:255],
+        upload_id=upload_id,
         declared_sha256=(declared_sha256 or "").lower()[:64],
     )
     asset.blob_key = f"originals/{asset.id}{_extension(filename)}"
     asset.size_bytes = data_path.stat().st_size
-    get_store().put_file(asset.blob_key, data_path, move=True)
     asset.save()
+    # Moved last: if the move fails the row rolls back and the upload can be completed again.
+    get_store().put_file(asset.blob_key, data_path, move=True)
     record(
         "asset.uploaded",
         actor=user,

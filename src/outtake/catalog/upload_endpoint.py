@@ -28,6 +28,7 @@ def _register(upload: Upload) -> None:
         Path(upload.data_path),
         upload.metadata.get("filename", "upload"),
         upload.metadata.get("sha256", ""),
+        upload_id=upload.id,
     )
 
 

@@ -1,0 +1,226 @@
+"""upload_directory against a real tus server (see tus_harness.py)."""
+
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from tus_harness import MAX_SIZE, OTHER_TOKEN, TOKEN, sha256
+
+from outtake.uploads import client
+from outtake.uploads.client import TokenRefused, UploadError, upload_directory
+
+CHUNK = 64 << 10
+
+
+@pytest.fixture(autouse=True)
+def no_retry_delay(monkeypatch):
+    monkeypatch.setattr(client, "RETRY_DELAY_S", 0)
+
+
+def make_tree(root: Path) -> dict[str, bytes]:
+    files = {
+        "a.mp4": hashlib.shake_256(b"a").digest(300_000),
+        "day 2/b.mov": hashlib.shake_256(b"b").digest(150_000),
+        "day 2/raw/c.jpg": b"c" * 5000,
+        "empty.txt": b"",
+    }
+    hidden = {".DS_Store": b"junk", ".cache/d.mp4": b"hidden", "day 2/.e.mp4": b"hidden"}
+    for name, data in {**files, **hidden}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return files
+
+
+def received(server) -> dict[str, bytes]:
+    return {u.metadata["filename"]: u.data_path.read_bytes() for u in server.completed}
+
+
+def test_uploads_a_tree_and_skips_hidden_files(server, tmp_path):
+    files = make_tree(tmp_path / "archive")
+    state = tmp_path / "archive" / "state.json"  # inside the tree: must not be uploaded
+    output = io.StringIO()
+    report = upload_directory(
+        tmp_path / "archive",
+        server.url,
+        TOKEN,
+        state_file=state,
+        chunk_size=CHUNK,
+        console=Console(file=output, width=120),
+    )
+    assert sorted(p.relative_to(tmp_path / "archive").as_posix() for p in report.uploaded) == (
+        sorted(files)
+    )
+    assert report.skipped == [] and report.failed == []
+    assert received(server) == {Path(name).name: data for name, data in files.items()}
+    for upload in server.completed:
+        data = upload.data_path.read_bytes()
+        assert upload.metadata == {
+            "filename": upload.metadata["filename"],
+            "sha256": sha256(data),
+            "size": str(len(data)),
+        }
+    assert "b.mov" in output.getvalue() or "done" in output.getvalue()
+
+    again = upload_directory(tmp_path / "archive", server.url, TOKEN, state_file=state)
+    assert again.uploaded == [] and len(again.skipped) == len(files)
+
+
+def test_skips_what_the_server_knows_and_duplicates(server, tmp_path):
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "known.mp4").write_bytes(b"k" * 1000)
+    (tmp_path / "dir" / "new.mp4").write_bytes(b"n" * 1000)
+    (tmp_path / "dir" / "new copy.mp4").write_bytes(b"n" * 1000)
+    server.known.add(sha256(b"k" * 1000))
+    report = upload_directory(
+        tmp_path / "dir", server.url + "/", TOKEN, state_file=tmp_path / "state.json"
+    )
+    assert [p.name for p in report.uploaded] == ["new copy.mp4"]
+    assert sorted(p.name for p in report.skipped) == ["known.mp4", "new.mp4"]
+    assert len(server.completed) == 1
+
+
+def test_select_limits_the_files(server, tmp_path):
+    make_tree(tmp_path / "archive")
+    report = upload_directory(
+        tmp_path / "archive",
+        server.url,
+        TOKEN,
+        state_file=tmp_path / "state.json",
+        select=lambda path: path.suffix == ".mov",
+    )
+    assert [p.name for p in report.uploaded] == ["b.mov"]
+
+
+def test_resumes_an_interrupted_upload_on_the_next_run(server, tmp_path):
+    data = hashlib.shake_256(b"big").digest(10 * CHUNK + 7)
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "big.mp4").write_bytes(data)
+    state = tmp_path / "state.json"
+
+    server.patches_allowed = 3  # then the network fails for every retry
+    first = upload_directory(
+        tmp_path / "dir", server.url, TOKEN, state_file=state, chunk_size=CHUNK
+    )
+    assert first.uploaded == []
+    [(path, reason)] = first.failed
+    assert path.name == "big.mp4" and "503" in reason
+    assert server.completed == []
+
+    server.patches_allowed = None
+    server.patch_offsets.clear()
+    second = upload_directory(
+        tmp_path / "dir", server.url, TOKEN, state_file=state, chunk_size=CHUNK
+    )
+    assert [p.name for p in second.uploaded] == ["big.mp4"]
+    assert server.patch_offsets[0] == 3 * CHUNK  # continued, not restarted
+    assert [u.data_path.read_bytes() for u in server.completed] == [data]
+
+
+def test_a_failed_completion_is_finished_by_the_next_run(server, tmp_path, monkeypatch):
+    monkeypatch.setattr(client, "RETRIES", 0)
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "clip.mp4").write_bytes(b"x" * 1000)
+    state = tmp_path / "state.json"
+    server.complete_failures = 1
+    first = upload_directory(tmp_path / "dir", server.url, TOKEN, state_file=state)
+    [(_, reason)] = first.failed
+    assert "500" in reason and "not processed" in reason
+
+    second = upload_directory(tmp_path / "dir", server.url, TOKEN, state_file=state)
+    assert [p.name for p in second.uploaded] == ["clip.mp4"]
+    assert server.patch_offsets[-1] == 1000  # only the empty PATCH that finishes it
+    assert len(server.completed) == 1
+
+
+def test_a_transient_completion_failure_is_retried_within_the_run(server, tmp_path):
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "clip.mp4").write_bytes(b"x" * 1000)
+    server.complete_failures = 1
+    report = upload_directory(
+        tmp_path / "dir", server.url, TOKEN, state_file=tmp_path / "state.json"
+    )
+    assert [p.name for p in report.uploaded] == ["clip.mp4"]
+    assert len(server.completed) == 1
+
+
+def test_an_upload_the_server_forgot_starts_over(server, tmp_path):
+    data = b"f" * (3 * CHUNK)
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "f.mp4").write_bytes(data)
+    state = tmp_path / "state.json"
+    server.patches_allowed = 1
+    upload_directory(tmp_path / "dir", server.url, TOKEN, state_file=state, chunk_size=CHUNK)
+    server.patches_allowed = None
+    assert server.app.cleanup_expired(now=9e12) == 1  # expired meanwhile
+    report = upload_directory(
+        tmp_path / "dir", server.url, TOKEN, state_file=state, chunk_size=CHUNK
+    )
+    assert [p.name for p in report.uploaded] == ["f.mp4"]
+    assert server.completed[0].data_path.read_bytes() == data
+
+
+def test_per_file_errors_do_not_stop_the_run(server, tmp_path):
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "huge.mp4").write_bytes(b"\0" * (MAX_SIZE + 1))
+    (tmp_path / "dir" / "small.mp4").write_bytes(b"s" * 10)
+    report = upload_directory(
+        tmp_path / "dir", server.url, TOKEN, state_file=tmp_path / "state.json"
+    )
+    assert [p.name for p in report.uploaded] == ["small.mp4"]
+    [(path, reason)] = report.failed
+    assert path.name == "huge.mp4" and "413" in reason
+
+
+@pytest.mark.parametrize("token", ["wrong", OTHER_TOKEN])
+def test_a_refused_token_is_a_clear_error(server, tmp_path, token):
+    make_tree(tmp_path / "archive")
+    with pytest.raises(TokenRefused, match="the server refused the token"):
+        upload_directory(
+            tmp_path / "archive", server.url, token, state_file=tmp_path / "state.json"
+        )
+    assert server.completed == [] and server.files() == []
+
+
+def test_an_unreachable_server_is_a_clear_error(tmp_path):
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "a.mp4").write_bytes(b"a")
+    with pytest.raises(UploadError, match="cannot reach"):
+        upload_directory(
+            tmp_path / "dir", "http://127.0.0.1:9", TOKEN, state_file=tmp_path / "s.json"
+        )
+
+
+def test_hashes_are_cached_between_runs(server, tmp_path, monkeypatch):
+    make_tree(tmp_path / "archive")
+    state = tmp_path / "state.json"
+    upload_directory(tmp_path / "archive", server.url, TOKEN, state_file=state)
+    hashed = []
+    real = client._hash_file
+    monkeypatch.setattr(
+        client, "_hash_file", lambda path, advance: hashed.append(path) or real(path, advance)
+    )
+    (tmp_path / "archive" / "a.mp4").write_bytes(b"changed")
+    upload_directory(tmp_path / "archive", server.url, TOKEN, state_file=state)
+    assert [p.name for p in hashed] == ["a.mp4"]
+
+
+def test_an_unreadable_file_fails_alone(server, tmp_path, monkeypatch):
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "locked.mp4").write_bytes(b"l")
+    (tmp_path / "dir" / "ok.mp4").write_bytes(b"o")
+    real = client._hash_file
+
+    def unreadable(path, advance):
+        if path.name == "locked.mp4":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, advance)
+
+    monkeypatch.setattr(client, "_hash_file", unreadable)
+    report = upload_directory(
+        tmp_path / "dir", server.url, TOKEN, state_file=tmp_path / "state.json"
+    )
+    assert [p.name for p in report.uploaded] == ["ok.mp4"]
+    [(path, reason)] = report.failed
+    assert path.name == "locked.mp4" and "Permission denied" in reason
