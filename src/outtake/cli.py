@@ -168,6 +168,22 @@ def upload(
     raise typer.Exit(1 if report.failed else 0)
 
 
+@app.command()
+def check() -> None:
+    """Check the books: the ledger's trial balance is zero and the audit chain is unbroken."""
+    _django()
+    from outtake.audit.services import verify_chain
+    from outtake.ledger.services import trial_balance
+
+    unbalanced = {c: t for c, t in trial_balance().items() if t}
+    chain_ok, problem = verify_chain()
+    console.print(
+        "ledger: balanced" if not unbalanced else f"[red]ledger unbalanced:[/red] {unbalanced}"
+    )
+    console.print("audit chain: intact" if chain_ok else f"[red]audit chain:[/red] {problem}")
+    raise typer.Exit(0 if chain_ok and not unbalanced else 1)
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def manage(ctx: typer.Context) -> None:
     """Run a Django management command (e.g. `outtake manage createsuperuser`)."""

@@ -45,3 +45,9 @@ def test_cli_upload_skips_known_files(exchange, tmp_path):
     )
     assert refused.returncode == 2
     assert "refused the token" in refused.stderr
+
+
+def test_check_reports_balanced_books_and_intact_chain(exchange):
+    out = exchange.cli("check", check=False)
+    assert out.returncode == 0, out.stderr
+    assert "ledger: balanced" in out.stderr and "audit chain: intact" in out.stderr

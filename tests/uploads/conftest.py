@@ -4,7 +4,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tus_harness import Server, build_app, make_tus, serve
+
+from tests.uploads.tus_harness import Server, build_app, make_tus, serve
 
 
 @pytest.fixture

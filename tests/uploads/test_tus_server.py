@@ -15,9 +15,10 @@ from urllib.parse import urlsplit
 import anyio
 import pytest
 import requests
-from tus_harness import MAX_SIZE, OTHER_TOKEN, TOKEN, metadata, sha256
 from tusclient import client
 from tusclient.exceptions import TusCommunicationError, TusUploadFailed
+
+from tests.uploads.tus_harness import MAX_SIZE, OTHER_TOKEN, TOKEN, metadata, sha256
 
 CHUNK = 64 << 10
 

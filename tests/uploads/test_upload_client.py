@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from tus_harness import MAX_SIZE, OTHER_TOKEN, TOKEN, sha256
 
 from outtake.uploads import client
 from outtake.uploads.client import TokenRefused, UploadError, upload_directory
+from tests.uploads.tus_harness import MAX_SIZE, OTHER_TOKEN, TOKEN, sha256
 
 CHUNK = 64 << 10
 

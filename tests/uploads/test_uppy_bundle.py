@@ -10,7 +10,8 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from tus_harness import TOKEN, serve
+
+from tests.uploads.tus_harness import TOKEN, serve
 
 STATIC = Path(__file__).parents[2] / "src" / "outtake" / "static"
 PAGE = """<!doctype html>

@@ -74,16 +74,12 @@ def create_user(
     return user
 
 
-def _client_key(ip: str | None) -> str | None:
-    return ip or None
-
-
 def login_blocked(email: str, ip: str | None) -> bool:
     since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_S)
     recent = LoginFailure.objects.filter(at__gte=since)
     limit = settings.LOGIN_FAILURE_LIMIT
     by_email = recent.filter(email=email.strip().lower()).count()
-    by_ip = recent.filter(ip=_client_key(ip)).count() if ip else 0
+    by_ip = recent.filter(ip=ip).count() if ip else 0
     # An address may try a few accounts, but not guess at scale.
     return by_email >= limit or by_ip >= limit * 4
 
@@ -96,7 +92,7 @@ def login(request, email: str, password: str) -> User:
         raise AccountError("too many failed attempts; wait a few minutes and try again")
     user = authenticate(request, username=email, password=password)
     if user is None:
-        LoginFailure.objects.create(email=email, ip=_client_key(ip))
+        LoginFailure.objects.create(email=email, ip=ip or None)
         raise AccountError("e-mail or password is wrong")
     LoginFailure.objects.filter(email=email).delete()
     return user

@@ -81,9 +81,3 @@ def verify_chain() -> tuple[bool, str]:
         return False, "chain head does not match the last event"
     return True, ""
 
-
-def events_about(*, org=None, subject_ids: list[str] | None = None):
-    qs = AuditEvent.objects.all()
-    if org is not None:
-        qs = qs.filter(models.Q(organization=org) | models.Q(subject_id__in=subject_ids or []))
-    return qs.order_by("-id")

@@ -57,13 +57,6 @@ class BlobStore:
     def size(self, key: str) -> int:
         return int(obstore.head(self._store, key)["size"])
 
-    def exists(self, key: str) -> bool:
-        try:
-            obstore.head(self._store, key)
-        except FileNotFoundError:
-            return False
-        return True
-
     def iter_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """Yield bytes [start, end) of a blob in chunks; memory stays flat for any size."""
         options = {"range": (start, end)} if end is not None else {"range": {"offset": start}}
@@ -84,9 +77,6 @@ class BlobStore:
         if self._local_root is None:
             return None
         return self._local_root / key
-
-    def delete(self, key: str) -> None:
-        obstore.delete(self._store, key)
 
 
 _stores: dict[str, BlobStore] = {}

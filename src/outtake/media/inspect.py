@@ -1,0 +1,47 @@
+"""Probe and thumbnail an upload in one sandboxed child: the ingest step's view of a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from outtake.media.sandbox import run_isolated
+
+
+def inspect_file(
+    path: str,
+    thumbnail_path: str,
+    max_pixels: int = 100_000_000,
+    max_duration_s: float = 21600,
+) -> dict[str, Any]:
+    """Probe and thumbnail a file: {"probe": {...}, "thumbnail": {"width": w, "height": h}}."""
+    # Imported here, in the child: the parent calling inspect_isolated needs neither PyAV nor
+    # Pillow loaded.
+    from outtake.media.probe import probe
+    from outtake.media.thumbnail import make_thumbnail
+
+    info = probe(path, max_pixels=max_pixels, max_duration_s=max_duration_s)
+    width, height = make_thumbnail(path, thumbnail_path, max_pixels=max_pixels)
+    return {"probe": info, "thumbnail": {"width": width, "height": height}}
+
+
+def inspect_isolated(
+    path: str | Path,
+    thumbnail_path: str | Path,
+    *,
+    max_pixels: int = 100_000_000,
+    max_duration_s: float = 21600,
+    memory_mb: int = 2048,
+    timeout_s: float = 300,
+) -> dict[str, Any]:
+    """inspect_file in a child with memory and time limits (see sandbox.run_isolated)."""
+    # Absolute paths: the child must not depend on a working directory it shares by accident.
+    return run_isolated(
+        "outtake.media.inspect:inspect_file",
+        str(Path(path).resolve()),
+        str(Path(thumbnail_path).resolve()),
+        max_pixels,
+        max_duration_s,
+        memory_mb=memory_mb,
+        timeout_s=timeout_s,
+    )
