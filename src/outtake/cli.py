@@ -184,6 +184,18 @@ def check() -> None:
     raise typer.Exit(0 if chain_ok and not unbalanced else 1)
 
 
+@app.command("backup")
+def backup_command(
+    target: Path = typer.Argument(..., dir_okay=False, help="The .tar.gz to write."),
+) -> None:
+    """Back up the database, blobs (local storage), secret key and certificate authority."""
+    _django()
+    from outtake.ops.backup import backup
+
+    names = backup(target)
+    console.print(f"wrote {target}: {', '.join(names)}")
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def manage(ctx: typer.Context) -> None:
     """Run a Django management command (e.g. `outtake manage createsuperuser`)."""

@@ -1,0 +1,1 @@
+"""Operator tasks over a whole installation (backups)."""
