@@ -184,6 +184,42 @@ def check() -> None:
     raise typer.Exit(0 if chain_ok and not unbalanced else 1)
 
 
+@app.command("verify-contract")
+def verify_contract_command(
+    pdf: Path = typer.Argument(..., exists=True, dir_okay=False),
+    trust: list[Path] = typer.Option(
+        None, help="Extra trusted root certificates (PEM), e.g. a buyer's CA."
+    ),
+    root: Path = typer.Option(
+        None, help="Outtake's root certificate (default: the one in OUTTAKE_HOME/pki)."
+    ),
+) -> None:
+    """Validate a sealed contract offline against Outtake's CA and trusted buyer roots."""
+    import logging
+
+    from rich.table import Table
+
+    from outtake.config.home import home
+    from outtake.provenance.verify_contract import verify_contract
+
+    logging.getLogger("pyhanko").setLevel(logging.ERROR)
+    roots = [root or home() / "pki" / "root.pem", *(trust or [])]
+    ok, rows = verify_contract(pdf, roots)
+    table = Table("signature", "signer", "intact", "valid", "trusted", "ok")
+    for row in rows:
+        table.add_row(
+            str(row.get("field")),
+            str(row.get("signer")),
+            str(row.get("intact")),
+            str(row.get("valid")),
+            str(row.get("trusted")),
+            str(row.get("ok")),
+        )
+    Console().print(table)
+    console.print("[green]valid[/green]" if ok else "[red]NOT valid[/red]")
+    raise typer.Exit(0 if ok else 1)
+
+
 @app.command("backup")
 def backup_command(
     target: Path = typer.Argument(..., dir_okay=False, help="The .tar.gz to write."),

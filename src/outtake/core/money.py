@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TypeVar
+
+K = TypeVar("K")
 
 # ISO 4217 minor-unit exponents for the currencies we price in.
 MINOR_UNITS = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "CHF": 2, "CAD": 2, "AUD": 2}
@@ -89,3 +92,16 @@ def allocate(total: Money, weights: list[int | Decimal]) -> list[Money]:
     for i in order[:leftover]:
         floors[i] += 1
     return [Money(sign * m, total.currency) for m in floors]
+
+
+def split_shares(
+    gross_by_party: dict[K, int], rate: Decimal, currency: str
+) -> tuple[dict[K, Money], Money]:
+    """Each party's share (rate × their gross, half-even per party) and the remainder.
+
+    The one rule for creators' shares of a sale: the shares plus the remainder (Outtake's fee)
+    always add up to the gross exactly.
+    """
+    shares = {party: Money(gross, currency).times(rate) for party, gross in gross_by_party.items()}
+    gross = sum(gross_by_party.values())
+    return shares, Money(gross - sum(m.minor for m in shares.values()), currency)

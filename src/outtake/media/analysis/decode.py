@@ -1,0 +1,223 @@
+"""One decode of a file that serves every step the frames it declared, in a single pass.
+
+The main pass skips the frames no other frame references (skip_frame "NONREF"): those are the
+plain B-frames, so every frame served decodes exactly as in a full decode. "BIDIR" would be
+faster on x264/x265 output but also drops the B-frames of a B-pyramid that later P-frames
+reference, and the picture then drifts until the next keyframe (measured: up to 4 grey levels
+on a third of a pan's frames); on streams without such references the two skip the same frames.
+Frames are scaled by libswscale straight from the decoder's YUV to each step's size and pixel
+format, so full-size RGB is never made. ``window`` decodes a few frames fully, for steps that
+need the exact frame between two served ones (a cut).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Protocol
+
+import av
+import av.video.frame
+import numpy as np
+from PIL import Image
+
+from outtake.media.analysis.stats import StepStats
+from outtake.media.images import decoding, open_photo, to_rgb, upright
+from outtake.media.metadata import exif_orientation
+from outtake.media.videos import clockwise_rotation, open_video, video_stream
+
+# Half a millisecond: sample times are compared as floats computed from rational timestamps.
+_EPS_S = 5e-4
+_PIL_MODES = {"gray": "L", "rgb24": "RGB", "bgr24": "RGB"}
+
+
+@dataclass(frozen=True)
+class FrameNeed:
+    """Frames a step wants, scaled to at most long_side pixels on the long side.
+
+    name keys the picture in Frame.images; pix_fmt is gray, rgb24 or bgr24. every_s=None asks
+    for every frame the pass decodes (every referenced frame), a number for one frame per every_s
+    seconds; shot_starts also asks for the first frame of every shot once cuts are known.
+    """
+
+    name: str
+    long_side: int
+    pix_fmt: str = "gray"
+    every_s: float | None = None
+    shot_starts: bool = False
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A decoded frame: its number from the start of the stream, its time and its pictures.
+
+    images holds only the needs this frame serves, as read-only numpy arrays shared between
+    steps (H×W for gray, H×W×3 otherwise), turned upright for rotated video and photos.
+    """
+
+    index: int
+    t: float
+    images: dict[str, np.ndarray]
+
+
+class FrameSource(Protocol):
+    fps: float | None
+    stats: StepStats
+
+    def frames(self, needs: Sequence[FrameNeed]) -> Iterator[Frame]: ...
+
+    def window(self, first: int, last: int, needs: Sequence[FrameNeed]) -> list[Frame]: ...
+
+    def close(self) -> None: ...
+
+
+def scaled_size(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """(width, height) with the long side at most long_side, aspect kept, even, never upscaled."""
+    scale = min(1.0, long_side / max(width, height))
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array = np.ascontiguousarray(array)
+    array.flags.writeable = False
+    return array
+
+
+class VideoSource:
+    """Frames of a video file, opened once; threads is the decoder's thread count."""
+
+    def __init__(self, path: str | Path, *, threads: int = 1) -> None:
+        self._container = open_video(Path(path))
+        self._stream = video_stream(self._container)
+        self._codec = self._stream.codec_context
+        self._codec.thread_count = threads
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        self.fps: float | None = float(rate) if rate else None
+        self._time_base = self._stream.time_base or Fraction(1, 90000)
+        self._start = self._stream.start_time or 0
+        self._rotation: int | None = None
+        self._served = 0
+        self.stats = StepStats()
+
+    def close(self) -> None:
+        self._container.close()
+
+    def frames(self, needs: Sequence[FrameNeed]) -> Iterator[Frame]:
+        """Every referenced frame that some need wants, in display order."""
+        self._codec.skip_frame = "NONREF"
+        due = {need.name: 0.0 for need in needs if need.every_s}
+        for decoded in self._decoded():
+            with self.stats.timed():
+                index, t = self._position(decoded)
+                wanted = [n for n in needs if n.every_s is None or t >= due[n.name] - _EPS_S]
+                for need in wanted:
+                    if need.every_s:
+                        due[need.name] = (math.floor(t / need.every_s + _EPS_S) + 1) * need.every_s
+                frame = Frame(index, t, self._images(decoded, wanted)) if wanted else None
+                self.stats.frames += 1
+            if frame is not None:
+                yield frame
+
+    def window(self, first: int, last: int, needs: Sequence[FrameNeed]) -> list[Frame]:
+        """Every frame numbered first..last, B-frames included."""
+        target = self._start + round(first / (self.fps or 1) / self._time_base)
+        self._container.seek(target, stream=self._stream, backward=True)
+        # Up to the first frame wanted only references are needed.
+        self._codec.skip_frame = "NONREF"
+        found: list[Frame] = []
+        for packet in self._container.demux(self._stream):
+            if packet.pts is None or packet.pts >= target:
+                self._codec.skip_frame = "DEFAULT"
+            for decoded in self._decode(packet):
+                index, t = self._position(decoded)
+                if index > last:
+                    return found
+                if index >= first:
+                    found.append(Frame(index, t, self._images(decoded, needs)))
+        return found
+
+    def _decoded(self) -> Iterator[av.video.frame.VideoFrame]:
+        packets = self._container.demux(self._stream)
+        while True:
+            with self.stats.timed():
+                packet = next(packets, None)
+                if packet is None:
+                    return
+                frames = self._decode(packet)
+            yield from frames
+
+    def _decode(self, packet: av.Packet) -> list[av.video.frame.VideoFrame]:
+        try:
+            return self._codec.decode(packet)
+        except av.InvalidDataError:
+            # probe() already accepted the file: a damaged packet costs its frames, not the asset.
+            self.stats.count("damaged_packets")
+            return []
+
+    def _position(self, frame: av.video.frame.VideoFrame) -> tuple[int, float]:
+        if frame.pts is None:
+            self._served += 1
+            t = (self._served - 1) / (self.fps or 1)
+        else:
+            t = float((frame.pts - self._start) * self._time_base)
+        return round(t * (self.fps or 1)), t
+
+    def _images(
+        self, frame: av.video.frame.VideoFrame, needs: Sequence[FrameNeed]
+    ) -> dict[str, np.ndarray]:
+        if self._rotation is None:
+            self._rotation = clockwise_rotation(frame)
+        made: dict[tuple[int, int, str], np.ndarray] = {}
+        images = {}
+        for need in needs:
+            width, height = scaled_size(frame.width, frame.height, need.long_side)
+            key = (width, height, need.pix_fmt)
+            if key not in made:
+                small = frame.reformat(width, height, need.pix_fmt, interpolation="AREA")
+                made[key] = _read_only(np.rot90(small.to_ndarray(), k=-self._rotation // 90))
+            images[need.name] = made[key]
+        return images
+
+
+class PhotoSource:
+    """A photo as a one-frame source, upright by its EXIF orientation."""
+
+    fps = None
+
+    def __init__(self, path: str | Path, *, max_pixels: int = 100_000_000) -> None:
+        self._path = Path(path)
+        self._max_pixels = max_pixels
+        self.stats = StepStats()
+
+    def close(self) -> None:
+        pass
+
+    def frames(self, needs: Sequence[FrameNeed]) -> Iterator[Frame]:
+        with self.stats.timed():
+            picture = self._load(max((n.long_side for n in needs), default=1))
+            images = {}
+            for need in needs:
+                size = scaled_size(*picture.size, need.long_side)
+                small = picture.resize(size, Image.Resampling.BOX).convert(_PIL_MODES[need.pix_fmt])
+                array = np.asarray(small)
+                images[need.name] = _read_only(
+                    array[..., ::-1] if need.pix_fmt == "bgr24" else array
+                )
+            self.stats.frames += 1
+        yield Frame(0, 0.0, images)
+
+    def window(self, first: int, last: int, needs: Sequence[FrameNeed]) -> list[Frame]:
+        return []  # one frame has no cuts to refine
+
+    def _load(self, long_side: int) -> Image.Image:
+        image = open_photo(self._path, self._max_pixels)
+        if image is None:
+            raise ValueError(f"{self._path} is not a photo")
+        with image, decoding():
+            # A JPEG decodes at 1/2, 1/4 or 1/8 scale when that still covers every need.
+            image.draft(None, (long_side, long_side))
+            image.load()
+            return to_rgb(upright(image, exif_orientation(image)))

@@ -1,0 +1,130 @@
+"""Steps over one shared decode, in the manner of datatrove's pipeline steps.
+
+A Step declares the frames it needs, consumes them as the decode serves them and, once the
+shots are known, finishes into one result dict per shot. Steps never decode: the FrameSource
+does, once, for all of them. Each step's stats record frames seen and seconds spent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from outtake.media.analysis.decode import Frame, FrameNeed, FrameSource
+from outtake.media.analysis.stats import StepStats
+
+# Bump when the decode or the way results are put together changes; steps carry their own.
+PIPELINE_VERSION = "outtake-analysis/1"
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A shot: frames start_frame up to but not including end_frame."""
+
+    index: int
+    start_frame: int
+    end_frame: int
+    start_s: float
+    end_s: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.end_s, 3),
+            "start_frame": self.start_frame,
+            "end_frame": self.end_frame,
+            "problems": [],
+            "tags": [],
+        }
+
+
+@dataclass(frozen=True)
+class Context:
+    """What steps know when they finish: the probe of the file and its shots."""
+
+    info: dict[str, Any]
+    shots: list[Shot]
+
+
+class Step:
+    """A unit of analysis. Subclasses set name, version and needs, and override consume/finish."""
+
+    name: ClassVar[str]
+    version: ClassVar[int] = 1
+    needs: tuple[FrameNeed, ...] = ()
+
+    def __init__(self) -> None:
+        self.stats = StepStats()
+
+    def feed(self, frame: Frame) -> None:
+        if any(need.name in frame.images for need in self.needs):
+            with self.stats.timed():
+                self.consume(frame)
+            self.stats.frames += 1
+
+    def consume(self, frame: Frame) -> None:
+        """Look at a frame holding at least one of this step's needs (not always in order)."""
+
+    def finish(self, context: Context) -> list[dict[str, Any]]:
+        """One dict per shot, merged into that shot's result (lists are appended to)."""
+        return [{} for _ in context.shots]
+
+
+class ShotStep(Step):
+    """The step that cuts the file into shots, refining cuts with the source after the pass."""
+
+    def segment(
+        self, source: FrameSource, info: dict[str, Any], start_needs: Sequence[FrameNeed]
+    ) -> tuple[list[Shot], list[Frame]]:
+        """The shots, and the first frame of each shot after the first, with start_needs."""
+        raise NotImplementedError
+
+
+class Pipeline:
+    def __init__(self, shots: ShotStep, steps: Sequence[Step]) -> None:
+        self.shots = shots
+        self.steps = list(steps)
+        self.needs = _distinct_needs([shots, *self.steps])
+
+    @property
+    def version(self) -> str:
+        parts = [f"{s.name}/{s.version}" for s in (self.shots, *self.steps)]
+        return " ".join([PIPELINE_VERSION, *parts])
+
+    def run(self, source: FrameSource, info: dict[str, Any]) -> dict[str, Any]:
+        """Analyse source in one pass; info is its probe. Returns a JSON-serialisable dict."""
+        for frame in source.frames(self.needs):
+            self.shots.feed(frame)
+            for step in self.steps:
+                step.feed(frame)
+        start_needs = [need for need in self.needs if need.shot_starts]
+        with self.shots.stats.timed():
+            shots, starts = self.shots.segment(source, info, start_needs)
+        for frame in starts:
+            for step in self.steps:
+                step.feed(frame)
+        context = Context(info, shots)
+        results = [shot.as_dict() for shot in shots]
+        for step in self.steps:
+            with step.stats.timed():
+                parts = step.finish(context)
+            for result, part in zip(results, parts, strict=True):
+                for key, value in part.items():
+                    if isinstance(value, list):
+                        result.setdefault(key, []).extend(value)
+                    else:
+                        result[key] = value
+        stats = {"decode": source.stats.as_dict()}
+        stats.update((step.name, step.stats.as_dict()) for step in (self.shots, *self.steps))
+        return {"pipeline_version": self.version, "shots": results, "stats": stats}
+
+
+def _distinct_needs(steps: Sequence[Step]) -> list[FrameNeed]:
+    needs: dict[str, FrameNeed] = {}
+    for step in steps:
+        for need in step.needs:
+            if needs.setdefault(need.name, need) != need:
+                raise ValueError(f"two steps need different frames named {need.name!r}")
+    return list(needs.values())

@@ -1,0 +1,77 @@
+"""Render contracts from their data to PDF through the versioned templates in templates/.
+
+A document names its template version, so a license sold under v1 re-renders under v1 after v2
+exists. The PDF's dates come from the document, not the clock, so the same data gives the same
+bytes and the hash the buyer accepted can be recomputed.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from outtake.core.terms import PROTECTIONS, USES
+from outtake.provenance.contract import PLATFORM, CreatorAgreement, LicenseDocument
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,  # a missing field must fail, never print blank in a contract
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _percent(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f}"
+
+
+def _common() -> dict:
+    return {
+        "platform": PLATFORM,
+        "uses": USES,
+        "protection_text": PROTECTIONS,
+    }
+
+
+def license_html(doc: LicenseDocument) -> str:
+    shares, fee = doc.creator_shares()
+    return _env.get_template(f"dataset_license_{doc.template_version}.html").render(
+        doc=doc,
+        clauses=doc.constraint_clauses(),
+        protections=doc.protections(),
+        shares=shares,
+        fee=fee,
+        share_percent=_percent(doc.creator_share),
+        snapshots=doc.terms_snapshots(),
+        **_common(),
+    )
+
+
+def agreement_html(doc: CreatorAgreement) -> str:
+    return _env.get_template(f"creator_agreement_{doc.template_version}.html").render(
+        doc=doc, share_percent=_percent(doc.creator_share), **_common()
+    )
+
+
+def html_to_pdf(html: str, template_version: str) -> bytes:
+    # Imported here: WeasyPrint loads Pango at import, which workers that never render don't need.
+    from weasyprint import CSS, HTML
+
+    css = CSS(filename=str(TEMPLATES / f"contract_{template_version}.css"))
+    return HTML(string=html, base_url=str(TEMPLATES)).write_pdf(
+        stylesheets=[css],
+        pdf_identifier=True,  # /ID from the content: deterministic
+    )
+
+
+def render_license_pdf(doc: LicenseDocument) -> bytes:
+    return html_to_pdf(license_html(doc), doc.template_version)
+
+
+def render_agreement_pdf(doc: CreatorAgreement) -> bytes:
+    return html_to_pdf(agreement_html(doc), doc.template_version)

@@ -1,0 +1,189 @@
+"""PAdES seals on contract PDFs with pyHanko, and their offline validation.
+
+Outtake seals the accepted document with a certification signature from its "pdf-seal"
+certificate (a leaf of the installation's CA, separate from the C2PA signing certificate). The
+certification allows exactly one kind of later change, form filling, so a buyer can add its own
+approval signature in an incremental update and anything else appended shows up as a violation.
+No timestamp server and no network: validation uses only the given roots, fetching disabled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from io import BytesIO
+from pathlib import Path
+
+from cryptography import x509
+from pyhanko.keys import load_cert_from_pemder
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import signers
+from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.settings import KeyUsageConstraints
+from pyhanko_certvalidator import ValidationContext
+
+from outtake.provenance.ca import Issued, ensure_root, issue_leaf
+
+PDF_SEAL_PURPOSE = "pdf-seal"
+SEAL_FIELD = "OuttakeSeal"
+BUYER_FIELD = "LicenseeSignature"
+
+# id-kp-documentSigning (RFC 9336) for standard validators; Adobe's "Authentic Documents Trust"
+# purpose so Acrobat accepts the seal once the root is trusted there.
+DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
+ADOBE_AUTHENTIC_DOCUMENTS = x509.ObjectIdentifier("1.2.840.113583.1.1.5")
+
+# What a PDF signer's certificate may say it is for: the two above, Microsoft's document signing,
+# and e-mail protection, which is what most personal signing certificates a buyer owns carry.
+# A TLS-only certificate is refused. Key usage: non-repudiation (ours) or digital signature, which
+# is all some personal signing certificates carry.
+_SIGNING_PURPOSES = KeyUsageConstraints(
+    key_usage={"non_repudiation", "digital_signature"},
+    extd_key_usage={
+        DOCUMENT_SIGNING.dotted_string,
+        "adobe_authentic_documents_trust",
+        "microsoft_document_signing",
+        "email_protection",
+    },
+)
+
+
+def issue_seal_certificate(pki: Path) -> Issued:
+    """The installation's PDF seal certificate (issued once, then reused)."""
+    return issue_leaf(pki, PDF_SEAL_PURPOSE, eku=[DOCUMENT_SIGNING, ADOBE_AUTHENTIC_DOCUMENTS])
+
+
+def _sign(pdf: bytes, signer: signers.Signer, meta: signers.PdfSignatureMetadata) -> bytes:
+    writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+    return signers.sign_pdf(writer, meta, signer=signer).getvalue()
+
+
+def seal_pdf(pdf: bytes, pki: Path, *, reason: str) -> bytes:
+    """Certify the accepted document with Outtake's seal; the result only admits form filling
+    (a co-signature) as a later change."""
+    issued = issue_seal_certificate(pki)
+    root = ensure_root(pki)
+    signer = signers.SimpleSigner.load(
+        str(issued.key_path), str(issued.cert_path), ca_chain_files=(str(root.cert_path),)
+    )
+    meta = signers.PdfSignatureMetadata(
+        field_name=SEAL_FIELD,
+        certify=True,
+        docmdp_permissions=MDPPerm.FILL_FORMS,
+        subfilter=SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+        reason=reason,
+        name="Outtake",
+    )
+    return _sign(pdf, signer, meta)
+
+
+def cosign_pdf(
+    pdf: bytes,
+    key_pem: Path,
+    cert_pem: Path,
+    *,
+    chain_pems: tuple[Path, ...] = (),
+    reason: str = "Accepted by the licensee",
+    field_name: str = BUYER_FIELD,
+) -> bytes:
+    """Add a signature with the signer's own key as an incremental update; the seal stays intact."""
+    signer = signers.SimpleSigner.load(
+        str(key_pem), str(cert_pem), ca_chain_files=tuple(str(p) for p in chain_pems)
+    )
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        subfilter=SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+        reason=reason,
+    )
+    return _sign(pdf, signer, meta)
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    field: str
+    signer: str
+    signed_at: str  # as the signer claims it: there is no trusted timestamp
+    intact: bool  # the signed bytes hash to what was signed
+    valid: bool  # the cryptographic signature verifies
+    trusted: bool  # the certificate chains to a given root and suits document signing
+    certified: bool  # a certification (author) signature rather than an approval
+    coverage: str  # "entire file" or "earlier revision"
+    changes_after: str  # what later revisions changed, as pyHanko's difference analysis judges it
+    ok: bool  # everything above holds and later changes are allowed by the certification
+    error: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _signer_name(cert) -> str:
+    subject = cert.subject.native
+    return ", ".join(subject[k] for k in ("common_name", "organization_name") if k in subject)
+
+
+def verify_pdf(path: Path | str, trust_roots: list[Path | str]) -> list[SignatureReport]:
+    """Validate every signature in a PDF offline against the given root certificates (PEM)."""
+    roots = [load_cert_from_pemder(str(p)) for p in trust_roots]
+    reports = []
+    with open(path, "rb") as fh:
+        try:
+            reader = PdfFileReader(fh, strict=False)
+            embedded = reader.embedded_signatures
+        except Exception as exc:  # a damaged file is a verification result, not a crash
+            return [_failed("", f"unreadable PDF: {exc}")]
+        # Our certificates carry no CRL or OCSP address, so "soft-fail" is what lets an offline
+        # check pass; a certificate that names one still cannot be fetched.
+        context = ValidationContext(
+            trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail"
+        )
+        for sig in embedded:
+            try:
+                status = validate_pdf_signature(
+                    sig, signer_validation_context=context, key_usage_settings=_SIGNING_PURPOSES
+                )
+            except Exception as exc:
+                reports.append(_failed(str(sig.field_name), f"{exc.__class__.__name__}: {exc}"))
+                continue
+            level = status.modification_level
+            reports.append(
+                SignatureReport(
+                    field=str(sig.field_name),
+                    signer=_signer_name(status.signing_cert),
+                    signed_at=status.signer_reported_dt.isoformat()
+                    if status.signer_reported_dt
+                    else "",
+                    intact=status.intact,
+                    valid=status.valid,
+                    trusted=status.trusted,
+                    certified=sig.docmdp_level is not None,
+                    coverage="entire file"
+                    if status.coverage.name == "ENTIRE_FILE"
+                    else "earlier revision",
+                    changes_after=level.name.lower().replace("_", " ") if level else "unknown",
+                    ok=status.bottom_line,
+                    error=_problem(status),
+                )
+            )
+    return reports
+
+
+def _problem(status) -> str:
+    if not status.intact:
+        return "the signed bytes were changed after signing"
+    if not status.valid:
+        return "the signature does not verify"
+    if not status.trusted:
+        indication = status.trust_problem_indic
+        return (
+            f"not trusted: {indication.name.lower() if indication else 'no path to a given root'}"
+        )
+    if not status.bottom_line:
+        return "a later revision made changes the certification does not allow"
+    return ""
+
+
+def _failed(field: str, error: str) -> SignatureReport:
+    return SignatureReport(field, "", "", False, False, False, False, "", "", False, error)

@@ -1,0 +1,71 @@
+from decimal import Decimal
+
+import pytest
+
+from outtake.core.terms import PROTECTIONS, USES
+from outtake.provenance.contract import ContractError, LicenseDocument
+from outtake.provenance.documents import render_agreement_pdf, render_license_pdf
+from tests.provenance.pdftext import pdf_text
+
+
+def test_license_pdf_renders_the_contract(license_pdf, license_doc):
+    pages, text = pdf_text(license_pdf)
+    assert pages >= 2  # the clauses, then the schedules on their own landscape pages
+    assert license_doc.license_id in text
+    assert "Example Vision Lab Ltd" in text and "acting as agent" in text
+    for clip in license_doc.clips:
+        assert clip.clip_id in text
+    for code in license_doc.uses:
+        assert USES[code].label in text
+    assert "AI inference input (use code" not in text  # not granted, so not in the grant
+    assert "Not for models that identify or track individual people." in text
+    assert "Accepted explicitly by the Licensee." in text
+    for sentence in PROTECTIONS.values():
+        assert sentence in text
+    assert "22.18 USD" in text  # 14.18 + 7.75 + 0.25
+    assert "receives 85 % of the price" in text
+    assert "ending on 2028-11-03" in text and "DE, FR, US" in text
+    assert "more than 30 days after it received the notice" in text
+    assert "released (1 person)" in text and "incidental people" in text
+    assert license_doc.clips[0].terms_id in text
+    assert "dataset_license_v1" in text
+
+
+def test_rendering_is_deterministic(license_pdf, license_doc):
+    # The buyer accepts a hash; the same data must give the same bytes to recompute it.
+    assert render_license_pdf(license_doc) == license_pdf
+
+
+def test_creator_agreement_renders(agreement):
+    pages, text = pdf_text(render_agreement_pdf(agreement))
+    assert pages >= 1
+    assert agreement.agreement_id in text
+    assert "Jane Example" in text and "kestrel-17" in text
+    assert "receives 85 % of the price" in text and "10.00 USD" in text
+    assert "constrained" in text and "not allowed" in text
+
+
+def test_revenue_share_adds_up(license_doc):
+    shares, fee = license_doc.creator_shares()
+    assert {k: v.minor for k, v in shares.items()} == {
+        "heron-4": 21,
+        "kestrel-17": 1864,
+    }  # 2193 × 0.85 = 1864.05
+    assert sum(m.minor for m in shares.values()) + fee.minor == license_doc.total.minor == 2218
+
+
+def test_a_constrained_use_needs_the_buyers_acceptance(license_doc):
+    fields = {**license_doc.__dict__, "accepted_constraints": ()}
+    with pytest.raises(ContractError, match="constrained"):
+        LicenseDocument(**fields)
+
+
+def test_a_use_the_creator_did_not_grant_cannot_be_licensed(license_doc):
+    fields = {**license_doc.__dict__, "uses": (*license_doc.uses, "ai_inference")}
+    with pytest.raises(ContractError, match="not allowed"):
+        LicenseDocument(**fields)
+
+
+def test_share_outside_zero_to_one_is_refused(license_doc):
+    with pytest.raises(ContractError):
+        LicenseDocument(**{**license_doc.__dict__, "creator_share": Decimal("1.5")})

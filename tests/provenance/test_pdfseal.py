@@ -1,0 +1,165 @@
+import datetime as dt
+import io
+
+import pytest
+from cryptography import x509
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from outtake.provenance import ca
+from outtake.provenance.pdfseal import (
+    BUYER_FIELD,
+    DOCUMENT_SIGNING,
+    SEAL_FIELD,
+    cosign_pdf,
+    issue_seal_certificate,
+    seal_pdf,
+    verify_pdf,
+)
+from outtake.provenance.verify_contract import verify_contract
+
+
+@pytest.fixture(scope="module")
+def sealed(license_pdf, pki, tmp_path_factory):
+    path = tmp_path_factory.mktemp("sealed") / "license.pdf"
+    path.write_bytes(seal_pdf(license_pdf, pki, reason="Dataset license accepted"))
+    return path
+
+
+@pytest.fixture(scope="module")
+def buyer_pki(tmp_path_factory):
+    """The buyer's own CA, unrelated to Outtake's: its certificate is issued elsewhere."""
+    path = tmp_path_factory.mktemp("buyer") / "pki"
+    return path, ca.issue_leaf(path, "signer", org="Example Vision Lab Ltd")
+
+
+@pytest.fixture(scope="module")
+def cosigned(sealed, buyer_pki, tmp_path_factory):
+    path_pki, issued = buyer_pki
+    out = tmp_path_factory.mktemp("cosigned") / "license.pdf"
+    out.write_bytes(
+        cosign_pdf(
+            sealed.read_bytes(),
+            issued.key_path,
+            issued.cert_path,
+            chain_pems=(path_pki / "root.pem",),
+        )
+    )
+    return out
+
+
+def test_seal_certificate_is_its_own_purpose(pki):
+    cert = x509.load_pem_x509_certificate(issue_seal_certificate(pki).cert_path.read_bytes())
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert DOCUMENT_SIGNING in eku
+    assert x509.oid.ExtendedKeyUsageOID.EMAIL_PROTECTION not in eku  # that is C2PA's
+    cert.verify_directly_issued_by(x509.load_pem_x509_certificate((pki / "root.pem").read_bytes()))
+    assert (pki / "signing" / "pdf-seal.pem").exists()
+
+
+def test_seal_validates_offline_against_outtakes_root(sealed, pki):
+    ok, rows = verify_contract(sealed, [pki / "root.pem"])
+    assert ok
+    [row] = rows
+    assert row["field"] == SEAL_FIELD
+    assert row["signer"].startswith("Outtake pdf-seal")
+    assert row["intact"] and row["valid"] and row["trusted"] and row["certified"]
+    assert row["coverage"] == "entire file"
+    assert dt.datetime.fromisoformat(row["signed_at"])
+
+
+def test_buyer_cosignature_validates_and_keeps_the_seal(cosigned, pki, buyer_pki):
+    buyer_root = buyer_pki[0] / "root.pem"
+    ok, rows = verify_contract(cosigned, [pki / "root.pem", buyer_root])
+    assert ok, rows
+    seal, buyer = rows
+    assert seal["field"] == SEAL_FIELD and seal["coverage"] == "earlier revision"
+    assert seal["changes_after"] == "form filling"  # what the certification allows
+    assert buyer["field"] == BUYER_FIELD and buyer["signer"].startswith("Example Vision Lab")
+    assert buyer["intact"] and buyer["trusted"] and buyer["coverage"] == "entire file"
+
+
+def test_buyer_signature_untrusted_without_the_buyers_root(cosigned, pki):
+    ok, rows = verify_contract(cosigned, [pki / "root.pem"])
+    assert not ok
+    seal, buyer = rows
+    assert seal["ok"]
+    assert buyer["intact"] and buyer["valid"] and not buyer["trusted"]
+    assert buyer["error"].startswith("not trusted")
+
+
+def test_unknown_root_reports_not_trusted(sealed, tmp_path):
+    other = ca.ensure_root(tmp_path / "other-pki", org="Someone Else")
+    ok, [row] = verify_contract(sealed, [other.cert_path])
+    assert not ok
+    assert row["intact"] and not row["trusted"]
+
+
+def _signed_range_and_first_page_stream(pdf: bytes) -> tuple[int, int]:
+    """The end of the first signed range, and the offset of the first page's content stream."""
+    reader = PdfFileReader(io.BytesIO(pdf))
+    [sig] = reader.embedded_signatures
+    contents = reader.root["/Pages"]["/Kids"][0].get_object().raw_get("/Contents")
+    header = pdf.index(b"%d 0 obj" % contents.idnum)
+    return sig.byte_range[1], pdf.index(b"stream\n", header) + len(b"stream\n")
+
+
+def test_one_changed_byte_in_the_signed_range_breaks_the_seal(sealed, pki, tmp_path):
+    pdf = bytearray(sealed.read_bytes())
+    first_range_end, stream = _signed_range_and_first_page_stream(bytes(pdf))
+    # A byte of the contract's own text (page 1's content stream): inside the first signed
+    # range, so neither in the signature's /Contents nor after %%EOF.
+    target = stream + 100
+    assert target < pdf.index(b"endstream", stream)
+    assert target < first_range_end and target < pdf.index(b"%%EOF")
+    pdf[target] ^= 0x01
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(bytes(pdf))
+
+    ok, [row] = verify_contract(tampered, [pki / "root.pem"])
+    assert not ok
+    assert not row["intact"]
+    assert row["error"] == "the signed bytes were changed after signing"
+
+
+def test_unsigned_pdf_is_not_a_sealed_contract(license_pdf, pki, tmp_path):
+    path = tmp_path / "unsigned.pdf"
+    path.write_bytes(license_pdf)
+    assert verify_contract(path, [pki / "root.pem"]) == (False, [])
+
+
+def test_garbage_is_reported_not_raised(pki, tmp_path):
+    path = tmp_path / "broken.pdf"
+    path.write_bytes(b"%PDF-1.7\nnot really a pdf")
+    ok, [row] = verify_contract(path, [pki / "root.pem"])
+    assert not ok and row["error"].startswith("unreadable PDF")
+
+
+def test_verify_pdf_reports_dataclasses(sealed, pki):
+    [report] = verify_pdf(sealed, [pki / "root.pem"])
+    assert report.ok and report.as_dict()["ok"]
+
+
+def test_verify_contract_command(sealed, pki, tmp_path):
+    import subprocess
+    import sys
+
+    data = sealed.read_bytes()
+    path = tmp_path / "license.pdf"
+    path.write_bytes(data)
+    run = [
+        sys.executable,
+        "-m",
+        "outtake.cli",
+        "verify-contract",
+        str(path),
+        "--root",
+        str(pki / "root.pem"),
+    ]
+    ok = subprocess.run(run, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "valid" in ok.stderr
+    tampered = bytearray(data)
+    tampered[data.index(b"/Producer") + 2] ^= 1
+    path.write_bytes(bytes(tampered))
+    bad = subprocess.run(run, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "NOT valid" in bad.stderr
