@@ -104,3 +104,29 @@ def test_malformed_requests_get_clear_errors(client, make_user):
         HTTP_AUTHORIZATION=f"Bearer {buyer.raw_token}",
     )
     assert r.status_code == 400 and "mind_reading" in r.json()["detail"]
+
+
+def test_buyer_keeps_seeing_thumbnails_of_licensed_clips(client, make_user):
+    from outtake.catalog.models import Asset
+    from outtake.storage import get_store
+
+    creator, buyer, other = make_user("creator"), make_user("buyer"), make_user("buyer")
+    clip = ready_clip(creator)
+    Asset.objects.filter(pk=clip.asset_id).update(thumbnail_key=f"thumbs/{clip.asset_id}.jpg")
+    get_store().put_bytes(f"thumbs/{clip.asset_id}.jpg", b"\xff\xd8jpeg")
+    url = f"/thumbs/{clip.asset_id}.jpg"
+    accept_quote(buyer, build_quote(create_request(buyer, {"minutes_wanted": "1",
+                                                           "budget": "10",
+                                                           "exclusive": True})))
+    assert get(client, url, buyer.raw_token).status_code == 200
+    assert get(client, url, other.raw_token).status_code == 404  # sold exclusively
+
+
+def test_expired_token_is_refused(client, make_user):
+    from datetime import timedelta
+
+    user = make_user("creator")
+    short = create_token(user, "browser upload", ["upload"], lifetime=timedelta(seconds=-1))
+    assert get(client, "/api/me", short.raw).status_code == 401
+    lasting = create_token(user, "browser upload", ["read"], lifetime=timedelta(hours=1))
+    assert get(client, "/api/me", lasting.raw).status_code == 200

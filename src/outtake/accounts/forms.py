@@ -5,7 +5,15 @@ from outtake.accounts.models import User
 OWNERSHIP_ATTESTATION = "I own the rights to what I upload"
 
 
-class SignupForm(forms.Form):
+class PlainForm(forms.Form):
+    """Our forms' labels end without Django's colon (many are sentences or checkboxes)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class SignupForm(PlainForm):
     role = forms.ChoiceField(
         label="I am",
         choices=[
@@ -42,7 +50,7 @@ class SignupForm(forms.Form):
         return data
 
 
-class LoginForm(forms.Form):
+class LoginForm(PlainForm):
     email = forms.EmailField(
         label="E-mail", widget=forms.EmailInput(attrs={"autocomplete": "username"})
     )
@@ -51,7 +59,7 @@ class LoginForm(forms.Form):
     )
 
 
-class TokenForm(forms.Form):
+class TokenForm(PlainForm):
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “NAS sync”.")
     scopes = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
 

@@ -109,7 +109,9 @@ class NewToken:
     raw: str
 
 
-def create_token(user: User, name: str, scopes: list[str] | None = None) -> NewToken:
+def create_token(
+    user: User, name: str, scopes: list[str] | None = None, *, lifetime: timedelta | None = None
+) -> NewToken:
     scopes = list(scopes if scopes is not None else DEFAULT_SCOPES[user.role])
     unknown = set(scopes) - set(ApiToken.SCOPES)
     if unknown or not scopes:
@@ -125,6 +127,7 @@ def create_token(user: User, name: str, scopes: list[str] | None = None) -> NewT
         prefix=prefix,
         digest=_digest(raw),
         scopes=sorted(set(scopes)),
+        expires_at=timezone.now() + lifetime if lifetime else None,
     )
     record(
         "token.created",
@@ -155,9 +158,11 @@ def user_for_token(raw: str, scope: str | None = None) -> User | None:
     )
     if token is None or not token.user.is_active:
         return None
+    now = timezone.now()
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
     if scope is not None and scope not in token.scopes:
         return None
-    now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
@@ -24,10 +25,16 @@ from outtake.audit.services import record
 from outtake.config.api import DOMAIN_ERRORS
 from outtake.core.money import Money
 
-ROLE_HOME = {User.Role.CREATOR: "footage", User.Role.BUYER: "catalogue",
-             User.Role.REVIEWER: "admin:index"}
-ROLE_PLURAL = {User.Role.CREATOR: "creators", User.Role.BUYER: "buyers",
-               User.Role.REVIEWER: "reviewers"}
+ROLE_HOME = {
+    User.Role.CREATOR: "footage",
+    User.Role.BUYER: "catalogue",
+    User.Role.REVIEWER: "admin:index",
+}
+ROLE_PLURAL = {
+    User.Role.CREATOR: "creators",
+    User.Role.BUYER: "buyers",
+    User.Role.REVIEWER: "reviewers",
+}
 UPLOAD_TOKEN_SESSION_KEY = "outtake.upload_token"
 
 
@@ -60,38 +67,50 @@ def is_htmx(request: HttpRequest) -> bool:
 
 
 def role_home(user: User) -> str:
-    return reverse(ROLE_HOME[user.role])
+    return reverse(ROLE_HOME.get(user.role, "home"))
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/home.html", {"card": settings.RATE_CARD})
-
-
-def rate_card(request: HttpRequest) -> HttpResponse:
+def _rate_card() -> dict:
     card = settings.RATE_CARD
-    return render(request, "accounts/rate_card.html", {
+    return {
         "card": card,
+        "premiums": [{"premium": p, "tags": sorted(p.tags)} for p in card.premiums],
         "share_percent": f"{card.creator_share * 100:.0f}",
         "fee_percent": f"{(1 - card.creator_share) * 100:.0f}",
         "payout_minimum": Money.from_decimal(card.payout_minimum, card.currency),
         "warn_percent": f"{card.warn_deduction * 100:.0f}",
-    })
+    }
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/home.html", _rate_card())
+
+
+def rate_card(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/rate_card.html", _rate_card())
 
 
 def signup(request: HttpRequest) -> HttpResponse:
-    form = SignupForm(request.POST or None)
+    chosen = request.GET.get("role")  # the home page's two sign-up buttons preselect a role
+    form = SignupForm(request.POST or None, initial={"role": chosen} if chosen else {})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            user = services.create_user(data["email"], data["password"], data["role"],
-                                        org_name=data["organization"])
+            user = services.create_user(
+                data["email"], data["password"], data["role"], org_name=data["organization"]
+            )
         except services.AccountError as exc:
             form.add_error(None, str(exc))
         else:
             if user.is_creator:
                 # Until create_user takes the attestation, the view keeps it on the record.
-                record("account.ownership_attested", actor=user, org=user.organization,
-                       subject=user, data={"text": OWNERSHIP_ATTESTATION})
+                record(
+                    "account.ownership_attested",
+                    actor=user,
+                    org=user.organization,
+                    subject=user,
+                    data={"text": OWNERSHIP_ATTESTATION},
+                )
             auth_login(request, user)
             messages.success(request, "Welcome to Outtake. Your account is ready.")
             return redirect(role_home(user))
@@ -103,14 +122,16 @@ def login(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next") or request.GET.get("next", "")
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.login(request, form.cleaned_data["email"],
-                                  form.cleaned_data["password"])
+            user = services.login(
+                request, form.cleaned_data["email"], form.cleaned_data["password"]
+            )
         except services.AccountError as exc:
             form.add_error(None, str(exc))
         else:
             auth_login(request, user)
-            safe = url_has_allowed_host_and_scheme(next_url, {request.get_host()},
-                                                   require_https=request.is_secure())
+            safe = url_has_allowed_host_and_scheme(
+                next_url, {request.get_host()}, require_https=request.is_secure()
+            )
             return redirect(next_url if safe and next_url else role_home(user))
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
 
@@ -119,13 +140,18 @@ def login(request: HttpRequest) -> HttpResponse:
 def logout(request: HttpRequest) -> HttpResponse:
     saved = request.session.get(UPLOAD_TOKEN_SESSION_KEY)
     # The browser's upload token lives only as long as the session that made it.
-    if saved and request.user.is_authenticated and request.user.tokens.filter(
-        pk=saved["id"]
-    ).exists():
+    if (
+        saved
+        and request.user.is_authenticated
+        and request.user.tokens.filter(pk=saved["id"]).exists()
+    ):
         services.revoke_token(request.user, saved["id"])
     auth_logout(request)
     messages.info(request, "You are logged out.")
     return redirect("home")
+
+
+BROWSER_UPLOAD_TOKEN_LIFETIME = timedelta(hours=12)
 
 
 def browser_upload_token(request: HttpRequest) -> str:
@@ -133,7 +159,9 @@ def browser_upload_token(request: HttpRequest) -> str:
     saved = request.session.get(UPLOAD_TOKEN_SESSION_KEY)
     if saved and services.user_for_token(saved["raw"], "upload") == request.user:
         return saved["raw"]
-    new = services.create_token(request.user, "browser upload", ["upload"])
+    new = services.create_token(
+        request.user, "browser upload", ["upload"], lifetime=BROWSER_UPLOAD_TOKEN_LIFETIME
+    )
     request.session[UPLOAD_TOKEN_SESSION_KEY] = {"id": new.token.id, "raw": new.raw}
     return new.raw
 
@@ -145,16 +173,22 @@ def account(request: HttpRequest) -> HttpResponse:
     new_token = None
     if request.method == "POST" and form.is_valid():
         try:
-            new_token = services.create_token(request.user, form.cleaned_data["name"],
-                                              form.cleaned_data["scopes"])
+            new_token = services.create_token(
+                request.user, form.cleaned_data["name"], form.cleaned_data["scopes"]
+            )
         except services.AccountError as exc:
             form.add_error(None, str(exc))
         else:
             form = TokenForm(allowed=allowed)
-    return render(request, "accounts/account.html", {
-        "form": form, "new_token": new_token,
-        "tokens": request.user.tokens.order_by("-created_at"),
-    })
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "form": form,
+            "new_token": new_token,
+            "tokens": request.user.tokens.order_by("-created_at"),
+        },
+    )
 
 
 @require_POST

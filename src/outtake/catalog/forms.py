@@ -1,9 +1,10 @@
 from django import forms
 
+from outtake.accounts.forms import PlainForm
 from outtake.catalog.services import SUGGESTED_TAGS
 
 
-class TagsForm(forms.Form):
+class TagsForm(PlainForm):
     suggested = forms.MultipleChoiceField(
         label="Suggested tags",
         required=False,

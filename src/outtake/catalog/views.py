@@ -16,7 +16,7 @@ from outtake.catalog.models import Asset, Clip
 from outtake.catalog.services import CatalogError, assets_of, set_creator_tags
 from outtake.core.money import Money
 from outtake.core.privacy import public_metadata
-from outtake.market.services import available_clips
+from outtake.market.services import asset_shown_to_buyer, available_clips
 from outtake.rights.forms import TermsForm
 from outtake.rights.services import resolved_terms
 from outtake.storage import get_store
@@ -26,14 +26,14 @@ CLIPS_PER_PAGE = 24
 
 
 def thumbnail(request, asset_id):
-    """Thumbnails are shown to the asset's creator and to buyers who could license it."""
+    """Thumbnails are shown to the asset's creator and to buyers who could license or have
+    licensed it."""
     user = request_user(request, "read")
     if user is None:
         return HttpResponse("authentication required", status=401)
     asset = assets_of(user).filter(pk=asset_id).first()
     if asset is None and user.is_buyer:
-        clip = available_clips(user.organization).filter(asset_id=asset_id).first()
-        asset = clip.asset if clip else None
+        asset = asset_shown_to_buyer(user.organization, asset_id)
     if asset is None or not asset.thumbnail_key or asset.status == Asset.Status.REJECTED:
         raise Http404("no thumbnail")
     response = HttpResponse(get_store().get_bytes(asset.thumbnail_key), content_type="image/jpeg")
@@ -47,7 +47,11 @@ def price_lines(lines: list[dict]) -> list[dict]:
 
 
 def _asset_page(request: HttpRequest) -> dict[str, Any]:
-    assets = assets_of(request.user).annotate(value_minor=Sum("clips__price_minor"))
+    assets = (
+        assets_of(request.user)
+        .annotate(value_minor=Sum("clips__price_minor"))
+        .order_by("-created_at")
+    )
     page = Paginator(assets, ASSETS_PER_PAGE).get_page(request.GET.get("page"))
     currency = settings.RATE_CARD.currency
     return {
@@ -59,8 +63,11 @@ def _asset_page(request: HttpRequest) -> dict[str, Any]:
 
 @role_required(User.Role.CREATOR)
 def footage(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalog/footage.html",
-                  {"upload_token": browser_upload_token(request), **_asset_page(request)})
+    return render(
+        request,
+        "catalog/footage.html",
+        {"upload_token": browser_upload_token(request), **_asset_page(request)},
+    )
 
 
 @role_required(User.Role.CREATOR)
@@ -69,20 +76,39 @@ def footage_assets(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/assets_table.html", _asset_page(request))
 
 
+def _fact_label(key: str) -> str:
+    """'duration_s' -> 'Duration (s)': probe keys carry their unit as a suffix."""
+    for suffix, unit in (("_s", "s"), ("_bytes", "bytes")):
+        if key.endswith(suffix):
+            return f"{key.removesuffix(suffix).replace('_', ' ')} ({unit})".capitalize()
+    return key.replace("_", " ").capitalize()
+
+
 @role_required(User.Role.CREATOR)
 def asset_detail(request: HttpRequest, asset_id) -> HttpResponse:
     asset = get_object_or_404(assets_of(request.user), pk=asset_id)
     terms, version = resolved_terms(asset)
-    return render(request, "catalog/asset_detail.html", {
-        "asset": asset,
-        "facts": [(k.replace("_", " "), v) for k, v in asset.probe.items()
-                  if v not in (None, "", [], {})],
-        "clips": [{"clip": c, "price": Money(c.price_minor, c.currency),
-                   "lines": price_lines(c.price_lines)} for c in asset.clips.all()],
-        "tags_form": TagsForm.for_tags(asset.creator_tags),
-        "terms_form": TermsForm(terms=terms),
-        "terms_version": version,
-    })
+    return render(
+        request,
+        "catalog/asset_detail.html",
+        {
+            "asset": asset,
+            "facts": [
+                (_fact_label(k), v) for k, v in asset.probe.items() if v not in (None, "", [], {})
+            ],
+            "clips": [
+                {
+                    "clip": c,
+                    "price": Money(c.price_minor, c.currency),
+                    "lines": price_lines(c.price_lines),
+                }
+                for c in asset.clips.all()
+            ],
+            "tags_form": TagsForm.for_tags(asset.creator_tags),
+            "terms_form": TermsForm(terms=terms),
+            "terms_version": version,
+        },
+    )
 
 
 @require_POST
@@ -90,13 +116,15 @@ def asset_detail(request: HttpRequest, asset_id) -> HttpResponse:
 def asset_tags(request: HttpRequest, asset_id) -> HttpResponse:
     asset = get_object_or_404(assets_of(request.user), pk=asset_id)
     form = TagsForm(request.POST)
-    if form.is_valid():
-        try:
-            set_creator_tags(request.user, asset, form.tags())
-        except CatalogError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, "Tags saved; the value was recalculated.")
+    if not form.is_valid():
+        messages.error(request, "Choose suggested tags from the list, or type your own.")
+        return redirect("asset", asset_id=asset.id)
+    try:
+        set_creator_tags(request.user, asset, form.tags())
+    except CatalogError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Tags saved; the value was recalculated.")
     return redirect("asset", asset_id=asset.id)
 
 
@@ -105,10 +133,12 @@ def _public_facts(clip: Clip) -> list[tuple[str, Any]]:
     meta = public_metadata(clip.asset.probe)
     facts = [("Resolution", f"{clip.width}×{clip.height}")]
     if clip.kind == "video":
-        facts += [("Duration", f"{clip.duration_s or 0:.1f} s"),
-                  ("Frame rate", f"{clip.fps or 0:.2f} fps"),
-                  ("Codec", meta.get("video_codec") or "—"),
-                  ("Audio", "yes" if meta.get("has_audio") else "no")]
+        facts += [
+            ("Duration", f"{clip.duration_s or 0:.1f} s"),
+            ("Frame rate", f"{clip.fps or 0:.2f} fps"),
+            ("Codec", meta.get("video_codec") or "—"),
+            ("Audio", "yes" if meta.get("has_audio") else "no"),
+        ]
     return facts
 
 
@@ -116,9 +146,14 @@ def _public_facts(clip: Clip) -> list[tuple[str, Any]]:
 def catalogue(request: HttpRequest) -> HttpResponse:
     clips = available_clips(request.user.organization).order_by("-created_at")
     page = Paginator(clips, CLIPS_PER_PAGE).get_page(request.GET.get("page"))
-    cards = [{
-        "clip": c, "facts": _public_facts(c), "price": Money(c.price_minor, c.currency),
-        "creator": c.asset.owner.pseudonym,
-        "tags": sorted(set(c.tags) | set(c.asset.creator_tags)),
-    } for c in page]
+    cards = [
+        {
+            "clip": c,
+            "facts": _public_facts(c),
+            "price": Money(c.price_minor, c.currency),
+            "creator": c.asset.owner.pseudonym,
+            "tags": sorted(set(c.tags) | set(c.asset.creator_tags)),
+        }
+        for c in page
+    ]
     return render(request, "catalog/catalogue.html", {"page": page, "cards": cards})

@@ -4,4 +4,5 @@ from outtake.delivery import views
 
 urlpatterns = [
     path("download/<str:token>/<str:filename>", views.download, name="download"),
+    path("deliveries/<uuid:delivery_id>/download/", views.download_link, name="delivery-download"),
 ]

@@ -1,8 +1,12 @@
 import re
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
 
-from outtake.delivery.services import delivery_for_token
+from outtake.accounts.models import User
+from outtake.accounts.views import role_required
+from outtake.delivery.services import deliveries_for, delivery_for_token, download_token
 from outtake.storage import get_store
 
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -45,3 +49,12 @@ def _unsatisfiable(size: int) -> HttpResponse:
     response = HttpResponse("range not satisfiable", status=416, content_type="text/plain")
     response["Content-Range"] = f"bytes */{size}"
     return response
+
+
+@require_POST
+@role_required(User.Role.BUYER)
+def download_link(request: HttpRequest, delivery_id) -> HttpResponse:
+    """Make a fresh expiring link for the buyer's package and send the browser to it."""
+    delivery = get_object_or_404(deliveries_for(request.user), pk=delivery_id)
+    token, _ = download_token(request.user, delivery)
+    return redirect("download", token=token, filename=delivery.filename)

@@ -2,7 +2,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import redirect, render
 
-from outtake.ledger.models import Account, Invoice, JournalEntry, Payment, Posting
+from outtake.ledger.models import (
+    Account,
+    BankLine,
+    Invoice,
+    JournalEntry,
+    Payment,
+    Payout,
+    PayoutDestination,
+    Posting,
+    Refund,
+)
 from outtake.ledger.services import LedgerError
 from outtake.market.services import mark_paid
 
@@ -58,7 +68,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
         "paid_at",
     )
     list_filter = ("status",)
-    actions = ["mark_transfer_received"]
+    actions = ["mark_transfer_received", "refund_in_full"]
 
     def has_change_permission(self, request, obj=None):
         return request.user.is_staff
@@ -95,6 +105,63 @@ class InvoiceAdmin(ReadOnlyAdmin):
                 **self.admin_site.each_context(request),
             },
         )
+
+    @admin.action(description="Refund in full (reverses the sale; creators are told)")
+    def refund_in_full(self, request, queryset):
+        from outtake.ledger.services import refund
+
+        for invoice in queryset:
+            try:
+                refund(invoice, reason=f"refunded by {request.user.email}", by=request.user)
+            except LedgerError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"{invoice.label} refunded.", messages.SUCCESS)
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ("invoice", "amount_minor", "currency", "reason", "recorded_by", "at")
+
+
+@admin.register(BankLine)
+class BankLineAdmin(ReadOnlyAdmin):
+    """Imported statement lines; filter on unmatched to see what needs a human."""
+
+    list_display = (
+        "booked_on",
+        "amount_minor",
+        "currency",
+        "reference",
+        "counterparty",
+        "status",
+        "reason",
+        "invoice",
+    )
+    list_filter = ("status",)
+    search_fields = ("reference", "counterparty", "bank_transaction_id")
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "run",
+        "creator",
+        "provider",
+        "status",
+        "gross_minor",
+        "withholding_minor",
+        "currency",
+        "provider_reference",
+        "error",
+    )
+    list_filter = ("status", "provider")
+
+
+@admin.register(PayoutDestination)
+class PayoutDestinationAdmin(admin.ModelAdmin):
+    list_display = ("organization", "holder_name", "bank_account", "stripe_account")
 
 
 @admin.register(Payment)

@@ -1,11 +1,17 @@
+from dataclasses import asdict
 from datetime import datetime
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 
 from outtake.accounts.auth import scoped
 from outtake.ledger import services
-from outtake.ledger.models import Invoice
+from outtake.ledger.invoices import invoice_document, invoice_pdf
+from outtake.ledger.models import Invoice, Payout
+from outtake.ledger.payouts import run_payouts
+from outtake.ledger.reconcile import import_statement, parse_csv
+from outtake.ledger.statements import statement
 from outtake.market.services import mark_paid
 
 router = Router(tags=["ledger"])
@@ -58,6 +64,136 @@ def _invoices(user):
 @router.get("/invoices", response=list[InvoiceOut], auth=scoped("read"))
 def list_invoices(request):
     return [InvoiceOut.from_invoice(i) for i in _invoices(request.auth)]
+
+
+@router.get("/invoices/{int:invoice_id}", auth=scoped("read"))
+def invoice_detail(request, invoice_id: int):
+    """The invoice as issued: lines per creator, Outtake's fee, payment instructions."""
+    return invoice_document(get_object_or_404(_invoices(request.auth), pk=invoice_id))
+
+
+@router.get("/invoices/{int:invoice_id}/pdf", auth=scoped("read"))
+def invoice_as_pdf(request, invoice_id: int):
+    invoice = get_object_or_404(_invoices(request.auth), pk=invoice_id)
+    response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.label}.pdf"'
+    return response
+
+
+class RefundIn(Schema):
+    reason: str
+
+
+@router.post("/invoices/{int:invoice_id}/refund", response={201: InvoiceOut}, auth=scoped("read"))
+def refund_invoice(request, invoice_id: int, payload: RefundIn):
+    if not request.auth.is_reviewer:
+        raise PermissionError("only reviewers refund")
+    invoice = get_object_or_404(Invoice, pk=invoice_id)
+    services.refund(invoice, reason=payload.reason, by=request.auth)
+    invoice.refresh_from_db()
+    return 201, InvoiceOut.from_invoice(invoice)
+
+
+class StatementIn(Schema):
+    csv: str
+
+
+class ImportOut(Schema):
+    matched: list[dict]
+    unmatched: list[dict]
+    already_imported: list[str]
+
+
+@router.post("/bank-statements", response=ImportOut, auth=scoped("read"))
+def import_bank_statement(request, payload: StatementIn):
+    """Reviewers import a bank statement CSV; matched transfers mark invoices paid."""
+    report = import_statement(parse_csv(payload.csv), by=request.auth)
+    return ImportOut(
+        matched=[
+            {"bank_transaction_id": ln.bank_transaction_id, "invoice": label}
+            for ln, label in report.matched
+        ],
+        unmatched=[
+            {"bank_transaction_id": ln.bank_transaction_id, "reason": reason}
+            for ln, reason in report.unmatched
+        ],
+        already_imported=[ln.bank_transaction_id for ln in report.already_imported],
+    )
+
+
+class PayoutOut(Schema):
+    id: int
+    run: str
+    creator: str
+    provider: str
+    status: str
+    gross_minor: int
+    withholding_minor: int
+    net_minor: int
+    currency: str
+    provider_reference: str
+    error: str
+    created_at: datetime
+
+    @staticmethod
+    def from_payout(p: Payout) -> "PayoutOut":
+        return PayoutOut(
+            id=p.pk,
+            run=p.run,
+            creator=p.creator.pseudonym,
+            provider=p.provider,
+            status=p.status,
+            gross_minor=p.gross_minor,
+            withholding_minor=p.withholding_minor,
+            net_minor=p.net_minor,
+            currency=p.currency,
+            provider_reference=p.provider_reference,
+            error=p.error,
+            created_at=p.created_at,
+        )
+
+
+@router.get("/payouts", response=list[PayoutOut], auth=scoped("read"))
+def list_payouts(request):
+    qs = Payout.objects.select_related("creator")
+    if not request.auth.is_reviewer:
+        qs = qs.filter(creator=request.auth.organization)
+    return [PayoutOut.from_payout(p) for p in qs]
+
+
+class RunOut(Schema):
+    run: str
+    sent: list[PayoutOut]
+    failed: list[PayoutOut]
+    pending: list[PayoutOut]
+    skipped: list[dict]
+    below_minimum: int
+    bank_file: str
+
+
+@router.post("/payouts/run", response=RunOut, auth=scoped("read"))
+def run_payouts_now(request):
+    """A reviewer's button for `outtake payouts run`."""
+    if not request.auth.is_reviewer:
+        raise PermissionError("only reviewers run payouts")
+    r = run_payouts()
+    return RunOut(
+        run=r.run,
+        sent=[PayoutOut.from_payout(p) for p in r.sent],
+        failed=[PayoutOut.from_payout(p) for p in r.failed],
+        pending=[PayoutOut.from_payout(p) for p in r.pending],
+        skipped=[{"creator": c, "reason": reason} for c, reason in r.skipped],
+        below_minimum=r.below_minimum,
+        bank_file=r.bank_file,
+    )
+
+
+@router.get("/statement", auth=scoped("read"))
+def creator_statement(request, start: datetime, end: datetime, currency: str = "USD"):
+    """The creator's statement for [start, end); amounts as {minor, currency}."""
+    if not request.auth.is_creator:
+        raise PermissionError("statements are for creators")
+    return asdict(statement(request.auth.organization, start, end, currency))
 
 
 @router.post("/invoices/{int:invoice_id}/payments", response={201: InvoiceOut}, auth=scoped("read"))

@@ -56,12 +56,21 @@ class Posting(models.Model):
         super().save(*args, **kwargs)
 
 
+class InvoiceCounter(models.Model):
+    """The next invoice number, in one row locked while an invoice is issued: numbers have no
+    gaps, because a rolled-back issue rolls the counter back too."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    next_number = models.PositiveIntegerField(default=1)
+
+
 class Invoice(models.Model):
     """Issued by Outtake on behalf of the creators for one license."""
 
     class Status(models.TextChoices):
         OPEN = "open"
         PAID = "paid"
+        REFUNDED = "refunded"
 
     number = models.PositiveIntegerField(unique=True)
     license = models.OneToOneField(
@@ -74,6 +83,7 @@ class Invoice(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     issued_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
 
     @property
     def label(self) -> str:
@@ -95,3 +105,102 @@ class Payment(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     received_at = models.DateTimeField(auto_now_add=True)
     entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT)
+
+
+class Refund(models.Model):
+    """Money returned to a buyer for a paid license; its entry reverses the sale."""
+
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="refund")
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=300)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    at = models.DateTimeField(auto_now_add=True)
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
+
+
+class BankLine(models.Model):
+    """One imported bank statement line. The bank's transaction id is unique: the same line
+    imported twice, even at the same moment, is stored and posted once."""
+
+    class Status(models.TextChoices):
+        MATCHED = "matched"
+        UNMATCHED = "unmatched"
+
+    bank_transaction_id = models.CharField(max_length=200, unique=True)
+    booked_on = models.DateField()
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reference = models.CharField(max_length=300, blank=True)
+    counterparty = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="bank_lines"
+    )
+    payment = models.OneToOneField(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="bank_line"
+    )
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["booked_on", "id"]
+
+
+class PayoutDestination(models.Model):
+    """Where a creator organization is paid: a bank account for the bank file, or a Stripe
+    connected account."""
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="payout_destination"
+    )
+    holder_name = models.CharField(max_length=200, blank=True)
+    bank_account = models.CharField(max_length=64, blank=True, help_text="IBAN or number")
+    bank_code = models.CharField(max_length=32, blank=True, help_text="BIC or routing number")
+    stripe_account = models.CharField(max_length=64, blank=True, help_text="acct_…")
+
+
+class Payout(models.Model):
+    """One transfer of a creator's payable balance in one payout run."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # posted, not yet confirmed by the provider
+        SENT = "sent"
+        REVERSED = "reversed"  # the provider refused it; the entry was reversed
+
+    run = models.CharField(max_length=40, db_index=True)
+    creator = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="payouts"
+    )
+    provider = models.CharField(max_length=32)
+    gross_minor = models.BigIntegerField()
+    withholding_minor = models.BigIntegerField(default=0)
+    withholding_rate = models.DecimalField(max_digits=5, decimal_places=4, default=0)
+    fee_minor = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    provider_reference = models.CharField(max_length=200, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    reversal = models.OneToOneField(
+        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "creator", "currency"], name="payout_once_per_creator_and_run"
+            )
+        ]
+
+    @property
+    def net_minor(self) -> int:
+        return self.gross_minor - self.withholding_minor
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"outtake-payout-{self.pk}"

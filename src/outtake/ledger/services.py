@@ -12,9 +12,18 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from outtake.audit.services import record
-from outtake.core.money import Money
+from outtake.core.money import Money, split_shares
 from outtake.ledger import chart
-from outtake.ledger.models import Account, Invoice, JournalEntry, Payment, Posting
+from outtake.ledger.models import (
+    Account,
+    Invoice,
+    InvoiceCounter,
+    JournalEntry,
+    Payment,
+    Posting,
+    Refund,
+)
+from outtake.notices.services import notify_org
 
 
 class LedgerError(ValueError):
@@ -68,24 +77,36 @@ def post(
     return entry
 
 
+def reverse(entry: JournalEntry, memo: str) -> JournalEntry:
+    """Correct an entry the only way the ledger allows: post its exact opposite."""
+    lines = [
+        Line(p.account, Money(-p.amount_minor, p.currency))
+        for p in entry.postings.select_related("account")
+    ]
+    return post(
+        f"{entry.kind}.reversal",
+        memo,
+        lines,
+        license=entry.license,
+        idempotency_key=f"reversal:{entry.pk}",
+    )
+
+
 def balance(account: Account) -> Money:
     total = account.postings.aggregate(s=models.Sum("amount_minor"))["s"] or 0
     return Money(int(total), account.currency)
 
 
-def split_sale(gross_by_creator: dict, currency: str) -> tuple[dict, Money]:
-    """Each creator's share of their own clips' price, and the fee that remains.
+def lock(*accounts: Account) -> None:
+    """Lock account rows (in id order, so two callers never deadlock) before reading a balance
+    that decides what to post: a payout and a refund must not both spend the same payable."""
+    ids = sorted({a.pk for a in accounts})
+    list(Account.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
 
-    Shares are rounded half-even per creator; the fee takes the remainder, so the parts add up
-    to the gross exactly.
-    """
-    share_rate = Decimal(settings.RATE_CARD.creator_share)
-    shares = {
-        org: Money(gross, currency).times(share_rate) for org, gross in gross_by_creator.items()
-    }
-    gross = sum(gross_by_creator.values())
-    fee = Money(gross - sum(m.minor for m in shares.values()), currency)
-    return shares, fee
+
+def split_sale(gross_by_creator: dict, currency: str) -> tuple[dict, Money]:
+    """Each creator's share of their own clips' price at the published rate, and the fee."""
+    return split_shares(gross_by_creator, Decimal(settings.RATE_CARD.creator_share), currency)
 
 
 def gross_by_creator(license) -> dict:
@@ -113,9 +134,8 @@ def issue_invoice(license) -> Invoice:
         license=license,
         idempotency_key=f"sale:{license.id}",
     )
-    last = Invoice.objects.select_for_update().order_by("-number").first()
     invoice = Invoice.objects.create(
-        number=(last.number + 1) if last else 1,
+        number=_next_invoice_number(),
         license=license,
         buyer=license.buyer,
         amount_minor=total.minor,
@@ -137,13 +157,41 @@ def issue_invoice(license) -> Invoice:
     return invoice
 
 
+def _next_invoice_number() -> int:
+    """Take the next number from the locked counter row (call inside the issuing transaction)."""
+    InvoiceCounter.objects.get_or_create(
+        name="invoice",
+        defaults={"next_number": (Invoice.objects.aggregate(m=models.Max("number"))["m"] or 0) + 1},
+    )
+    counter = InvoiceCounter.objects.select_for_update().get(name="invoice")
+    number = counter.next_number
+    counter.next_number = number + 1
+    counter.save(update_fields=["next_number"])
+    return number
+
+
+def sale_shares(license) -> tuple[dict, Money]:
+    """Each creator's share and Outtake's fee as posted by the license's sale entry."""
+    currency = license.currency
+    shares: dict = {}
+    fee = Money.zero(currency)
+    sale = license.entries.get(kind="sale")
+    for posting in sale.postings.select_related("account__organization"):
+        code = posting.account.code
+        if code.startswith(chart.PENDING):
+            shares[posting.account.organization] = Money(-posting.amount_minor, currency)
+        elif code.startswith(chart.FEE_REVENUE):
+            fee = Money(-posting.amount_minor, currency)
+    return shares, fee
+
+
 @transaction.atomic
 def record_payment(invoice: Invoice, *, amount_minor: int, reference: str, by) -> Payment:
     """A reviewer marks a bank transfer received: cash in, receivable settled, and every
-    creator's pending share becomes payable."""
+    creator's pending share becomes payable (first paying back any clawback they owe)."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    if invoice.status == Invoice.Status.PAID:
-        raise LedgerError(f"{invoice.label} is already paid")
+    if invoice.status != Invoice.Status.OPEN:
+        raise LedgerError(f"{invoice.label} is already {invoice.status}")
     if amount_minor != invoice.amount_minor:
         raise LedgerError(
             f"{invoice.label} is for {Money(invoice.amount_minor, invoice.currency)}; "
@@ -157,14 +205,10 @@ def record_payment(invoice: Invoice, *, amount_minor: int, reference: str, by) -
         Line(chart.cash(currency), total),
         Line(chart.buyer_receivable(invoice.buyer, currency), -total),
     ]
-    sale = license.entries.get(kind="sale")
-    for posting in sale.postings.select_related("account"):
-        if posting.account.code.startswith("creator:pending:"):
-            share = Money(-posting.amount_minor, currency)
-            lines.append(Line(posting.account, share))
-            lines.append(
-                Line(chart.creator_payable(posting.account.organization, currency), -share)
-            )
+    shares, _ = sale_shares(license)
+    for org, share in shares.items():
+        lines.append(Line(chart.creator_pending(org, currency), share))
+        lines.append(Line(chart.creator_payable(org, currency), -share))
     entry = post(
         "payment",
         f"{invoice.label} paid by bank transfer {reference}".strip(),
@@ -194,7 +238,109 @@ def record_payment(invoice: Invoice, *, amount_minor: int, reference: str, by) -
             "reference": reference,
         },
     )
+    for org in shares:
+        recover_clawback(org, currency)
     return payment
+
+
+@transaction.atomic
+def refund(invoice: Invoice, *, reason: str, by) -> Refund:
+    """Give a paid invoice's money back to the buyer by reversing the sale.
+
+    Each creator's share comes out of their payable balance; what was already paid out
+    becomes a clawback receivable, recovered from their future earnings. Creators are told.
+    """
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status != Invoice.Status.PAID:
+        raise LedgerError(f"{invoice.label} is {invoice.status}; only paid invoices are refunded")
+    if not reason.strip():
+        raise LedgerError("a refund needs a reason")
+    currency = invoice.currency
+    shares, fee = sale_shares(invoice.license)
+    total = Money(invoice.amount_minor, currency)
+    lines = [Line(chart.cash(currency), -total), Line(chart.fee_refunds(currency), fee)]
+    lock(*(chart.creator_payable(org, currency) for org in shares))
+    clawbacks: dict = {}
+    for org, share in shares.items():
+        payable = -balance(chart.creator_payable(org, currency))
+        taken = min(share, payable) if payable.minor > 0 else Money.zero(currency)
+        lines.append(Line(chart.creator_payable(org, currency), taken))
+        if share != taken:
+            clawbacks[org] = share - taken
+            lines.append(Line(chart.creator_clawback(org, currency), share - taken))
+    entry = post(
+        "refund",
+        f"{invoice.label} refunded: {reason}",
+        lines,
+        license=invoice.license,
+        idempotency_key=f"refund:{invoice.pk}",
+    )
+    row = Refund.objects.create(
+        invoice=invoice,
+        amount_minor=total.minor,
+        currency=currency,
+        reason=reason[:300],
+        recorded_by=by,
+        entry=entry,
+    )
+    invoice.status, invoice.refunded_at = Invoice.Status.REFUNDED, timezone.now()
+    invoice.save(update_fields=["status", "refunded_at"])
+    record(
+        "refund.issued",
+        actor=by,
+        org=invoice.buyer,
+        subject=row,
+        data={"invoice": invoice.label, "amount_minor": total.minor, "reason": reason},
+    )
+    for org, share in shares.items():
+        owed = clawbacks.get(org)
+        if owed:
+            record(
+                "clawback.opened",
+                actor=by,
+                org=org,
+                subject=row,
+                data={"invoice": invoice.label, "amount_minor": owed.minor, "currency": currency},
+            )
+        notify_org(
+            org,
+            "refund",
+            f"A sale of your footage was refunded: -{share}",
+            f"{invoice.license.buyer.name_for_creators} was refunded ({reason}). "
+            + (
+                f"{owed} of your share had already been paid out; it will be deducted from "
+                "your next earnings."
+                if owed
+                else "Your share was taken from your unpaid balance."
+            ),
+            "/earnings/",
+        )
+    return row
+
+
+def recover_clawback(org, currency: str) -> Money:
+    """Pay back what a creator owes from refunds out of their payable balance."""
+    payable_acc, clawback_acc = (
+        chart.creator_payable(org, currency),
+        chart.creator_clawback(org, currency),
+    )
+    with transaction.atomic():
+        lock(payable_acc, clawback_acc)
+        amount = min(-balance(payable_acc), balance(clawback_acc))
+        if amount.minor <= 0:
+            return Money.zero(currency)
+        entry = post(
+            "clawback.recovered",
+            f"Refunded share recovered from {org.pseudonym}'s earnings",
+            [Line(payable_acc, amount), Line(clawback_acc, -amount)],
+        )
+        record(
+            "clawback.recovered",
+            org=org,
+            subject=entry,
+            data={"amount_minor": amount.minor, "currency": currency},
+        )
+    return amount
 
 
 def trial_balance() -> dict[str, int]:
@@ -208,17 +354,30 @@ class Earnings:
     pending: Money
     payable: Money
     sales: list[dict]
+    clawback: Money  # owed back from refunds after payout
+
+    @property
+    def balance(self) -> Money:
+        """What Outtake owes the creator; negative while a clawback exceeds their earnings."""
+        return self.pending + self.payable - self.clawback
+
+
+def _sale_status(lic) -> str:
+    if lic is None or lic.invoice.status == Invoice.Status.OPEN:
+        return "pending"
+    return "refunded" if lic.invoice.status == Invoice.Status.REFUNDED else "payable"
 
 
 def creator_earnings(org, currency: str = "USD") -> Earnings:
     pending = -balance(chart.creator_pending(org, currency))
     payable = -balance(chart.creator_payable(org, currency))
+    clawback = balance(chart.creator_clawback(org, currency))
     sales = []
     postings = (
         Posting.objects.filter(
             account__code=chart.creator_pending(org, currency).code, entry__kind="sale"
         )
-        .select_related("entry__license__buyer")
+        .select_related("entry__license__buyer", "entry__license__invoice")
         .order_by("-entry__at")
     )
     for p in postings:
@@ -229,7 +388,7 @@ def creator_earnings(org, currency: str = "USD") -> Earnings:
                 "license_id": str(lic.id) if lic else None,
                 "buyer": lic.buyer.name_for_creators if lic else "",
                 "share": Money(-p.amount_minor, currency),
-                "status": "payable" if lic and lic.paid_at else "pending",
+                "status": _sale_status(lic),
             }
         )
-    return Earnings(pending=pending, payable=payable, sales=sales)
+    return Earnings(pending=pending, payable=payable, sales=sales, clawback=clawback)

@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from outtake.ledger import views
+
+urlpatterns = [
+    path("earnings/", views.earnings, name="earnings"),
+]

@@ -99,6 +99,15 @@ def available_clips(buyer_org, *, exclusive: bool = False) -> QuerySet[Clip]:
     return qs
 
 
+def asset_shown_to_buyer(buyer_org, asset_id) -> Asset | None:
+    """An asset whose thumbnail and metadata a buyer may see: in the catalogue, or licensed."""
+    clip = available_clips(buyer_org).filter(asset_id=asset_id).first()
+    if clip is not None:
+        return clip.asset
+    item = LicenseItem.objects.filter(license__buyer=buyer_org, clip__asset_id=asset_id).first()
+    return item.clip.asset if item else None
+
+
 def _why_not(clip: Clip, request: DatasetRequest, terms: dict, ranks: dict) -> str:
     """The first reason a clip does not fit a request, or ""."""
     if str(request.buyer_id) in terms.get("refused_buyers", []):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from outtake.media.errors import MediaError
 
@@ -73,13 +73,21 @@ def _open_header_unguarded(path: Path) -> Image.Image:
 
 @contextmanager
 def decoding() -> Iterator[None]:
-    """Turn Pillow's failures while decoding pixels into MediaErrors a creator can read."""
+    """Turn Pillow's failures while decoding pixels into MediaErrors a creator can read.
+
+    Truncated files must fail: some libraries (WeasyPrint) switch Pillow's process-wide
+    LOAD_TRUNCATED_IMAGES on at import, which would pass a cut-off photo as whole.
+    """
+    lenient = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         yield
     except Image.DecompressionBombError as exc:
         raise MediaError(f"The photo is too large to decode safely: {exc}", "too_large") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise decode_failure(exc) from exc
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
 
 
 def decode_failure(exc: Exception) -> MediaError:

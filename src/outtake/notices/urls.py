@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from django.urls import path
+
+from outtake.notices import views
+
+urlpatterns = [
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/read/", views.mark_read, name="inbox-read"),
+]

@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 
+from outtake.accounts.forms import PlainForm
 from outtake.core.terms import ALLOWED, CONSTRAINED, NOT_ALLOWED, PROTECTIONS, USES
 
 STATE_CHOICES = [
@@ -11,7 +12,7 @@ STATE_CHOICES = [
 ]
 
 
-class TermsForm(forms.Form):
+class TermsForm(PlainForm):
     """The six uses, each in one of three states, the protections, and exclusivity."""
 
     exclusive_allowed = forms.BooleanField(
@@ -32,7 +33,7 @@ class TermsForm(forms.Form):
                 initial=entry["state"],
             )
             self.fields[f"constraint_{code}"] = forms.CharField(
-                label=f"Your constraint on {use.label.lower()}",
+                label="Your constraint, which buyers must accept",
                 required=False,
                 max_length=1000,
                 initial=entry["constraint"],

@@ -1,0 +1,264 @@
+"""A creator's statement for a period, built from the ledger's own postings so it always
+matches the books: opening balance + the period's lines = closing balance.
+
+The balance is what Outtake owes the creator: pending + payable shares, less any clawback
+owed back from refunds after payout (so it can be negative).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+
+from outtake.core.money import Money
+from outtake.ledger import chart
+from outtake.ledger.models import JournalEntry, Payout, Posting
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    at: datetime
+    kind: str  # sale, refund, payout, payout reversal, clawback recovered, adjustment
+    amount: Money  # change of the creator's balance (0 for clawback recoveries)
+    description: str
+    invoice: str = ""
+    license_id: str = ""
+    buyer: str = ""
+    clips: int = 0
+    minutes: Decimal = Decimal(0)
+    gross: Money | None = None  # sales: the price of this creator's clips
+    fee: Money | None = None  # sales: Outtake's fee on them
+    withholding: Money | None = None  # payouts: tax withheld
+    status: str = ""  # sales: pending / payable / paid / refunded; payouts: provider status
+
+
+@dataclass
+class Statement:
+    creator: str  # pseudonym
+    currency: str
+    start: datetime
+    end: datetime
+    opening: Money
+    closing: Money
+    pending: Money  # at the end of the period
+    payable: Money
+    clawback: Money
+    lines: list[StatementLine] = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> list[StatementLine]:
+        return [ln for ln in self.lines if ln.kind == kind]
+
+
+def month(year: int, month_: int) -> tuple[datetime, datetime]:
+    start = datetime(year, month_, 1, tzinfo=UTC)
+    end = datetime(year + month_ // 12, month_ % 12 + 1, 1, tzinfo=UTC)
+    return start, end
+
+
+def _sum(qs) -> int:
+    return int(qs.aggregate(s=Sum("amount_minor"))["s"] or 0)
+
+
+def statement(org, start: datetime, end: datetime, currency: str = "USD") -> Statement:
+    """The creator's statement for [start, end)."""
+    pending, payable, clawback = (
+        chart.creator_pending(org, currency),
+        chart.creator_payable(org, currency),
+        chart.creator_clawback(org, currency),
+    )
+    mine = Posting.objects.filter(account__in=[pending, payable, clawback])
+
+    def owed_at(t: datetime) -> Money:
+        return Money(-_sum(mine.filter(entry__at__lt=t)), currency)
+
+    by_account = {
+        acc.pk: _sum(mine.filter(account=acc, entry__at__lt=end))
+        for acc in (pending, payable, clawback)
+    }
+    sales_status = _sale_status(org, currency, end, -by_account[payable.pk])
+    entries = (
+        JournalEntry.objects.filter(postings__in=mine, at__gte=start, at__lt=end)
+        .distinct()
+        .select_related("license__buyer", "license__invoice")
+        .order_by("at", "id")
+    )
+    lines = []
+    for entry in entries:
+        own = [p for p in entry.postings.all() if p.account_id in by_account]
+        amount = Money(-sum(p.amount_minor for p in own), currency)
+        line = _line(entry, own, amount, org, currency, sales_status, clawback.pk)
+        if line is not None:
+            lines.append(line)
+    return Statement(
+        creator=org.pseudonym,
+        currency=currency,
+        start=start,
+        end=end,
+        opening=owed_at(start),
+        closing=owed_at(end),
+        pending=Money(-by_account[pending.pk], currency),
+        payable=Money(-by_account[payable.pk], currency),
+        clawback=Money(by_account[clawback.pk], currency),
+        lines=lines,
+    )
+
+
+def _license_facts(entry: JournalEntry, org) -> dict:
+    lic = entry.license
+    invoice = getattr(lic, "invoice", None)
+    items = list(lic.items.filter(creator=org).select_related("clip"))
+    seconds = sum(i.clip.duration_s or 0 for i in items)
+    return {
+        "invoice": invoice.label if invoice else "",
+        "license_id": str(lic.id),
+        "buyer": lic.buyer.name_for_creators,
+        "clips": len(items),
+        "minutes": (Decimal(str(seconds)) / 60).quantize(Decimal("0.01")),
+        "gross_minor": sum(i.price_minor for i in items),
+    }
+
+
+def _line(entry, own, amount, org, currency, sales_status, clawback_pk) -> StatementLine | None:
+    if entry.kind == "sale":
+        facts = _license_facts(entry, org)
+        gross = Money(facts.pop("gross_minor"), currency)
+        return StatementLine(
+            at=entry.at,
+            kind="sale",
+            amount=amount,
+            description=f"Sale {facts['invoice']}",
+            gross=gross,
+            fee=gross - amount,
+            status=sales_status.get(entry.license_id, "pending"),
+            **facts,
+        )
+    if entry.kind == "refund":
+        facts = _license_facts(entry, org)
+        facts.pop("gross_minor")
+        owed = sum(p.amount_minor for p in own if p.account_id == clawback_pk)
+        note = f"; {Money(owed, currency)} already paid out, owed back" if owed else ""
+        return StatementLine(
+            at=entry.at,
+            kind="refund",
+            amount=amount,
+            description=f"Refund {facts['invoice']}{note}",
+            **facts,
+        )
+    if entry.kind in ("payout", "payout.reversal"):
+        payout = Payout.objects.filter(Q(entry=entry) | Q(reversal=entry)).first()
+        reversal = entry.kind == "payout.reversal"
+        return StatementLine(
+            at=entry.at,
+            kind="payout reversal" if reversal else "payout",
+            amount=amount,
+            description=(
+                f"Payout {payout.pk} failed ({payout.error}); back in your balance"
+                if reversal
+                else f"Payout {payout.pk} ({payout.provider}) {payout.provider_reference}"
+            ),
+            withholding=None if reversal else Money(payout.withholding_minor, currency),
+            status=payout.status,
+        )
+    if entry.kind == "clawback.recovered":
+        recovered = -Money(
+            sum(p.amount_minor for p in own if p.account_id == clawback_pk), currency
+        )
+        return StatementLine(
+            at=entry.at,
+            kind="clawback recovered",
+            amount=amount,
+            description=f"{recovered} of refunded shares recovered from your earnings",
+            gross=recovered,
+        )
+    if amount.minor == 0:  # payments move a share from pending to payable: shown as status
+        return None
+    return StatementLine(at=entry.at, kind="adjustment", amount=amount, description=entry.memo)
+
+
+def _sale_status(org, currency: str, end: datetime, payable_minor: int) -> dict:
+    """Status of each sale at the end of the period, by license id.
+
+    What is still payable belongs to the most recently paid sales; older paid sales have been
+    paid out.
+    """
+    kinds: dict = defaultdict(dict)
+    for e in JournalEntry.objects.filter(
+        at__lt=end,
+        kind__in=("payment", "refund"),
+        license__entries__postings__account=chart.creator_pending(org, currency),
+    ).distinct():
+        kinds[e.license_id][e.kind] = e.at
+    sales = Posting.objects.filter(
+        account=chart.creator_pending(org, currency), entry__kind="sale", entry__at__lt=end
+    ).select_related("entry")
+    status = {}
+    paid_lots = []
+    for p in sales:
+        seen = kinds.get(p.entry.license_id, {})
+        if "refund" in seen:
+            status[p.entry.license_id] = "refunded"
+        elif "payment" in seen:
+            paid_lots.append((seen["payment"], p.entry_id, p.entry.license_id, -p.amount_minor))
+        else:
+            status[p.entry.license_id] = "pending"
+    still = payable_minor
+    for _, _, license_id, share in sorted(paid_lots, reverse=True):
+        status[license_id] = "payable" if still > 0 else "paid"
+        still -= share
+    return status
+
+
+CSV_COLUMNS = (
+    "date",
+    "type",
+    "invoice",
+    "license",
+    "buyer",
+    "clips",
+    "minutes",
+    "gross",
+    "fee",
+    "withholding",
+    "amount",
+    "status",
+    "description",
+)
+
+
+def statement_csv(st: Statement) -> str:
+    """The statement as CSV, amounts in major units, opening and closing balance included."""
+
+    def dec(m: Money | None) -> str:
+        return "" if m is None else str(m.to_decimal())
+
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(CSV_COLUMNS)
+    blank = [""] * 8
+    w.writerow([st.start.date().isoformat(), "opening balance", *blank, dec(st.opening), "", ""])
+    for ln in st.lines:
+        w.writerow(
+            [
+                ln.at.date().isoformat(),
+                ln.kind,
+                ln.invoice,
+                ln.license_id,
+                ln.buyer,
+                ln.clips or "",
+                ln.minutes or "",
+                dec(ln.gross),
+                dec(ln.fee),
+                dec(ln.withholding),
+                dec(ln.amount),
+                ln.status,
+                ln.description,
+            ]
+        )
+    w.writerow([st.end.date().isoformat(), "closing balance", *blank, dec(st.closing), "", ""])
+    return out.getvalue()

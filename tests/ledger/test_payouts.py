@@ -1,0 +1,217 @@
+import json
+from decimal import Decimal
+from urllib.parse import parse_qs
+
+import pytest
+from django.test import override_settings
+
+from outtake.audit.models import AuditEvent
+from outtake.core.money import Money
+from outtake.ledger import chart
+from outtake.ledger.models import Payout
+from outtake.ledger.payouts import (
+    HttpResponse,
+    PayoutFailed,
+    PayoutResult,
+    StripeConnect,
+    run_payouts,
+)
+from outtake.ledger.services import balance, trial_balance
+from outtake.notices.models import Notification
+from outtake.storage import get_store
+from tests.ledger.conftest import give_destination, pay, require_postgres, run_together, sell
+
+pytestmark = pytest.mark.django_db
+
+
+def payable(user) -> int:
+    return -balance(chart.creator_payable(user.organization, "USD")).minor
+
+
+class FakeStripe:
+    """Answers like Stripe's API and checks each request is what Stripe documents for
+    creating a transfer: a form-encoded POST to /v1/transfers with a bearer key and an
+    Idempotency-Key, the same request under the same key every time."""
+
+    def __init__(self, answers=None):
+        self.answers = list(answers or [])
+        self.requests: list[dict] = []
+        self.by_key: dict[str, dict] = {}
+
+    def post(self, url, *, body, headers):
+        assert url == "https://api.stripe.com/v1/transfers"
+        assert headers["Content-Type"] == "application/x-www-form-urlencoded"
+        assert headers["Authorization"] == "Bearer sk_test_123"
+        form = {k: v[0] for k, v in parse_qs(body.decode(), strict_parsing=True).items()}
+        assert set(form) >= {"amount", "currency", "destination"}
+        assert form["amount"].isdigit() and int(form["amount"]) > 0
+        assert form["currency"] == form["currency"].lower() and len(form["currency"]) == 3
+        assert form["destination"].startswith("acct_")
+        key = headers["Idempotency-Key"]
+        assert self.by_key.setdefault(key, form) == form, "same key, different request"
+        self.requests.append(form)
+        answer = self.answers.pop(0) if self.answers else None
+        if isinstance(answer, Exception):
+            raise answer
+        if answer is not None:
+            return HttpResponse(answer[0], json.dumps(answer[1]).encode())
+        return HttpResponse(200, json.dumps({"id": f"tr_{len(self.requests)}"}).encode())
+
+
+def test_csv_run_pays_balances_over_the_minimum(people):
+    rich, poor = people.creators
+    pay(sell(people.buyer, [(rich, 2000), (poor, 1000)]), people.reviewer)  # 17.00 and 8.50
+    report = run_payouts()
+    assert [p.creator for p in report.sent] == [rich.organization]
+    assert report.below_minimum == 1
+    assert payable(rich) == 0 and payable(poor) == 850
+    rows = get_store().get_bytes(report.bank_file).decode().splitlines()
+    assert rows[0].startswith("payout_id,payee,bank_account")
+    assert rows[1].endswith(f",17.00,USD,Outtake payout {report.sent[0].pk}")
+    assert balance(chart.cash("USD")).minor == 3000 - 1700
+    assert Notification.objects.filter(user=rich, kind="payout.sent").exists()
+    assert AuditEvent.objects.filter(kind="payout.sent").count() == 1
+    assert trial_balance() == {"USD": 0}
+
+
+def test_same_run_pays_once(people):
+    creator = people.creators[0]
+    pay(sell(people.buyer, [(creator, 5000)]), people.reviewer)
+    run_payouts(run="2026-11")
+    pay(sell(people.buyer, [(creator, 5000)]), people.reviewer)
+    again = run_payouts(run="2026-11")
+    assert not again.sent and Payout.objects.count() == 1
+    assert payable(creator) == 4250
+    assert len(run_payouts(run="2026-12").sent) == 1
+
+
+@override_settings(OUTTAKE_WITHHOLDING_RATE="0.24")
+def test_withholding_is_applied_and_shown(people):
+    creator = people.creators[0]
+    pay(sell(people.buyer, [(creator, 10001)]), people.reviewer)  # share 85.01
+    [payout] = run_payouts().sent
+    assert (payout.gross_minor, payout.withholding_minor, payout.net_minor) == (8501, 2040, 6461)
+    assert -balance(chart.tax_withheld("USD")).minor == 2040
+    note = Notification.objects.get(user=creator, kind="payout.sent")
+    assert "20.40 USD tax withheld at 24.00%" in note.body and "64.61" in note.subject
+
+
+def test_creators_without_details_are_told_and_skipped(people, make_user):
+    newcomer = make_user("creator")
+    pay(sell(people.buyer, [(newcomer, 5000)]), people.reviewer)
+    report = run_payouts()
+    assert report.skipped == [(newcomer.organization.pseudonym, "no bank account on file")]
+    assert payable(newcomer) == 4250
+    assert Notification.objects.filter(user=newcomer, kind="payout.skipped").exists()
+
+
+@override_settings(OUTTAKE_STRIPE_SECRET_KEY="sk_test_123")
+def test_stripe_sends_documented_transfers(make_user, people):
+    creator = make_user("creator")
+    give_destination(creator.organization, stripe_account="acct_1Nv0FGQ9RKHgCVdK")
+    bank_only = people.creators[0]
+    pay(sell(people.buyer, [(creator, 2000), (bank_only, 2000)]), people.reviewer)
+    stripe = FakeStripe()
+    report = run_payouts(provider=StripeConnect(http=stripe), run="r1")
+    [payout] = report.sent
+    assert payout.provider_reference == "tr_1"
+    assert stripe.requests == [
+        {
+            "amount": "1700",
+            "currency": "usd",
+            "destination": "acct_1Nv0FGQ9RKHgCVdK",
+            "transfer_group": "outtake-run-r1",
+            "description": f"Outtake payout {payout.pk}",
+            "metadata[payout_id]": str(payout.pk),
+            "metadata[creator]": creator.organization.pseudonym,
+        }
+    ]
+    assert list(stripe.by_key) == [f"outtake-payout-{payout.pk}"]
+    assert report.skipped == [
+        (bank_only.organization.pseudonym, "no Stripe connected account on file")
+    ]
+
+
+@override_settings(OUTTAKE_STRIPE_SECRET_KEY="sk_test_123")
+def test_refused_transfer_is_reversed_and_retried_next_run(make_user, people):
+    ok, refused = make_user("creator"), make_user("creator")
+    give_destination(ok.organization, stripe_account="acct_ok")
+    give_destination(refused.organization, stripe_account="acct_closed")
+    pay(sell(people.buyer, [(ok, 2000), (refused, 3000)]), people.reviewer)
+    closed = (400, {"error": {"type": "invalid_request_error", "message": "account closed"}})
+    stripe = FakeStripe(answers=[None, closed])
+    report = run_payouts(provider=StripeConnect(http=stripe), run="r1")
+    assert [p.creator for p in report.sent] == [ok.organization]
+    [failed] = report.failed
+    assert failed.status == Payout.Status.REVERSED and "account closed" in failed.error
+    assert payable(refused) == 2550 and payable(ok) == 0
+    assert Notification.objects.filter(user=refused, kind="payout.failed").exists()
+    assert trial_balance() == {"USD": 0}
+    retry = run_payouts(provider=StripeConnect(http=stripe), run="r2")
+    assert [p.creator for p in retry.sent] == [refused.organization]
+    assert payable(refused) == 0
+    assert balance(chart.cash("USD")).minor == 5000 - 1700 - 2550
+
+
+@override_settings(OUTTAKE_STRIPE_SECRET_KEY="sk_test_123")
+def test_ambiguous_failure_is_retried_with_the_same_key(make_user, people):
+    creator = make_user("creator")
+    give_destination(creator.organization, stripe_account="acct_x")
+    pay(sell(people.buyer, [(creator, 2000)]), people.reviewer)
+    stripe = FakeStripe(answers=[TimeoutError("read timed out"), (500, {})])
+    first = run_payouts(provider=StripeConnect(http=stripe), run="r1")
+    second = run_payouts(provider=StripeConnect(http=stripe), run="r2")
+    third = run_payouts(provider=StripeConnect(http=stripe), run="r3")
+    assert len(first.pending) == 1 and len(second.pending) == 1
+    assert [p.pk for p in third.sent] == [first.pending[0].pk]
+    assert len(stripe.requests) == 3 and len(stripe.by_key) == 1  # one key, never paid twice
+    assert Payout.objects.count() == 1 and payable(creator) == 0
+
+
+def test_provider_fees_are_an_expense(people):
+    class Charging:
+        name = "charging"
+
+        def cannot_pay(self, destination):
+            return ""
+
+        def send(self, payout, destination):
+            return PayoutResult(reference="x", fee_minor=25)
+
+        def finish(self, run):
+            return ""
+
+    pay(sell(people.buyer, [(people.creators[0], 2000)]), people.reviewer)
+    run_payouts(provider=Charging())
+    assert balance(chart.payout_fees("USD")) == Money(25)
+    assert balance(chart.cash("USD")).minor == 2000 - 1700 - 25
+
+
+def test_unknown_provider_and_bad_rate():
+    with pytest.raises(ValueError, match="unknown payout provider"):
+        run_payouts("paypal")
+    with override_settings(OUTTAKE_WITHHOLDING_RATE=Decimal("1.5")):
+        from outtake.ledger.payouts import withholding_rate
+
+        with pytest.raises(ValueError):
+            withholding_rate()
+
+
+def test_failed_is_definite_by_default():
+    assert PayoutFailed("no").definite
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("same_run", [True, False])
+def test_concurrent_runs_pay_each_creator_once(people, same_run):
+    require_postgres()
+    c1, c2 = people.creators
+    pay(sell(people.buyer, [(c1, 2000), (c2, 3000)]), people.reviewer)
+    runs = ("r", "r") if same_run else ("a", "b")
+    reports = run_together(*(lambda r=r: run_payouts(run=r) for r in runs))
+    assert sorted(p.creator_id for r in reports for p in r.sent) == sorted(
+        [c1.organization_id, c2.organization_id]
+    )
+    assert Payout.objects.count() == 2
+    assert payable(c1) == payable(c2) == 0
+    assert trial_balance() == {"USD": 0}
