@@ -1,3 +1,4 @@
+import itertools
 import shutil
 from pathlib import Path
 
@@ -65,3 +66,23 @@ def test_an_internal_error_rejects_and_tells_a_reviewer(make_user, tmp_path, mon
     asset.refresh_from_db()
     assert asset.status == "rejected" and "internal error" in asset.status_reason
     assert Notification.objects.filter(user=reviewer, kind="asset.ingest_failed").exists()
+
+
+def test_ingest_splits_a_video_into_priced_shots(make_user, tmp_path):
+    creator = make_user("creator")
+    upload = tmp_path / "partial.bin"
+    shutil.copy(FIXTURES / "video" / "bikes.mp4", upload)
+    asset = register_upload(creator, upload, "bikes.mp4")
+    asset.refresh_from_db()
+    assert asset.status == "ready", asset.status_reason
+    clips = list(asset.clips.order_by("index"))
+    assert len(clips) >= 2  # bikes.mp4 has hard cuts
+    assert clips[0].start_s == 0 and clips[-1].end_s == pytest.approx(10.0, abs=0.1)
+    for before, after in itertools.pairwise(clips):
+        assert before.end_s == pytest.approx(after.start_s)
+        assert before.end_frame == after.start_frame
+    for clip in clips:
+        assert clip.pipeline_version.startswith("outtake-analysis/")
+        assert clip.pdq and all(len(h["hash"]) == 64 for h in clip.pdq)
+        assert clip.price_minor == sum(line["amount"]["minor"] for line in clip.price_lines)
+        assert clip.tier == "sd"

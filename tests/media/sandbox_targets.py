@@ -35,6 +35,7 @@ def crash():
 
 def address_space_after_imports_mb():
     """VmPeak once the analysis modules are loaded: the floor of any memory limit."""
+    import outtake.media.analysis.analyse
     import outtake.media.probe
     import outtake.media.thumbnail  # noqa: F401
 

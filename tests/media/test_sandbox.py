@@ -64,7 +64,7 @@ def test_a_damaged_file_under_a_small_budget_is_still_a_damaged_file(floor_mb, t
     path = tmp_path / "notes.mp4"
     path.write_text("not a video\n" * 100)
     with pytest.raises(MediaError) as caught:
-        inspect_isolated(path, tmp_path / "thumb.jpg", memory_mb=floor_mb + 64)
+        inspect_isolated(path, tmp_path / "thumb.jpg", memory_mb=floor_mb + 256)
     assert caught.value.code == "not_decodable"
 
 

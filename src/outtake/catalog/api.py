@@ -24,6 +24,8 @@ class ClipOut(Schema):
     height: int
     fps: float | None
     tags: list[str]
+    problems: list[dict]
+    pipeline_version: str
     sellable: bool
     unsellable_reason: str
     tier: str
@@ -44,6 +46,8 @@ class ClipOut(Schema):
             height=c.height,
             fps=c.fps,
             tags=c.tags,
+            problems=c.problems,
+            pipeline_version=c.pipeline_version,
             sellable=c.sellable,
             unsellable_reason=c.unsellable_reason,
             tier=c.tier,

@@ -58,15 +58,20 @@ class Clip(models.Model):
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     fps = models.FloatField(null=True, blank=True)
+    start_frame = models.PositiveIntegerField(null=True, blank=True)
+    end_frame = models.PositiveIntegerField(null=True, blank=True)  # exclusive
     tags = models.JSONField(default=list, blank=True)
     problems = models.JSONField(default=list, blank=True)
+    quality = models.JSONField(default=dict, blank=True)
+    # PDQ hashes of sampled frames: [{"t": seconds, "hash": hex, "quality": 0-100}].
+    pdq = models.JSONField(default=list, blank=True)
     sellable = models.BooleanField(default=False)
     unsellable_reason = models.TextField(blank=True)
     tier = models.CharField(max_length=32, blank=True)
     price_minor = models.BigIntegerField(default=0)
     currency = models.CharField(max_length=3, default="USD")
     price_lines = models.JSONField(default=list, blank=True)
-    pipeline_version = models.CharField(max_length=32, default="probe-1")
+    pipeline_version = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

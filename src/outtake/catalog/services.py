@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from outtake.audit.services import record
 from outtake.catalog.models import Asset, Clip
+from outtake.core.money import Money
 from outtake.core.pricing import ClipFacts, derived_tags, price_clip
 from outtake.media.errors import MediaError
 from outtake.media.hashing import sha256_file
@@ -145,52 +146,71 @@ def _ingest(asset: Asset) -> Asset:
                 str(thumb),
                 max_pixels=settings.OUTTAKE_MAX_IMAGE_PIXELS,
                 max_duration_s=settings.OUTTAKE_MAX_DURATION_S,
+                min_shot_s=settings.OUTTAKE_MIN_SHOT_S,
                 memory_mb=settings.OUTTAKE_MEDIA_MEMORY_MB,
                 timeout_s=settings.OUTTAKE_MEDIA_TIMEOUT_S,
             )
         except MediaError as exc:
             return _reject(asset, exc.reason, code=exc.code)
-        probe = result["probe"]
         asset.thumbnail_key = f"thumbs/{asset.id}.jpg"
         get_store().put_file(asset.thumbnail_key, thumb)
-        return _make_ready(asset, probe)
+        return _make_ready(asset, result["probe"], result["analysis"])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 @transaction.atomic
-def _make_ready(asset: Asset, probe: dict) -> Asset:
+def _make_ready(asset: Asset, probe: dict, analysis: dict) -> Asset:
+    """Store the probe and make one clip per shot (a photo is one clip), each priced."""
     asset.probe = probe
     asset.kind = probe["kind"]
     asset.status = Asset.Status.READY
     asset.status_reason = ""
     asset.processed_at = timezone.now()
     asset.save()
-    clip, _ = Clip.objects.get_or_create(
-        asset=asset,
-        index=0,
-        defaults={
-            "kind": probe["kind"],
-            "start_s": 0.0,
-            "end_s": probe.get("duration_s"),
-            "width": probe.get("width") or 0,
-            "height": probe.get("height") or 0,
-            "fps": probe.get("fps"),
-        },
-    )
-    reprice(clip)
+    asset.clips.all().delete()
+    is_video = probe["kind"] == "video"
+    clips = [
+        reprice(
+            Clip.objects.create(
+                asset=asset,
+                index=shot["index"],
+                kind=probe["kind"],
+                start_s=shot["start_s"] if is_video else 0.0,
+                end_s=shot["end_s"] if is_video else None,
+                start_frame=shot.get("start_frame") if is_video else None,
+                end_frame=shot.get("end_frame") if is_video else None,
+                width=probe.get("width") or 0,
+                height=probe.get("height") or 0,
+                fps=probe.get("fps"),
+                tags=shot.get("tags", []),
+                problems=shot.get("problems", []),
+                quality=shot.get("quality", {}),
+                pdq=shot.get("pdq", []),
+                pipeline_version=analysis["pipeline_version"],
+            )
+        )
+        for shot in analysis["shots"]
+    ]
+    value = sum(c.price_minor for c in clips if c.sellable)
+    sellable = sum(1 for c in clips if c.sellable)
     record(
         "asset.ready",
         org=asset.owner,
         subject=asset,
-        data={"sha256": asset.sha256, "kind": asset.kind, "clips": 1},
+        data={
+            "sha256": asset.sha256,
+            "kind": asset.kind,
+            "clips": len(clips),
+            "pipeline_version": analysis["pipeline_version"],
+        },
     )
     notify(
         [asset.uploaded_by],
         "asset.ready",
         f"{asset.original_filename} is ready",
-        f"It is in the catalogue as {asset.clips.count()} clip(s), valued at "
-        f"{clip.price_minor / 100:.2f} {clip.currency}.",
+        f"It is in the catalogue as {len(clips)} clip(s), {sellable} sellable, valued at "
+        f"{Money(value, settings.RATE_CARD.currency)}.",
         f"/assets/{asset.id}/",
     )
     return asset

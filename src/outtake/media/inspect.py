@@ -1,4 +1,4 @@
-"""Probe and thumbnail an upload in one sandboxed child: the ingest step's view of a file."""
+"""Probe, analyse and thumbnail an upload in one sandboxed child: ingest's view of a file."""
 
 from __future__ import annotations
 
@@ -13,16 +13,21 @@ def inspect_file(
     thumbnail_path: str,
     max_pixels: int = 100_000_000,
     max_duration_s: float = 21600,
+    min_shot_s: float = 1.0,
 ) -> dict[str, Any]:
-    """Probe and thumbnail a file: {"probe": {...}, "thumbnail": {"width": w, "height": h}}."""
+    """{"probe": {...}, "analysis": {"pipeline_version", "shots", "stats"},
+    "thumbnail": {"width": w, "height": h}}."""
     # Imported here, in the child: the parent calling inspect_isolated needs neither PyAV nor
     # Pillow loaded.
-    from outtake.media.probe import probe
+    from outtake.media.analysis.analyse import analyse
     from outtake.media.thumbnail import make_thumbnail
 
-    info = probe(path, max_pixels=max_pixels, max_duration_s=max_duration_s)
+    result = analyse(
+        path, min_shot_s=min_shot_s, max_pixels=max_pixels, max_duration_s=max_duration_s
+    )
+    info = result.pop("probe")
     width, height = make_thumbnail(path, thumbnail_path, max_pixels=max_pixels)
-    return {"probe": info, "thumbnail": {"width": width, "height": height}}
+    return {"probe": info, "analysis": result, "thumbnail": {"width": width, "height": height}}
 
 
 def inspect_isolated(
@@ -31,6 +36,7 @@ def inspect_isolated(
     *,
     max_pixels: int = 100_000_000,
     max_duration_s: float = 21600,
+    min_shot_s: float = 1.0,
     memory_mb: int = 2048,
     timeout_s: float = 300,
 ) -> dict[str, Any]:
@@ -42,6 +48,7 @@ def inspect_isolated(
         str(Path(thumbnail_path).resolve()),
         max_pixels,
         max_duration_s,
+        min_shot_s,
         memory_mb=memory_mb,
         timeout_s=timeout_s,
     )

@@ -23,6 +23,7 @@ def analyse(
     threads: int = 1,
     min_shot_s: float = 1.0,
     max_pixels: int = 100_000_000,
+    max_duration_s: float = 6 * 3600,
 ) -> dict[str, Any]:
     """Shots of a video (a photo is one shot) with quality checks and PDQ hashes per shot.
 
@@ -31,7 +32,7 @@ def analyse(
     threads is the decoder's thread count (1 for benchmarks). Raises MediaError for files
     probe() refuses.
     """
-    info = probe(path, max_pixels=max_pixels)
+    info = probe(path, max_pixels=max_pixels, max_duration_s=max_duration_s)
     source: FrameSource
     if info["kind"] == "image":
         source = PhotoSource(path, max_pixels=max_pixels)
