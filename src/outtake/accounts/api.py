@@ -1,4 +1,4 @@
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from outtake.accounts import services
 from outtake.accounts.auth import scoped
@@ -45,10 +45,12 @@ def me(request):
 def create_token(request, payload: TokenIn):
     new = services.create_token(request.auth, payload.name, payload.scopes)
     t = new.token
-    return 201, TokenOut(id=t.id, name=t.name, prefix=t.prefix, scopes=t.scopes, token=new.raw)
+    return Status(
+        201, TokenOut(id=t.id, name=t.name, prefix=t.prefix, scopes=t.scopes, token=new.raw)
+    )
 
 
 @router.delete("/tokens/{int:token_id}", response={204: None}, auth=scoped("read"))
 def revoke_token(request, token_id: int):
     services.revoke_token(request.auth, token_id)
-    return 204, None
+    return Status(204, None)

@@ -2,7 +2,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from outtake.accounts.auth import scoped
 from outtake.delivery import services
@@ -54,4 +54,4 @@ def list_deliveries(request, license_id: UUID):
 def link(request, delivery_id: UUID):
     delivery = get_object_or_404(services.deliveries_for(request.auth), pk=delivery_id)
     token, expires = services.download_token(request.auth, delivery)
-    return 201, LinkOut(url=f"/download/{token}/{delivery.filename}", expires_at=expires)
+    return Status(201, LinkOut(url=f"/download/{token}/{delivery.filename}", expires_at=expires))

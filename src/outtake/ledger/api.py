@@ -3,7 +3,7 @@ from datetime import datetime
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from outtake.accounts.auth import scoped
 from outtake.ledger import services
@@ -91,7 +91,7 @@ def refund_invoice(request, invoice_id: int, payload: RefundIn):
     invoice = get_object_or_404(Invoice, pk=invoice_id)
     services.refund(invoice, reason=payload.reason, by=request.auth)
     invoice.refresh_from_db()
-    return 201, InvoiceOut.from_invoice(invoice)
+    return Status(201, InvoiceOut.from_invoice(invoice))
 
 
 class StatementIn(Schema):
@@ -206,7 +206,7 @@ def record_payment(request, invoice_id: int, payload: PaymentIn):
         invoice, amount_minor=payload.amount_minor, reference=payload.reference, by=request.auth
     )
     invoice.refresh_from_db()
-    return 201, InvoiceOut.from_invoice(invoice)
+    return Status(201, InvoiceOut.from_invoice(invoice))
 
 
 @router.get("/earnings", response=EarningsOut, auth=scoped("read"))

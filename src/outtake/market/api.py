@@ -3,7 +3,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from outtake.accounts.auth import scoped
 from outtake.market import services
@@ -131,7 +131,7 @@ class LicenseOut(Schema):
 def create_request(request, payload: RequestIn):
     """Write a dataset request and get a quote for it at once."""
     req = services.create_request(request.auth, payload.dict())
-    return 201, QuoteOut.from_quote(services.build_quote(req))
+    return Status(201, QuoteOut.from_quote(services.build_quote(req)))
 
 
 @router.post("/requests/{uuid:request_id}/quote", response={201: QuoteOut}, auth=scoped("buy"))
@@ -139,7 +139,7 @@ def requote(request, request_id: UUID):
     req = get_object_or_404(
         services.DatasetRequest.objects.filter(buyer=request.auth.organization), pk=request_id
     )
-    return 201, QuoteOut.from_quote(services.build_quote(req))
+    return Status(201, QuoteOut.from_quote(services.build_quote(req)))
 
 
 @router.get("/quotes/{uuid:quote_id}", response=QuoteOut, auth=scoped("read"))
@@ -150,7 +150,7 @@ def get_quote(request, quote_id: UUID):
 @router.post("/quotes/{uuid:quote_id}/accept", response={201: LicenseOut}, auth=scoped("buy"))
 def accept(request, quote_id: UUID):
     quote = get_object_or_404(services.quotes_of(request.auth), pk=quote_id)
-    return 201, LicenseOut.from_license(services.accept_quote(request.auth, quote))
+    return Status(201, LicenseOut.from_license(services.accept_quote(request.auth, quote)))
 
 
 @router.get("/licenses", response=list[LicenseOut], auth=scoped("read"))
