@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -122,9 +124,9 @@ class Exchange:
         raise AssertionError(f"timed out waiting for {what}\n{self.log.read_text()[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def exchange(tmp_path_factory) -> Exchange:
-    home = tmp_path_factory.mktemp("exchange-home")
+@contextmanager
+def running_exchange(home: Path, extra_env: dict | None = None) -> Iterator[Exchange]:
+    """Start `outtake serve` over its own home (and database, on PostgreSQL); stop it after."""
     port = _free_port()
     db_url, drop_db = _postgres_database()
     env = {
@@ -140,6 +142,7 @@ def exchange(tmp_path_factory) -> Exchange:
             "OUTTAKE_LOGIN_FAILURE_LIMIT": "50",
             "OUTTAKE_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
         }
     )
     if db_url:
@@ -153,14 +156,22 @@ def exchange(tmp_path_factory) -> Exchange:
             stderr=subprocess.STDOUT,
         )
     ex = Exchange(f"http://127.0.0.1:{port}", home, env, process, log)
-    ex.wait_for(lambda: _up(ex.base_url), timeout=90, what="the server to start")
-    yield ex
-    process.send_signal(2)
     try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    drop_db()
+        ex.wait_for(lambda: _up(ex.base_url), timeout=90, what="the server to start")
+        yield ex
+    finally:
+        process.send_signal(2)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        drop_db()
+
+
+@pytest.fixture(scope="session")
+def exchange(tmp_path_factory) -> Iterator[Exchange]:
+    with running_exchange(tmp_path_factory.mktemp("exchange-home")) as ex:
+        yield ex
 
 
 def _up(base_url: str) -> bool:
