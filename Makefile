@@ -23,5 +23,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 
+bench: $(STAMP)
+	$(BIN)/python -m outtake.media.analysis.bench
+
 clean:
 	rm -rf $(VENV) var

@@ -176,6 +176,6 @@ def exchange(tmp_path_factory) -> Iterator[Exchange]:
 
 def _up(base_url: str) -> bool:
     try:
-        return requests.get(base_url + "/api/openapi.json", timeout=2).status_code == 200
-    except requests.ConnectionError:
+        return requests.get(base_url + "/api/openapi.json", timeout=10).status_code == 200
+    except requests.RequestException:  # not listening yet, or too busy to answer in time
         return False

@@ -13,9 +13,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from outtake.dedup.commands import register as register_dedup
+
 app = typer.Typer(help="Outtake: license unpublished footage to AI labs.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+payouts_app = typer.Typer(help="Pay creators.", no_args_is_help=True)
+app.add_typer(payouts_app, name="payouts")
 console = Console(stderr=True)
 
 
@@ -150,12 +154,27 @@ def upload(
     directory: Path = typer.Argument(..., exists=True, file_okay=False, resolve_path=True),
     server: str = typer.Option(..., envvar="OUTTAKE_SERVER", help="e.g. http://127.0.0.1:8000"),
     token: str = typer.Option(..., envvar="OUTTAKE_TOKEN", help="An API token with 'upload'."),
+    only_sellable: bool = typer.Option(
+        False, help="Scan first (resuming any scan) and upload only files worth selling."
+    ),
 ) -> None:
     """Upload a folder resumably; files the server already has are skipped by SHA-256."""
     from outtake.uploads.client import UploadError, upload_directory
 
+    select = None
+    if only_sellable:
+        from outtake.media.scan import scan, sellable_paths
+
+        wanted = sellable_paths(scan(directory))
+        console.print(f"the scan values {len(wanted)} file(s) worth uploading")
+
+        def select(path: Path) -> bool:
+            return str(path.resolve()) in wanted
+
     try:
-        report = upload_directory(directory, server.rstrip("/"), token, console=console)
+        report = upload_directory(
+            directory, server.rstrip("/"), token, select=select, console=console
+        )
     except UploadError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -166,6 +185,84 @@ def upload(
     for path, reason in report.failed:
         console.print(f"[red]failed[/red] {path}: {reason}")
     raise typer.Exit(1 if report.failed else 0)
+
+
+@app.command("scan")
+def scan_command(
+    directory: Path = typer.Argument(..., exists=True, file_okay=False, resolve_path=True),
+    json_out: Path = typer.Option(None, "--json", help="Write the report as JSON here."),
+    html_out: Path = typer.Option(None, "--html", help="Write a self-contained HTML page here."),
+    jobs: int = typer.Option(0, help="Files analysed at once (default: one per core)."),
+    state: Path = typer.Option(None, help="Resume state (default: DIR/.outtake-scan.json)."),
+) -> None:
+    """Value a folder of footage on this computer, uploading nothing; resumes if interrupted."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from outtake.core.money import Money
+    from outtake.media.scan import scan
+    from outtake.media.scan_report import render_html
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[files]} files · {task.fields[minutes]:.1f} min"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+    task = progress.add_task("scanning", total=None, files="0", minutes=0.0)
+    done = {"files": 0, "minutes": 0.0, "total": 0}
+
+    def started(todo: list[Path], resumed: int) -> None:
+        # ETA by bytes: minutes are known only once a file is analysed.
+        done["total"] = len(todo) + resumed
+        progress.update(task, total=sum(p.stat().st_size for p in todo) or 1)
+
+    def finished(entry: dict, resumed: bool) -> None:
+        done["files"] += 1
+        done["minutes"] += (entry.get("duration_s") or 0) / 60
+        if not resumed:
+            progress.advance(task, entry["size_bytes"])
+        progress.update(
+            task,
+            description=Path(entry["path"]).name,
+            files=f"{done['files']}/{done['total']}",
+            minutes=done["minutes"],
+        )
+
+    with progress:
+        report = scan(
+            directory, state_path=state, jobs=jobs or None, on_start=started, on_file=finished
+        )
+    currency = report["currency"]
+    table = Table("file", "length", "size", "clips", "tags", "problems", "releases", "value")
+    for entry in report["files"]:
+        if "error" in entry:
+            table.add_row(Path(entry["path"]).name, "", "", "", "", entry["error"], "", "")
+            continue
+        table.add_row(
+            Path(entry["path"]).name,
+            f"{entry['duration_s']:.1f} s" if entry.get("duration_s") else "photo",
+            f"{entry['width']}×{entry['height']}",
+            str(len(entry["clips"])),
+            ", ".join(entry["tags"]),
+            "; ".join(entry["problems"]),
+            str(entry["people_needing_releases"] or ""),
+            str(Money(entry["value_minor"], currency)),
+        )
+    Console().print(table)
+    for code, tier in report["tiers"].items():
+        console.print(
+            f"{code}: {tier['minutes']:.1f} min, {Money(int(tier['value_minor']), currency)}"
+        )
+    console.print(
+        f"total {Money(report['value_minor'], currency)} for {report['minutes']:.1f} min "
+        f"in {len(report['files'])} files ({report['failed']} could not be read)"
+    )
+    if json_out:
+        json_out.write_text(json.dumps(report, indent=1))
+    if html_out:
+        html_out.write_text(render_html(report), encoding="utf-8")
 
 
 @app.command()
@@ -182,6 +279,43 @@ def check() -> None:
     )
     console.print("audit chain: intact" if chain_ok else f"[red]audit chain:[/red] {problem}")
     raise typer.Exit(0 if chain_ok and not unbalanced else 1)
+
+
+@payouts_app.command("run")
+def payouts_run(
+    provider: str = typer.Option("", help="csv or stripe (default: OUTTAKE_PAYOUT_PROVIDER)."),
+    run: str = typer.Option("", help="Run id; repeating one pays nobody twice."),
+) -> None:
+    """Pay every creator whose payable balance reaches the minimum; retry what failed."""
+    _django()
+    from rich.table import Table
+
+    from outtake.core.money import Money
+    from outtake.ledger.payouts import run_payouts
+
+    report = run_payouts(provider or None, run=run or None)
+    table = Table("payout", "creator", "status", "gross", "withheld", "net", "reference / error")
+    for payout in report.sent + report.failed + report.pending:
+        table.add_row(
+            str(payout.pk),
+            payout.creator.pseudonym,
+            payout.status,
+            str(payout.gross),
+            str(payout.withholding),
+            str(payout.net),
+            payout.provider_reference or payout.error,
+        )
+    for pseudonym, reason in report.skipped:
+        table.add_row("", pseudonym, "skipped", "", "", "", reason)
+    Console().print(table)
+    totals = ", ".join(str(Money(m, c)) for c, m in report.total_sent.items()) or "nothing"
+    console.print(
+        f"run {report.run} ({report.provider}): sent {totals}; {len(report.failed)} failed, "
+        f"{len(report.pending)} pending, {len(report.skipped)} skipped, "
+        f"{report.below_minimum} below the minimum"
+        + (f"; bank file {report.bank_file}" if report.bank_file else "")
+    )
+    raise typer.Exit(1 if report.failed or report.pending else 0)
 
 
 @app.command("verify-contract")
@@ -232,6 +366,9 @@ def backup_command(
     console.print(f"wrote {target}: {', '.join(names)}")
 
 
+register_dedup(app)
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def manage(ctx: typer.Context) -> None:
     """Run a Django management command (e.g. `outtake manage createsuperuser`)."""
@@ -239,6 +376,38 @@ def manage(ctx: typer.Context) -> None:
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["outtake manage", *ctx.args])
+
+
+audit_app = typer.Typer(help="The audit chain and its signed checkpoints.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    head: list[Path] = typer.Option(
+        None, help="Heads printed on documents (JSON with count and head) to check too."
+    ),
+) -> None:
+    """Check the hash chain and every signed checkpoint (and printed heads) against it."""
+    _django()
+    from outtake.audit.services import verify_all
+
+    printed = [json.loads(p.read_text()) for p in head or []]
+    ok, problems = verify_all([p.get("checkpoint") or p for p in printed])
+    for problem in problems:
+        console.print(f"[red]{problem}[/red]")
+    console.print("audit chain and checkpoints: intact" if ok else "[red]NOT intact[/red]")
+    raise typer.Exit(0 if ok else 1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of the chain's head now (the worker does it every hour)."""
+    _django()
+    from outtake.audit.services import create_checkpoint
+
+    cp = create_checkpoint()
+    typer.echo(json.dumps({"count": cp.count, "head": cp.head, "signature": cp.signature}))
 
 
 if __name__ == "__main__":

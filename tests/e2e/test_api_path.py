@@ -13,10 +13,12 @@ import pytest
 from tusclient import client as tus
 
 from outtake.core.money import Money
+from outtake.provenance.c2pa_sign import read_state
 from outtake.provenance.signing import verify_detached
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-VIDEO = FIXTURES / "video" / "bigbuckbunny.mp4"
+# A real clip with no people in it, so it is sellable without model releases.
+VIDEO = FIXTURES / "video" / "te-pattern-hd-no-bar.mp4"
 
 pytestmark = pytest.mark.e2e
 
@@ -76,9 +78,9 @@ def test_creator_to_buyer_to_package(exchange, tmp_path):
     assert asset["sha256"] == sha256(VIDEO.read_bytes())
     assert asset["size_bytes"] == VIDEO.stat().st_size
     probe = asset["probe"]
-    assert (probe["width"], probe["height"], probe["video_codec"]) == (1280, 720, "h264")
-    assert probe["fps"] == pytest.approx(25, abs=0.01)
-    assert probe["duration_s"] == pytest.approx(5.3, abs=0.2)
+    assert (probe["width"], probe["height"], probe["video_codec"]) == (720, 1280, "h264")
+    assert probe["fps"] == pytest.approx(30, abs=0.01)
+    assert probe["duration_s"] == pytest.approx(6.87, abs=0.05)
     assert probe["has_audio"] is True
     (clip,) = asset["clips"]
     assert clip["tier"] == "720p" and clip["sellable"]
@@ -98,7 +100,10 @@ def test_creator_to_buyer_to_package(exchange, tmp_path):
     )
     assert terms.status_code == 200 and terms.json()["version"] == 1
     tagged = cs.put(exchange.url(f"/api/assets/{asset['id']}/tags"), json={"tags": ["Drone"]})
-    assert [ln["code"] for ln in tagged.json()["clips"][0]["price_lines"]] == ["720p", "aerial"]
+    lines = tagged.json()["clips"][0]["price_lines"]
+    assert [ln["code"] for ln in lines if ln["kind"] != "deduction"] == ["720p", "aerial"]
+    # The clip's quiet soundtrack is a quality warning: a deduction line with its reason.
+    assert [ln["code"] for ln in lines if ln["kind"] == "deduction"] == ["loudness"]
 
     # The buyer sees metadata but no original; a constrained use is not quoted automatically.
     catalog = bs.get(exchange.url("/api/catalog")).json()
@@ -114,7 +119,7 @@ def test_creator_to_buyer_to_package(exchange, tmp_path):
             "uses_needed": ["ai_training", "fine_tuning"],
         },
     ).json()
-    assert q["clip_count"] == 0 and sum(q["excluded"].values()) == 1
+    assert q["clip_count"] == 0 and sum(q["excluded"].values()) == 1, q["excluded"]
     q = bs.post(
         exchange.url("/api/requests"),
         json={
@@ -125,7 +130,7 @@ def test_creator_to_buyer_to_package(exchange, tmp_path):
             "accepted_constraints": ["fine_tuning"],
         },
     ).json()
-    assert q["clip_count"] == 1
+    assert q["clip_count"] == 1, q["excluded"]
     price = q["items"][0]["price_minor"]
     assert (
         q["total_minor"]
@@ -160,29 +165,48 @@ def test_creator_to_buyer_to_package(exchange, tmp_path):
 
     (delivery,) = exchange.wait_for(delivered, timeout=90, what="the package")
     link = bs.post(exchange.url(f"/api/deliveries/{delivery['id']}/link")).json()
-    package = bs.get(exchange.url(link["url"]))
-    assert package.status_code == 200
-    assert sha256(package.content) == delivery["sha256"]
-    # HTTP Range: a resumed download gets the rest.
-    part = bs.get(exchange.url(link["url"]), headers={"Range": "bytes=1000-"})
-    assert part.status_code == 206 and part.content == package.content[1000:]
-    assert bs.get(exchange.url(link["url"].replace("/download/", "/download/x"))).status_code == 403
+    files = {f["path"]: f for f in link["files"]}
+    assert link["url"] == files["MANIFEST.sha256"]["url"]
+    got = {}
+    for path, f in files.items():
+        response = bs.get(exchange.url(f["url"]))
+        assert response.status_code == 200, path
+        assert sha256(response.content) == f["sha256"] and len(response.content) == f["size"]
+        got[path] = response.content
+    assert sha256(got["MANIFEST.sha256"]) == delivery["sha256"]
+    # HTTP Range on a shard: a resumed download gets the rest.
+    shard = files["shards/shard-000000.tar"]
+    part = bs.get(exchange.url(shard["url"]), headers={"Range": "bytes=1000-"})
+    assert part.status_code == 206 and part.content == got[shard["path"]][1000:]
+    forged = shard["url"].replace("/download/", "/download/x")
+    assert bs.get(exchange.url(forged)).status_code == 403
 
-    with tarfile.open(fileobj=io.BytesIO(package.content)) as tar:
-        manifest_bytes = tar.extractfile("manifest.json").read()
-        manifest = json.loads(manifest_bytes)
-        sig = json.loads(tar.extractfile("manifest.json.sig").read())
-        (entry,) = manifest["files"]
-        media = tar.extractfile(entry["path"]).read()
-    assert entry["sha256"] == sha256(media) == sha256(VIDEO.read_bytes())
-    assert entry["size"] == len(media)
-    assert entry["clip_id"] == clip["id"] and entry["asset_id"] == asset["id"]
-    assert entry["creator"].startswith("creator-") and "ana" not in json.dumps(manifest)
-    assert manifest["license_id"] == lic["id"]
-    assert entry["terms"]["terms"]["uses"]["fine_tuning"]["state"] == "constrained"
+    # Every file is listed in MANIFEST.sha256, which Outtake signed.
     root = (exchange.home / "pki" / "root.pem").read_bytes()
-    assert verify_detached(manifest_bytes, sig, root) == (True, "")
-    assert verify_detached(manifest_bytes.replace(b"license", b"licence", 1), sig, root)[0] is False
+    sums = got["MANIFEST.sha256"]
+    sig = json.loads(got["MANIFEST.sha256.sig"])
+    assert verify_detached(sums, sig, root) == (True, "")
+    assert verify_detached(sums.replace(b"shard", b"shard_", 1), sig, root)[0] is False
+    listed = {line.split("  ", 1)[1]: line.split("  ", 1)[0] for line in sums.decode().splitlines()}
+    assert set(listed) == set(files) - {"MANIFEST.sha256", "MANIFEST.sha256.sig"}
+    assert all(sha256(got[p]) == h for p, h in listed.items())
+
+    # One sample: the clip by stream copy, and its labels and provenance.
+    with tarfile.open(fileobj=io.BytesIO(got[shard["path"]])) as tar:
+        names = sorted(tar.getnames())
+        assert names == [f"{clip['id']}.json", f"{clip['id']}.mp4"]
+        sample = json.loads(tar.extractfile(f"{clip['id']}.json").read())
+        media = tar.extractfile(f"{clip['id']}.mp4").read()
+    prov = sample["provenance"]
+    assert prov["delivered_sha256"] == sha256(media)
+    assert prov["original_sha256"] == sha256(VIDEO.read_bytes())
+    assert prov["clip_id"] == clip["id"] and prov["asset_id"] == asset["id"]
+    assert prov["creator"].startswith("creator-") and "ana" not in json.dumps(sample)
+    assert prov["license_id"] == lic["id"]
+    assert prov["cut"]["stream_copy"] is True and prov["cut"]["video_codec"] == "h264"
+    assert prov["terms_snapshot"]["terms"]["uses"]["fine_tuning"]["state"] == "constrained"
+    assert "camera_serial" not in json.dumps(sample["labels"])
+    assert read_state(media, "video/mp4", root)[0] == "Trusted"
 
     # Money: 85 % payable to the creator; notifications sent.
     earnings = cs.get(exchange.url("/api/earnings")).json()

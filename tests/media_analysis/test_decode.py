@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import av
+import cv2
 import numpy as np
 import pytest
 
 from outtake.media.analysis.decode import FrameNeed, VideoSource, scaled_size
+from outtake.media.analysis.scaling import pictures
 
 from .conftest import shots_video, write_clip
 
@@ -22,11 +24,14 @@ def video(tmp_path_factory):
 
 def _full_decode(path, need: FrameNeed) -> list[np.ndarray]:
     with av.open(str(path)) as container:
-        return [
-            f.reformat(*scaled_size(f.width, f.height, need.long_side), need.pix_fmt,
-                       interpolation="AREA").to_ndarray()
-            for f in container.decode(video=0)
-        ]  # fmt: skip
+        return [pictures(f, [need])[need.name] for f in container.decode(video=0)]
+
+
+def _converted_then_scaled(path, need: FrameNeed) -> np.ndarray:
+    with av.open(str(path)) as container:
+        f = next(container.decode(video=0))
+        size = scaled_size(f.width, f.height, need.long_side)
+        return cv2.resize(f.to_ndarray(format=need.pix_fmt), size, interpolation=cv2.INTER_AREA)
 
 
 def test_main_pass_serves_referenced_frames_exactly_as_a_full_decode(video):
@@ -60,3 +65,14 @@ def test_window_after_the_pass_gives_exact_frames_b_frames_included(video, threa
     truth = _full_decode(video, GRAY)
     for frame in window:
         np.testing.assert_array_equal(frame.images["gray"], truth[frame.index])
+
+
+@pytest.mark.parametrize(
+    "need", [GRAY, RGB_EACH_SECOND, FrameNeed("bgr", 100, "bgr24"), FrameNeed("big", 9999)]
+)
+def test_one_pass_scaling_matches_converting_at_full_size(video, need):
+    ours = _full_decode(video, need)[0].astype(np.int16)
+    theirs = _converted_then_scaled(video, need).astype(np.int16)
+    assert ours.shape == theirs.shape
+    assert np.abs(ours - theirs).mean() < 1.5  # rounding, not colour
+    assert np.percentile(np.abs(ours - theirs), 99) <= 4

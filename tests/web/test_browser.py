@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
 from outtake.core.money import Money
@@ -36,7 +37,8 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIDEO = FIXTURES / "video" / "bigbuckbunny.mp4"
+# A real clip with no people in it, so it is sellable without model releases.
+VIDEO = FIXTURES / "video" / "te-doorknob-hd-no-bar.mp4"
 PASSWORD = "correct horse battery"
 SLOW_MS = 120_000  # ingest and package building run in the server's worker
 
@@ -86,7 +88,17 @@ def sign_up(page, role: str, org: str, email: str) -> None:
 
 
 def image_loaded(locator) -> bool:
-    return locator.evaluate("img => img.complete && img.naturalWidth > 0")
+    """Wait for a (lazy) image to finish loading; false if it never shows a picture."""
+    locator.scroll_into_view_if_needed()
+    try:
+        locator.page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0",
+            arg=locator.element_handle(),
+            timeout=30_000,
+        )
+    except PlaywrightTimeout:
+        return False
+    return True
 
 
 def test_creator_to_buyer_in_a_browser(chromium, exchange, browser, shots):
@@ -102,7 +114,7 @@ def test_creator_to_buyer_in_a_browser(chromium, exchange, browser, shots):
     ready = creator.locator("#assets tr[data-status='ready']")
     expect(ready).to_have_count(1, timeout=SLOW_MS)
     asset_id = ready.get_attribute("data-asset")
-    expect(ready).to_contain_text("bigbuckbunny.mp4")
+    expect(ready).to_contain_text(VIDEO.name)
     assert image_loaded(ready.locator("img.thumb"))
     creator.screenshot(path=shots / "footage.png", full_page=True)
 
@@ -137,7 +149,7 @@ def test_creator_to_buyer_in_a_browser(chromium, exchange, browser, shots):
     assert image_loaded(card.locator("img.thumb"))
     assert card.locator("a").count() == 0
     html = buyer.content()
-    assert "bigbuckbunny" not in html and "originals/" not in html
+    assert VIDEO.stem not in html and "originals/" not in html
     buyer.screenshot(path=shots / "catalogue.png", full_page=True)
 
     # A dataset request gives a quote with the clip; the buyer accepts it.
@@ -183,15 +195,20 @@ def test_creator_to_buyer_in_a_browser(chromium, exchange, browser, shots):
     buyer.goto(license_url)
     expect(buyer.locator("#download")).to_be_visible(timeout=SLOW_MS)
     buyer.screenshot(path=shots / "license-ready.png", full_page=True)
+    buyer.locator("#download").click()
+    # The package is a list of signed, expiring links: shards, index and documents.
+    shard_link = buyer.locator("a", has_text="shards/shard-000000.tar")
+    expect(shard_link).to_be_visible(timeout=SLOW_MS)
+    expect(buyer.locator("a", has_text="MANIFEST.sha256").first).to_be_visible()
+    buyer.screenshot(path=shots / "package-files.png", full_page=True)
     with buyer.expect_download() as download_info:
-        buyer.locator("#download").click()
-    package = Path(download_info.value.path())
-    with tarfile.open(package) as tar:
-        manifest = json.loads(tar.extractfile("manifest.json").read())
-    [entry] = manifest["files"]
+        shard_link.click()
+    shard = Path(download_info.value.path())
+    with tarfile.open(shard) as tar:
+        sample = json.loads(tar.extractfile(f"{clip_id}.json").read())
     video_sha256 = hashlib.sha256(VIDEO.read_bytes()).hexdigest()
-    assert entry["clip_id"] == clip_id
-    assert entry["sha256"] == entry["original_sha256"] == video_sha256
+    assert sample["provenance"]["clip_id"] == clip_id
+    assert sample["provenance"]["original_sha256"] == video_sha256
 
     # The creator's share is payable, and the inbox says so.
     price = Money.from_decimal(Decimal(total.split()[0].replace(",", "")), total.split()[1])

@@ -2,7 +2,7 @@ from django import forms
 
 from outtake.accounts.models import User
 
-OWNERSHIP_ATTESTATION = "I own the rights to what I upload"
+OWNERSHIP_ATTESTATION = "I accept the creator agreement and I own the rights to what I upload"
 
 
 class PlainForm(forms.Form):
@@ -37,8 +37,9 @@ class SignupForm(PlainForm):
     owns_rights = forms.BooleanField(
         label=OWNERSHIP_ATTESTATION,
         required=False,
-        help_text="Creators only: you hold the rights to license the footage you upload, "
-        "including the consent of people who can be recognised in it.",
+        help_text="Creators only: you made the footage and hold all rights in it; it is not "
+        "work made for or owned by a client; it is not licensed exclusively to anyone else; it "
+        "has no third-party music or other material you do not own.",
     )
 
     def clean(self) -> dict:

@@ -21,6 +21,8 @@ class Organization(models.Model):
     pseudonym = models.CharField(max_length=32, unique=True, editable=False)
     # A buyer may ask to be shown to creators only as "an AI lab".
     show_as_ai_lab = models.BooleanField(default=False)
+    # A buyer's kind (core.terms.BUYER_CATEGORIES), set at review; creators may refuse a kind.
+    category = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def save(self, *args, **kwargs):
@@ -116,3 +118,37 @@ class LoginFailure(models.Model):
     email = models.CharField(max_length=254, db_index=True)
     ip = models.GenericIPAddressField(null=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+
+class Attestation(models.Model):
+    """A creator's ownership attestation: on accepting the creator agreement, or for one upload.
+
+    Append-only like the audit chain it is also recorded in; a license's warranties cite it.
+    """
+
+    class Scope(models.TextChoices):
+        AGREEMENT = "agreement"
+        UPLOAD = "upload"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="attestations"
+    )
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    asset = models.ForeignKey(
+        "catalog.Asset", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    statements = models.JSONField(default=list)  # codes of core.terms.OWNERSHIP_ATTESTATIONS
+    agreement_version = models.CharField(max_length=16, blank=True)
+    # The creator agreement PDF as accepted: its SHA-256 and where it is kept.
+    document_sha256 = models.CharField(max_length=64, blank=True)
+    document_key = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("attestations are never changed; attest again")
+        super().save(*args, **kwargs)

@@ -14,8 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from outtake.accounts.models import ApiToken, LoginFailure, Organization, User
+from outtake.accounts.models import ApiToken, Attestation, LoginFailure, Organization, User
 from outtake.audit.services import record
+from outtake.core.terms import OWNERSHIP_ATTESTATIONS
 
 TOKEN_PREFIX = "ot_"
 ROLE_ORG_KIND = {
@@ -166,3 +167,129 @@ def user_for_token(raw: str, scope: str | None = None) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def _statements(statements: list[str] | None) -> list[str]:
+    chosen = list(OWNERSHIP_ATTESTATIONS) if statements is None else list(statements)
+    missing = set(OWNERSHIP_ATTESTATIONS) - set(chosen)
+    if missing:
+        # Footage is only sold under every warranty; a partial attestation is a refusal.
+        raise AccountError(f"every ownership statement is needed: {', '.join(sorted(missing))}")
+    return sorted(chosen)
+
+
+def agreement_version() -> str:
+    from outtake.provenance.contract import TEMPLATE_VERSION
+
+    return TEMPLATE_VERSION
+
+
+def needs_agreement(user: User) -> bool:
+    """A creator who has not accepted the current creator agreement template."""
+    if not user.is_creator:
+        return False
+    return not Attestation.objects.filter(
+        organization=user.organization,
+        scope=Attestation.Scope.AGREEMENT,
+        agreement_version=agreement_version(),
+    ).exists()
+
+
+def agreements_of(user: User):
+    return Attestation.objects.filter(
+        organization=user.organization, scope=Attestation.Scope.AGREEMENT
+    )
+
+
+@transaction.atomic
+def accept_creator_agreement(user: User, statements: list[str] | None = None) -> Attestation:
+    """Record a creator's acceptance of the creator agreement (rendered now, with their default
+    terms) and their ownership attestation; the PDF's hash is kept with it."""
+    from outtake.core.money import Money
+    from outtake.provenance.contract import CreatorAgreement
+    from outtake.provenance.documents import render_agreement_pdf
+    from outtake.rights.services import current_version
+    from outtake.storage import get_store
+
+    if not user.is_creator:
+        raise PermissionError("only creators accept the creator agreement")
+    chosen = _statements(statements)
+    org = user.organization
+    card = settings.RATE_CARD
+    terms = current_version(org)
+    count = Attestation.objects.filter(organization=org, scope=Attestation.Scope.AGREEMENT).count()
+    doc = CreatorAgreement(
+        agreement_id=f"{org.pseudonym}-{count + 1}",
+        date=timezone.localdate(),
+        creator_name=org.name,
+        pseudonym=org.pseudonym,
+        default_terms=terms.terms if terms else {},
+        creator_share=card.creator_share,
+        payout_minimum=Money.from_decimal(card.payout_minimum, card.currency),
+        attestations=tuple(OWNERSHIP_ATTESTATIONS[c] for c in chosen),
+    )
+    pdf = render_agreement_pdf(doc)
+    digest = hashlib.sha256(pdf).hexdigest()
+    key = f"contracts/agreements/{org.id}/{doc.agreement_id}.pdf"
+    get_store().put_bytes(key, pdf)
+    attestation = Attestation.objects.create(
+        organization=org,
+        user=user,
+        scope=Attestation.Scope.AGREEMENT,
+        statements=chosen,
+        agreement_version=doc.template_version,
+        document_sha256=digest,
+        document_key=key,
+    )
+    record(
+        "account.ownership_attested",
+        actor=user,
+        org=org,
+        subject=attestation,
+        data={
+            "agreement": doc.agreement_id,
+            "template": f"creator_agreement_{doc.template_version}",
+            "document_sha256": digest,
+            "statements": chosen,
+            "terms_version": terms.version if terms else 0,
+        },
+    )
+    return attestation
+
+
+@transaction.atomic
+def attest_upload(user: User, asset, statements: list[str] | None = None) -> Attestation:
+    """The per-upload ownership attestation (upload metadata attest=1, or the API)."""
+    if asset.owner_id != user.organization_id:
+        raise PermissionError("not your asset")
+    chosen = _statements(statements)
+    attestation = Attestation.objects.create(
+        organization=user.organization,
+        user=user,
+        scope=Attestation.Scope.UPLOAD,
+        asset=asset,
+        statements=chosen,
+    )
+    record(
+        "asset.attested",
+        actor=user,
+        org=user.organization,
+        subject=asset,
+        data={"statements": chosen},
+    )
+    return attestation
+
+
+def warranties_of(orgs) -> tuple[str, ...]:
+    """The ownership statements every one of these creators attested with their agreement:
+    the warranties a license may state on their behalf."""
+    common: set[str] | None = None
+    for org in {o.pk: o for o in orgs}.values():
+        latest = (
+            Attestation.objects.filter(organization=org, scope=Attestation.Scope.AGREEMENT)
+            .order_by("-at", "-id")
+            .first()
+        )
+        attested = set(latest.statements) if latest else set()
+        common = attested if common is None else common & attested
+    return tuple(OWNERSHIP_ATTESTATIONS[c] for c in OWNERSHIP_ATTESTATIONS if c in (common or ()))

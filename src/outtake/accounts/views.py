@@ -19,9 +19,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from outtake.accounts import services
-from outtake.accounts.forms import OWNERSHIP_ATTESTATION, LoginForm, SignupForm, TokenForm
+from outtake.accounts.forms import LoginForm, SignupForm, TokenForm
 from outtake.accounts.models import ApiToken, User
-from outtake.audit.services import record
 from outtake.config.api import DOMAIN_ERRORS
 from outtake.core.money import Money
 
@@ -103,14 +102,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             if user.is_creator:
-                # Until create_user takes the attestation, the view keeps it on the record.
-                record(
-                    "account.ownership_attested",
-                    actor=user,
-                    org=user.organization,
-                    subject=user,
-                    data={"text": OWNERSHIP_ATTESTATION},
-                )
+                services.accept_creator_agreement(user)
             auth_login(request, user)
             messages.success(request, "Welcome to Outtake. Your account is ready.")
             return redirect(role_home(user))

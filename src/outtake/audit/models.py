@@ -48,3 +48,23 @@ class ChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     hash = models.CharField(max_length=64)
     count = models.BigIntegerField(default=0)
+
+
+class Checkpoint(models.Model):
+    """A signed statement of the chain's head at one moment: a later rewrite of the database
+    (a changed row, a recomputed tail) no longer matches it, nor copies handed out on documents."""
+
+    at = models.DateTimeField()
+    count = models.BigIntegerField()  # events in the chain at that moment
+    head = models.CharField(max_length=64)
+    statement = models.TextField()  # the canonical JSON that was signed
+    signature = models.TextField()  # base64 ECDSA P-256 / SHA-256 over the statement
+    certificate_fingerprint = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-count", "-id"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("checkpoints are never changed")
+        super().save(*args, **kwargs)

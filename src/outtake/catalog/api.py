@@ -32,6 +32,10 @@ class ClipOut(Schema):
     price_minor: int
     currency: str
     price_lines: list[dict]
+    people: dict
+    # Identifiable people are shown: releases will be required (rights issue).
+    needs_release: bool
+    preview_url: str | None
 
     @staticmethod
     def from_clip(c: Clip) -> "ClipOut":
@@ -54,6 +58,9 @@ class ClipOut(Schema):
             price_minor=c.price_minor,
             currency=c.currency,
             price_lines=c.price_lines,
+            people=c.people,
+            needs_release=c.needs_release,
+            preview_url=f"/previews/{c.id}.webp" if c.preview_key else None,
         )
 
 
@@ -68,6 +75,7 @@ class AssetOut(Schema):
     probe: dict
     creator_tags: list[str]
     thumbnail_url: str | None
+    contact_sheet_url: str | None
     created_at: datetime
     clips: list[ClipOut]
 
@@ -84,6 +92,7 @@ class AssetOut(Schema):
             probe=a.probe,
             creator_tags=a.creator_tags,
             thumbnail_url=f"/thumbs/{a.id}.jpg" if a.thumbnail_key else None,
+            contact_sheet_url=f"/sheets/{a.id}.jpg" if a.sheet_key else None,
             created_at=a.created_at,
             clips=[ClipOut.from_clip(c) for c in a.clips.all()],
         )

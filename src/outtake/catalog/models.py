@@ -30,6 +30,8 @@ class Asset(models.Model):
     status_reason = models.TextField(blank=True)
     probe = models.JSONField(default=dict, blank=True)
     thumbnail_key = models.CharField(max_length=300, blank=True)
+    # A watermarked contact sheet of the asset's shots, without the original's metadata.
+    sheet_key = models.CharField(max_length=300, blank=True)
     creator_tags = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -65,6 +67,11 @@ class Clip(models.Model):
     quality = models.JSONField(default=dict, blank=True)
     # PDQ hashes of sampled frames: [{"t": seconds, "hash": hex, "quality": 0-100}].
     pdq = models.JSONField(default=list, blank=True)
+    # Faces and persons: {"identifiable": n, "incidental": n, "faces": [...], "persons": [...]}.
+    people = models.JSONField(default=dict, blank=True)
+    # Identifiable people are shown: the rights issue will require their releases before sale.
+    needs_release = models.BooleanField(default=False)
+    preview_key = models.CharField(max_length=300, blank=True)  # watermarked animated WebP
     sellable = models.BooleanField(default=False)
     unsellable_reason = models.TextField(blank=True)
     tier = models.CharField(max_length=32, blank=True)

@@ -17,6 +17,7 @@ from outtake.audit.services import record
 from outtake.catalog.models import Asset, Clip
 from outtake.core.money import Money
 from outtake.core.pricing import ClipFacts, derived_tags, price_clip
+from outtake.dedup import services as dedup
 from outtake.media.errors import MediaError
 from outtake.media.hashing import sha256_file
 from outtake.media.inspect import inspect_isolated
@@ -140,10 +141,12 @@ def _ingest(asset: Asset) -> Asset:
         if twin is not None:
             return _reject(asset, f"you already uploaded this file (asset {twin.id})")
         thumb = workdir / "thumb.jpg"
+        previews = workdir / "previews"
         try:
             result = inspect_isolated(
                 str(path),
                 str(thumb),
+                preview_dir=previews,
                 max_pixels=settings.OUTTAKE_MAX_IMAGE_PIXELS,
                 max_duration_s=settings.OUTTAKE_MAX_DURATION_S,
                 min_shot_s=settings.OUTTAKE_MIN_SHOT_S,
@@ -154,44 +157,39 @@ def _ingest(asset: Asset) -> Asset:
             return _reject(asset, exc.reason, code=exc.code)
         asset.thumbnail_key = f"thumbs/{asset.id}.jpg"
         get_store().put_file(asset.thumbnail_key, thumb)
-        return _make_ready(asset, result["probe"], result["analysis"])
+        return _make_ready(asset, result["probe"], result["analysis"], previews)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _store_preview(key: str, path: Path) -> str:
+    """Store a preview the analysis wrote, returning its key ("" if there is none)."""
+    if not path.is_file():
+        return ""
+    get_store().put_file(key, path)
+    return key
+
+
 @transaction.atomic
-def _make_ready(asset: Asset, probe: dict, analysis: dict) -> Asset:
-    """Store the probe and make one clip per shot (a photo is one clip), each priced."""
+def _make_ready(asset: Asset, probe: dict, analysis: dict, previews: Path | None = None) -> Asset:
+    """Store the probe and make one clip per shot (a photo is one clip), each priced, with
+    its watermarked preview and the asset's contact sheet when the analysis made them."""
+    from outtake.media.analysis.previews import SHEET_NAME
+
     asset.probe = probe
+    if previews is not None:
+        asset.sheet_key = _store_preview(f"sheets/{asset.id}.jpg", previews / SHEET_NAME)
     asset.kind = probe["kind"]
     asset.status = Asset.Status.READY
     asset.status_reason = ""
     asset.processed_at = timezone.now()
     asset.save()
     asset.clips.all().delete()
-    is_video = probe["kind"] == "video"
     clips = [
-        reprice(
-            Clip.objects.create(
-                asset=asset,
-                index=shot["index"],
-                kind=probe["kind"],
-                start_s=shot["start_s"] if is_video else 0.0,
-                end_s=shot["end_s"] if is_video else None,
-                start_frame=shot.get("start_frame") if is_video else None,
-                end_frame=shot.get("end_frame") if is_video else None,
-                width=probe.get("width") or 0,
-                height=probe.get("height") or 0,
-                fps=probe.get("fps"),
-                tags=shot.get("tags", []),
-                problems=shot.get("problems", []),
-                quality=shot.get("quality", {}),
-                pdq=shot.get("pdq", []),
-                pipeline_version=analysis["pipeline_version"],
-            )
-        )
+        reprice(_make_clip(asset, probe, shot, analysis["pipeline_version"], previews))
         for shot in analysis["shots"]
     ]
+    dedup.on_clips_made(asset, clips, analysis)
     value = sum(c.price_minor for c in clips if c.sellable)
     sellable = sum(1 for c in clips if c.sellable)
     record(
@@ -214,6 +212,38 @@ def _make_ready(asset: Asset, probe: dict, analysis: dict) -> Asset:
         f"/assets/{asset.id}/",
     )
     return asset
+
+
+def _make_clip(
+    asset: Asset, probe: dict, shot: dict, pipeline_version: str, previews: Path | None
+) -> Clip:
+    is_video = probe["kind"] == "video"
+    people = shot.get("people", {})
+    overlay = shot.get("overlays")
+    clip = Clip.objects.create(
+        asset=asset,
+        index=shot["index"],
+        kind=probe["kind"],
+        start_s=shot["start_s"] if is_video else 0.0,
+        end_s=shot["end_s"] if is_video else None,
+        start_frame=shot.get("start_frame") if is_video else None,
+        end_frame=shot.get("end_frame") if is_video else None,
+        width=probe.get("width") or 0,
+        height=probe.get("height") or 0,
+        fps=probe.get("fps"),
+        tags=shot.get("tags", []),
+        problems=shot.get("problems", []),
+        quality={**shot.get("quality", {}), **({"overlay": overlay} if overlay else {})},
+        pdq=shot.get("pdq", []),
+        people=people,
+        # Flagged only: the rights issue makes such clips unsellable until releases are in.
+        needs_release=bool(people.get("identifiable")),
+        pipeline_version=pipeline_version,
+    )
+    if previews is not None and shot.get("preview"):
+        clip.preview_key = _store_preview(f"previews/{clip.id}.webp", previews / shot["preview"])
+        clip.save(update_fields=["preview_key"])
+    return clip
 
 
 @transaction.atomic

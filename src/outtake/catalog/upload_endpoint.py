@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from outtake.accounts.models import User
-from outtake.accounts.services import user_for_token
+from outtake.accounts.services import attest_upload, user_for_token
 from outtake.catalog.services import register_upload
 from outtake.uploads.tus import TusApp, Upload
 
@@ -23,13 +23,15 @@ async def _authenticate(token: str) -> str | None:
 
 def _register(upload: Upload) -> None:
     user = User.objects.get(pk=int(upload.owner))
-    register_upload(
+    asset = register_upload(
         user,
         Path(upload.data_path),
         upload.metadata.get("filename", "upload"),
         upload.metadata.get("sha256", ""),
         upload_id=upload.id,
     )
+    if upload.metadata.get("attest") == "1":
+        attest_upload(user, asset)
 
 
 async def _on_complete(upload: Upload) -> None:

@@ -25,20 +25,55 @@ ASSETS_PER_PAGE = 50
 CLIPS_PER_PAGE = 24
 
 
+def _shown_asset(user, asset_id) -> Asset | None:
+    """The asset if the user is its creator or a buyer who could license or has licensed it."""
+    asset = assets_of(user).filter(pk=asset_id).first()
+    if asset is None and user.is_buyer:
+        asset = asset_shown_to_buyer(user.organization, asset_id)
+    if asset is None or asset.status == Asset.Status.REJECTED:
+        return None
+    return asset
+
+
+def _image(key: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(get_store().get_bytes(key), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 def thumbnail(request, asset_id):
     """Thumbnails are shown to the asset's creator and to buyers who could license or have
     licensed it."""
     user = request_user(request, "read")
     if user is None:
         return HttpResponse("authentication required", status=401)
-    asset = assets_of(user).filter(pk=asset_id).first()
-    if asset is None and user.is_buyer:
-        asset = asset_shown_to_buyer(user.organization, asset_id)
-    if asset is None or not asset.thumbnail_key or asset.status == Asset.Status.REJECTED:
+    asset = _shown_asset(user, asset_id)
+    if asset is None or not asset.thumbnail_key:
         raise Http404("no thumbnail")
-    response = HttpResponse(get_store().get_bytes(asset.thumbnail_key), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return _image(asset.thumbnail_key, "image/jpeg")
+
+
+def contact_sheet(request, asset_id):
+    """The asset's watermarked contact sheet, shown to the same people as its thumbnail."""
+    user = request_user(request, "read")
+    if user is None:
+        return HttpResponse("authentication required", status=401)
+    asset = _shown_asset(user, asset_id)
+    if asset is None or not asset.sheet_key:
+        raise Http404("no contact sheet")
+    return _image(asset.sheet_key, "image/jpeg")
+
+
+def clip_preview(request, clip_id):
+    """A clip's watermarked, low-resolution animated preview, shown like the thumbnail."""
+    user = request_user(request, "read")
+    if user is None:
+        return HttpResponse("authentication required", status=401)
+    clip = Clip.objects.filter(pk=clip_id).only("asset_id", "preview_key").first()
+    asset = _shown_asset(user, clip.asset_id) if clip else None
+    if asset is None or not clip.preview_key:
+        raise Http404("no preview")
+    return _image(clip.preview_key, "image/webp")
 
 
 def price_lines(lines: list[dict]) -> list[dict]:
@@ -152,7 +187,8 @@ def catalogue(request: HttpRequest) -> HttpResponse:
             "facts": _public_facts(c),
             "price": Money(c.price_minor, c.currency),
             "creator": c.asset.owner.pseudonym,
-            "tags": sorted(set(c.tags) | set(c.asset.creator_tags)),
+            "tags": c.tags,
+            "creator_tags": c.asset.creator_tags,
         }
         for c in page
     ]

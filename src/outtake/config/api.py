@@ -6,9 +6,12 @@ from ninja import NinjaAPI
 from outtake import __version__
 from outtake.accounts.api import router as accounts
 from outtake.accounts.services import AccountError
+from outtake.audit.api import router as audit
 from outtake.catalog.api import router as catalog
 from outtake.catalog.services import CatalogError
 from outtake.core.terms import TermsError
+from outtake.dedup.api import router as dedup
+from outtake.dedup.services import DedupError
 from outtake.delivery.api import router as delivery
 from outtake.delivery.services import DeliveryError
 from outtake.ledger.api import router as ledger
@@ -17,6 +20,9 @@ from outtake.market.api import router as market
 from outtake.market.services import MarketError
 from outtake.notices.api import router as notices
 from outtake.rights.api import router as rights
+from outtake.rights.claims import ClaimError
+from outtake.rights.contracts import ContractError
+from outtake.rights.releases import ReleaseError
 
 api = NinjaAPI(
     title="Outtake API",
@@ -26,10 +32,21 @@ api = NinjaAPI(
     "`Authorization: Bearer <token>` (scopes: read, upload, buy, "
     "download) or a browser session.",
 )
-for router in (accounts, catalog, rights, market, ledger, delivery, notices):
+for router in (accounts, catalog, rights, market, ledger, delivery, notices, audit, dedup):
     api.add_router("/", router)
 
-DOMAIN_ERRORS = (AccountError, CatalogError, TermsError, MarketError, LedgerError, DeliveryError)
+DOMAIN_ERRORS = (
+    AccountError,
+    CatalogError,
+    TermsError,
+    MarketError,
+    LedgerError,
+    DeliveryError,
+    ContractError,
+    DedupError,
+    ClaimError,
+    ReleaseError,
+)
 
 
 @api.exception_handler(PermissionError)

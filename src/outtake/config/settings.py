@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "outtake.ledger",
     "outtake.market",
     "outtake.delivery",
+    "outtake.dedup",
 ]
 
 MIDDLEWARE = [
@@ -129,6 +130,8 @@ OUTTAKE_STORAGE_URL = env("STORAGE_URL", f"file://{OUTTAKE_HOME / 'blobs'}")
 OUTTAKE_UPLOAD_DIR = OUTTAKE_HOME / "uploads"
 OUTTAKE_TMP_DIR = OUTTAKE_HOME / "tmp"
 OUTTAKE_PKI_DIR = OUTTAKE_HOME / "pki"
+# WebDataset shard size of deliveries (samples never split, so a shard may run over).
+OUTTAKE_SHARD_BYTES = int(env("SHARD_BYTES", str(1024**3)))
 OUTTAKE_MAX_UPLOAD_BYTES = int(env("MAX_UPLOAD_BYTES", str(500 * 1024**3)))
 OUTTAKE_UPLOAD_EXPIRE_S = int(env("UPLOAD_EXPIRE_S", str(24 * 3600)))
 OUTTAKE_MAX_IMAGE_PIXELS = int(env("MAX_IMAGE_PIXELS", "100000000"))
@@ -137,16 +140,29 @@ OUTTAKE_MAX_DURATION_S = float(env("MAX_DURATION_S", str(6 * 3600)))
 OUTTAKE_MIN_SHOT_S = float(env("MIN_SHOT_S", "1.0"))
 OUTTAKE_MEDIA_MEMORY_MB = int(env("MEDIA_MEMORY_MB", "2048"))
 OUTTAKE_MEDIA_TIMEOUT_S = float(env("MEDIA_TIMEOUT_S", "3600"))
+# Clips showing a minor stay unsellable even with a guardian's release unless this is on.
+OUTTAKE_SELL_MINORS = env_bool("SELL_MINORS", False)
 OUTTAKE_QUOTE_TTL_HOURS = float(env("QUOTE_TTL_HOURS", "72"))
 OUTTAKE_DOWNLOAD_TTL_HOURS = float(env("DOWNLOAD_TTL_HOURS", "72"))
 OUTTAKE_WITHHOLDING_RATE = env("WITHHOLDING_RATE", "0")
 OUTTAKE_PAYOUT_PROVIDER = env("PAYOUT_PROVIDER", "csv")  # csv | stripe
 OUTTAKE_PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", "bank_transfer")
 OUTTAKE_STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
+# Signs Stripe's webhook events (whsec_…); card payments are offered up to OUTTAKE_CARD_MAX.
+OUTTAKE_STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
+OUTTAKE_CARD_MAX = env("CARD_MAX", "2000")
 # Shown to buyers in the bank-transfer instructions of every invoice.
 OUTTAKE_BANK_ACCOUNT = env("BANK_ACCOUNT", "")
 OUTTAKE_RATE_CARD = env("RATE_CARD", "") or None
 RATE_CARD = load_rate_card(OUTTAKE_RATE_CARD)
+# Deduplication (README, "Deduplication": the defaults come from the measured table).
+OUTTAKE_DEDUP_FRAME_BITS = int(env("DEDUP_FRAME_BITS", "40"))
+OUTTAKE_DEDUP_MIN_COVERAGE = float(env("DEDUP_MIN_COVERAGE", "0.5"))
+OUTTAKE_DEDUP_MIN_FRAMES = int(env("DEDUP_MIN_FRAMES", "2"))
+OUTTAKE_DEDUP_TAIL_LIMIT = int(env("DEDUP_TAIL_LIMIT", "50000"))
+# Clips matching their creator's published list: "exclude" from quotes, or "allow" them
+# (buyers may still ask for unpublished footage only).
+OUTTAKE_DEDUP_PUBLISHED = env("DEDUP_PUBLISHED", "exclude")
 
 _queue_url = env("QUEUE_URL", f"sqlite:///{OUTTAKE_HOME / 'queue.sqlite3'}")
 if _queue_url == "immediate":

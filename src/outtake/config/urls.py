@@ -16,4 +16,6 @@ urlpatterns = [
     path("", include("outtake.ledger.urls")),
     path("", include("outtake.delivery.urls")),
     path("", include("outtake.notices.urls")),
+    path("", include("outtake.audit.urls")),
+    path("", include("outtake.dedup.urls")),
 ]

@@ -7,6 +7,7 @@ ODRL action; every part of Outtake that speaks a vocabulary reads it from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 ALLOWED = "allowed"
@@ -69,6 +70,33 @@ PROTECTIONS: dict[str, str] = {
     "no_style_imitation": "No imitation of the creator's style by name.",
     "no_reputational_harm": "No use that harms the reputation of the creator or people shown.",
 }
+# Off unless the creator turns them on. Kept apart from PROTECTIONS (on by default in every
+# license) so terms saved before they existed still read the same.
+OPTIONAL_PROTECTIONS: dict[str, str] = {
+    "no_political": "No use in political campaigning or political advertising.",
+    "no_adult": "No use to make or train for sexually explicit content.",
+}
+ALL_PROTECTIONS: dict[str, str] = {**PROTECTIONS, **OPTIONAL_PROTECTIONS}
+
+# Kinds of buyer a creator may refuse as a whole (an organisation's category is set by review).
+BUYER_CATEGORIES: dict[str, str] = {
+    "defense": "Defence and military",
+    "surveillance": "Surveillance and biometric identification",
+    "advertising": "Advertising technology",
+    "political": "Political organisations",
+    "adult": "Adult entertainment",
+}
+
+
+# What a creator attests at sign-up, on each new creator agreement and per upload; a license
+# states them as the creators' warranties.
+OWNERSHIP_ATTESTATIONS: dict[str, str] = {
+    "holds_rights": "the Creator made the footage and holds all rights in it;",
+    "not_client_work": "the footage is not work made for, or owned by, a client;",
+    "not_exclusive_elsewhere": "the footage is not licensed exclusively to anyone else;",
+    "no_third_party_music": "the footage contains no third-party music or other material "
+    "the Creator does not own.",
+}
 
 
 class TermsError(ValueError):
@@ -79,9 +107,18 @@ def default_terms() -> dict[str, Any]:
     """What a new creator grants until they change it: training uses allowed, protections on."""
     return {
         "uses": {code: {"state": ALLOWED, "constraint": ""} for code in USES},
-        "protections": {code: True for code in PROTECTIONS},
+        "protections": {code: code in PROTECTIONS for code in ALL_PROTECTIONS},
         "exclusive_allowed": True,
         "refused_buyers": [],
+        "refused_categories": [],
+        # Each deal waits for the creator's approval (allow-list mode).
+        "approval_required": False,
+        "min_price_per_minute": None,  # a decimal string in the rate card's currency
+        "territory": [],  # ISO 3166-1 alpha-2 codes the creator grants; empty: worldwide
+        "term_years": None,  # the longest term granted; None: perpetual allowed
+        # Revocation clause: None, no further deliveries only; N, also no use in training runs
+        # started more than N days after the notice.
+        "training_stop_notice_days": None,
     }
 
 
@@ -104,7 +141,7 @@ def validate_terms(terms: dict[str, Any]) -> dict[str, Any]:
             "constraint": constraint if state == CONSTRAINED else "",
         }
     protections = terms.get("protections", {})
-    unknown = set(protections) - set(PROTECTIONS)
+    unknown = set(protections) - set(ALL_PROTECTIONS)
     if unknown:
         raise TermsError(f"unknown protections: {', '.join(sorted(unknown))}")
     for code, on in protections.items():
@@ -115,7 +152,60 @@ def validate_terms(terms: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(refused, list) or not all(isinstance(x, str) for x in refused):
         raise TermsError("refused_buyers must be a list of organisation ids")
     base["refused_buyers"] = sorted(set(refused))
+    _validate_commercial(terms, base)
     return base
+
+
+def _optional_int(terms: dict[str, Any], key: str, low: int, high: int) -> int | None:
+    value = terms.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise TermsError(f"{key} must be a whole number") from None
+    if not low <= number <= high:
+        raise TermsError(f"{key} must be between {low} and {high}")
+    return number
+
+
+def _validate_commercial(terms: dict[str, Any], base: dict[str, Any]) -> None:
+    categories = terms.get("refused_categories", [])
+    if not isinstance(categories, list) or set(categories) - set(BUYER_CATEGORIES):
+        raise TermsError(f"refused_categories must be among {', '.join(BUYER_CATEGORIES)}")
+    base["refused_categories"] = sorted(set(categories))
+    base["approval_required"] = bool(terms.get("approval_required", False))
+    floor = terms.get("min_price_per_minute")
+    if floor not in (None, ""):
+        try:
+            amount = Decimal(str(floor))
+        except InvalidOperation:
+            raise TermsError("min_price_per_minute must be a decimal amount") from None
+        if not amount.is_finite() or amount < 0:
+            raise TermsError("min_price_per_minute must be zero or more")
+        base["min_price_per_minute"] = str(amount.quantize(Decimal("0.01")))
+    territory = terms.get("territory", [])
+    if not isinstance(territory, list) or not all(
+        isinstance(c, str) and len(c) == 2 and c.isalpha() for c in territory
+    ):
+        raise TermsError("territory must be a list of ISO 3166-1 alpha-2 country codes")
+    base["territory"] = sorted({c.upper() for c in territory})
+    base["term_years"] = _optional_int(terms, "term_years", 1, 99)
+    base["training_stop_notice_days"] = _optional_int(terms, "training_stop_notice_days", 0, 365)
+
+
+def fits_scope(
+    terms: dict[str, Any], territory: list[str], term_years: int | None
+) -> tuple[bool, str]:
+    """Whether a buyer's territory (empty: worldwide) and term (None: perpetual) lie within
+    what the creator grants."""
+    granted = set(terms.get("territory") or [])
+    if granted and (not territory or not set(territory) <= granted):
+        return False, "territory not granted by the creator"
+    longest = terms.get("term_years")
+    if longest is not None and (term_years is None or term_years > longest):
+        return False, f"creator grants at most {longest} years"
+    return True, ""
 
 
 def grants(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import os
+import shutil
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -17,15 +18,30 @@ from outtake import __version__
 from outtake.audit.models import ChainHead
 from outtake.audit.services import record
 from outtake.core.privacy import public_metadata
+from outtake.core.terms import NOT_ALLOWED, USES
 from outtake.delivery.models import Delivery
-from outtake.delivery.package import HashingWriter, PackageFile, write_package
+from outtake.delivery.package import INDEX_SCHEMA, SampleSpec, write_index, write_samples
 from outtake.market.models import License
 from outtake.notices.services import notify_org
+from outtake.provenance import eu_summary
+from outtake.provenance.c2pa_sign import Signer
+from outtake.provenance.contract import snapshot_fingerprint
+from outtake.provenance.croissant import croissant
+from outtake.provenance.documents import render_license_pdf
+from outtake.provenance.odrl import build_policy
+from outtake.provenance.pdfseal import seal_pdf
 from outtake.provenance.signing import dumps_canonical, sign_detached
+from outtake.provenance.xmp import RightsXmp, data_mining_value
+from outtake.rights.contracts import document_from, license_document
+from outtake.rights.releases import release_summary
 from outtake.storage import get_store
 
 log = logging.getLogger("outtake.delivery")
 DOWNLOAD_SALT = "outtake.download"
+FORMAT = "outtake-delivery/2"
+INDEX = "index.parquet"
+MANIFEST = "MANIFEST.sha256"
+TAR = "application/x-tar"
 
 
 class DeliveryError(ValueError):
@@ -43,57 +59,282 @@ def start_delivery(license: License) -> Delivery:
     return delivery
 
 
-def _files(license: License) -> list[PackageFile]:
-    store = get_store()
-    files = []
-    for item in license.items.select_related("clip__asset__owner").order_by("id"):
-        clip, asset = item.clip, item.clip.asset
-        ext = Path(asset.blob_key).suffix
-        files.append(
-            PackageFile(
-                arcname=f"media/{clip.id}{ext}",
-                size=store.size(asset.blob_key),
-                chunks=store.iter_range(asset.blob_key),
-                meta={
-                    "clip_id": str(clip.id),
-                    "asset_id": str(asset.id),
-                    "creator": asset.owner.pseudonym,
-                    "kind": clip.kind,
-                    "start_s": clip.start_s,
-                    "end_s": clip.end_s,
-                    "original_sha256": asset.sha256,
-                    "metadata": public_metadata(asset.probe),
-                    "price_minor": item.price_minor,
-                    "price_lines": item.price_lines,
-                    "terms": item.terms_snapshot,
-                },
-            )
+def build_next_version(license: License, removed_clip_ids: list[str]) -> Delivery:
+    """After a revocation or removal request: a new version without those clips, whose
+    removals.json tells the buyer which sample ids to delete (earlier removals carry over)."""
+    from outtake.delivery.tasks import build_delivery
+
+    if license.paid_at is None:
+        raise DeliveryError("nothing is delivered before it is paid")
+    last = license.deliveries.order_by("-version").first()
+    removed = sorted({*(last.removed_clip_ids if last else []), *map(str, removed_clip_ids)})
+    delivery = Delivery.objects.create(
+        license=license, version=(last.version + 1) if last else 1, removed_clip_ids=removed
+    )
+    record(
+        "delivery.removals",
+        org=license.buyer,
+        subject=delivery,
+        data={"license": str(license.id), "version": delivery.version, "removed": removed},
+    )
+    transaction.on_commit(lambda: build_delivery(str(delivery.id)))
+    return delivery
+
+
+def acknowledge_removals(user, delivery: Delivery) -> Delivery:
+    """The buyer's receipt of a version's removals: recorded once, in the audit chain."""
+    if delivery.license.buyer_id != user.organization_id:
+        raise PermissionError("not your delivery")
+    if not delivery.removed_clip_ids:
+        raise DeliveryError("this version removes nothing")
+    if delivery.removals_acknowledged_at is None:
+        delivery.removals_acknowledged_at = timezone.now()
+        delivery.removals_acknowledged_by = user
+        delivery.save(update_fields=["removals_acknowledged_at", "removals_acknowledged_by"])
+        record(
+            "delivery.removals_acknowledged",
+            actor=user,
+            org=delivery.license.buyer,
+            subject=delivery,
+            data={"removed": delivery.removed_clip_ids},
         )
-    return files
+    return delivery
 
 
-def _manifest(license: License, delivery: Delivery, entries: list[dict]) -> dict:
-    head = ChainHead.objects.filter(id=1).first()
+def _states(license: License, snapshot: dict) -> dict[str, dict]:
+    """Per use: what this license grants for this clip (uses it does not license: not allowed)."""
+    uses = snapshot["terms"]["uses"]
     return {
-        "format": "outtake-package/1",
-        "generator": f"outtake {__version__}",
-        "license_id": str(license.id),
-        "delivery_id": str(delivery.id),
-        "version": delivery.version,
-        "buyer": license.buyer.pseudonym,
-        "uses": license.uses,
-        "exclusive": license.exclusive,
-        "accepted_constraints": license.accepted_constraints,
-        "total_minor": license.total_minor,
-        "currency": license.currency,
-        "audit_chain_head": head.hash if head else None,
-        "created_at": timezone.now().isoformat(),
-        "files": entries,
+        code: uses[code] if code in license.uses else {"state": NOT_ALLOWED, "constraint": ""}
+        for code in USES
     }
 
 
+def _usage_terms(license: License, states: dict[str, dict]) -> str:
+    granted = [
+        USES[c].label + (f" (condition: {s['constraint']})" if s["constraint"] else "")
+        for c, s in states.items()
+        if s["state"] != NOT_ALLOWED
+    ]
+    return (
+        f"Licensed through Outtake under license {license.id} for: {'; '.join(granted)}. "
+        "No digital replica, style imitation by name or reputational harm. "
+        "See license.pdf and license.odrl.json."
+    )
+
+
+def _source(asset, tmp: Path) -> Path:
+    store = get_store()
+    local = store.local_path(asset.blob_key)
+    if local is not None:
+        return local
+    return store.download(asset.blob_key, tmp / "originals" / f"{asset.id}{_ext(asset)}")
+
+
+def _ext(asset) -> str:
+    return Path(asset.blob_key).suffix.lower()
+
+
+def _specs(license: License, delivery: Delivery, tmp: Path, odrl_sha256: str) -> list[SampleSpec]:
+    specs = []
+    items = license.items.select_related("clip__asset__owner").order_by("id")
+    for item in items.exclude(clip_id__in=delivery.removed_clip_ids):
+        clip, asset = item.clip, item.clip.asset
+        states = _states(license, item.terms_snapshot)
+        people = release_summary(clip)
+        release_ids: list[str] = []  # signed model releases, once the rights app records them
+        labels = {
+            "technical": public_metadata(asset.probe),
+            "shot": {
+                "index": clip.index,
+                "start_s": clip.start_s,
+                "end_s": clip.end_s,
+                "start_frame": clip.start_frame,
+                "end_frame": clip.end_frame,
+                "fps": clip.fps,
+                "width": clip.width,
+                "height": clip.height,
+            },
+            "quality": clip.quality,
+            "problems": clip.problems,
+            "tags": sorted({*clip.tags, *asset.creator_tags}),
+            "tier": clip.tier,
+            "people": {"release_status": people, "release_ids": release_ids},
+        }
+        if "speech" in clip.quality:
+            labels["speech"] = clip.quality["speech"]
+        provenance = {
+            "clip_id": str(clip.id),
+            "asset_id": str(asset.id),
+            "creator": asset.owner.pseudonym,
+            "original_sha256": asset.sha256,
+            "pdq": clip.pdq,
+            "license_id": str(license.id),
+            "delivery_version": delivery.version,
+            "terms_snapshot": item.terms_snapshot,
+            "terms_id": snapshot_fingerprint(item.terms_snapshot["terms"]),
+            "release_ids": release_ids,
+        }
+        specs.append(
+            SampleSpec(
+                key=str(clip.id),
+                kind=clip.kind,
+                source=_source(asset, tmp),
+                ext=_ext(asset),
+                start_s=clip.start_s if clip.kind == "video" else 0.0,
+                end_s=clip.end_s if clip.kind == "video" else None,
+                labels=labels,
+                provenance=provenance,
+                states=states,
+                xmp=RightsXmp(
+                    data_mining=data_mining_value(states),
+                    usage_terms=_usage_terms(license, states),
+                    web_statement=f"{settings.OUTTAKE_PUBLIC_URL}/licenses/{license.id}/",
+                    licensor="Outtake",
+                    creator=asset.owner.pseudonym,
+                    model_release_status="MR-NAP" if "no identifiable" in people else "MR-NON",
+                    model_release_ids=tuple(release_ids),
+                ),
+                license_assertion={
+                    "license": str(license.id),
+                    "clip": str(clip.id),
+                    "creator": asset.owner.pseudonym,
+                    "release_ids": release_ids,
+                    "terms_id": provenance["terms_id"],
+                    "odrl_policy_sha256": odrl_sha256,
+                },
+            )
+        )
+    return specs
+
+
+def _license_documents(license: License) -> tuple[bytes, bytes]:
+    """(license.odrl.json, license.pdf): the sealed PDF the buyer accepted where the contract
+    was issued at acceptance, otherwise rendered and sealed now from the same data."""
+    contract = getattr(license, "contract", None) if hasattr(license, "contract") else None
+    doc = document_from(contract.document) if contract else license_document(license)
+    policy = dumps_canonical(build_policy(doc, settings.OUTTAKE_PUBLIC_URL))
+    if contract:
+        pdf = get_store().get_bytes(contract.sealed_key)
+    else:
+        pdf = seal_pdf(
+            render_license_pdf(doc),
+            settings.OUTTAKE_PKI_DIR,
+            reason=f"Dataset license {license.id}",
+        )
+    return policy, pdf
+
+
+def _documents(
+    license: License, delivery: Delivery, rows: list[dict], files: list[dict]
+) -> dict[str, bytes]:
+    videos = [r for r in rows if r["kind"] == "video"]
+    creators = {r["creator"] for r in rows}
+    today = timezone.localdate()
+    latest = max(
+        (i.clip.asset.created_at for i in license.items.select_related("clip__asset")),
+        default=timezone.now(),
+    )
+    eu = eu_summary.summary(
+        license_id=str(license.id),
+        delivery_id=str(delivery.id),
+        version=delivery.version,
+        date=today.isoformat(),
+        videos=len(videos),
+        video_seconds=sum(r["duration_s"] for r in videos),
+        images=len(rows) - len(videos),
+        content_types=[],
+        latest_acquisition=f"{latest:%m/%Y}",
+        creators=len(creators),
+    )
+    uses = ", ".join(USES[c].label for c in license.uses)
+    crois = croissant(
+        name=f"outtake-license-{license.id}-v{delivery.version}",
+        description=f"{len(rows)} licensed clips from {len(creators)} creator(s) for: {uses}.",
+        url=f"{settings.OUTTAKE_PUBLIC_URL}/licenses/{license.id}/",
+        license_url=f"{settings.OUTTAKE_PUBLIC_URL}/licenses/{license.id}/",
+        version=f"{delivery.version}.0.0",
+        date_published=today.isoformat(),
+        files=files,
+        index_file=INDEX,
+        index_columns=[(f.name, str(f.type)) for f in INDEX_SCHEMA],
+        rai=_rai(license, uses, latest.date().isoformat()),
+    )
+    head = ChainHead.objects.filter(id=1).first()
+    docs = {
+        "croissant.json": dumps_canonical(crois),
+        "eu_ai_act_summary.json": dumps_canonical(eu),
+        "eu_ai_act_summary.md": eu_summary.markdown(eu).encode(),
+        "DATASHEET.md": _datasheet(license, delivery, rows, uses).encode(),
+        "audit_chain_head.json": dumps_canonical(
+            {"hash": head.hash if head else None, "count": head.count if head else 0}
+        ),
+    }
+    if delivery.removed_clip_ids:
+        docs["removals.json"] = dumps_canonical(
+            {
+                "license_id": str(license.id),
+                "version": delivery.version,
+                "delete_sample_ids": delivery.removed_clip_ids,
+                "why": "the creator revoked the license or a person shown asked to be removed",
+                "acknowledge": f"POST /api/deliveries/{delivery.id}/acknowledge",
+            }
+        )
+    return docs
+
+
+def _rai(license: License, uses: str, latest_upload: str) -> dict:
+    return {
+        "dataCollection": "Unpublished footage uploaded by its creators, who set per-use terms "
+        "and attest they hold all rights.",
+        "dataCollectionType": "Direct licensing from rightsholders",
+        "dataCollectionRawData": "Originals stay with Outtake; clips are cut by stream copy.",
+        # mlcroissant reads this spelling (the RAI vocabulary writes "Timeframe"); ISO dates.
+        "dataCollectionTimeFrame": latest_upload,
+        "dataPreprocessingProtocol": "Cut at shot boundaries by stream copy (no re-encode); "
+        "camera serials, file names and GPS removed; XMP and C2PA added.",
+        "dataManipulationProtocol": "No pixel or sample changes.",
+        "machineAnnotationTools": "PyAV probe, PySceneDetect shots, PDQ hashes, OpenCV people "
+        "detection, Silero VAD speech, RapidOCR text.",
+        "personalSensitiveInformation": "Identifiable people only with a release; minors "
+        "blocked; creators pseudonymous; no precise location.",
+        "dataLimitations": "Unpublished footage from a limited set of creators.",
+        "dataBiases": "Reflects what participating creators filmed.",
+        "dataUseCases": f"Licensed uses: {uses}. Protections: no digital replica, no style "
+        "imitation by name, no reputational harm.",
+        "dataReleaseMaintenancePlan": "Revocations lead to a new version with removals.json.",
+    }
+
+
+def _datasheet(license: License, delivery: Delivery, rows: list[dict], uses: str) -> str:
+    videos = sum(1 for r in rows if r["kind"] == "video")
+    return "\n".join(
+        [
+            f"# Datasheet: license {license.id}, version {delivery.version}",
+            "",
+            "## Motivation",
+            "Training data licensed from its creators through Outtake.",
+            "## Composition",
+            f"{len(rows)} samples ({videos} video clips, {len(rows) - videos} photos) from "
+            f"{len({r['creator'] for r in rows})} pseudonymous creator(s); WebDataset shards, "
+            "one JSON of labels and provenance per sample; index.parquet lists them all.",
+            "## Collection Process",
+            "Uploaded by creators, who set per-use terms; see croissant.json (rai:*).",
+            "## Preprocessing/Cleaning/Labeling",
+            "Clips cut by stream copy; private metadata removed; labels from automatic analysis.",
+            "## Uses",
+            f"Licensed: {uses}. See license.pdf and license.odrl.json.",
+            "## Distribution",
+            "To the licensee only; every media file carries C2PA and XMP naming the license.",
+            "## Maintenance",
+            "Outtake publishes new versions after revocations; removals.json lists deletions.",
+            "",
+        ]
+    )
+
+
 def build(delivery_id: str) -> Delivery:
-    """Write the package straight into a temp file while hashing, then store it."""
+    """Write shards (media signed straight into them), index and documents; store them."""
     delivery = Delivery.objects.select_related("license__buyer").get(pk=delivery_id)
     if delivery.status == Delivery.Status.READY:
         return delivery
@@ -102,31 +343,75 @@ def build(delivery_id: str) -> Delivery:
         raise DeliveryError("nothing is delivered before it is paid")
     Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.BUILDING)
     settings.OUTTAKE_TMP_DIR.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=settings.OUTTAKE_TMP_DIR, suffix=".tar")
-    manifest: dict = {}
-
-    def finish(entries: list[dict]) -> list[tuple[str, bytes]]:
-        manifest.update(_manifest(license, delivery, entries))
-        body = dumps_canonical(manifest)
-        signature = sign_detached(settings.OUTTAKE_PKI_DIR, body)
-        return [("manifest.json", body), ("manifest.json.sig", dumps_canonical(signature))]
-
+    tmp = Path(tempfile.mkdtemp(dir=settings.OUTTAKE_TMP_DIR, prefix="delivery-"))
     try:
-        with os.fdopen(fd, "wb") as out:
-            writer = HashingWriter(out)
-            write_package(writer, _files(license), finish)
-        delivery.sha256 = writer.sha256.hexdigest()
-        delivery.size_bytes = writer.size
-        delivery.blob_key = f"deliveries/{delivery.id}.tar"
-        get_store().put_file(delivery.blob_key, Path(tmp), move=True)
+        manifest = _build_into(license, delivery, tmp)
     except Exception as exc:
         log.exception("delivery %s failed", delivery.id)
-        Path(tmp).unlink(missing_ok=True)
         Delivery.objects.filter(pk=delivery.pk).update(
             status=Delivery.Status.FAILED, error=str(exc)[:2000]
         )
         raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return _ready(delivery, manifest)
+
+
+def _build_into(license: License, delivery: Delivery, tmp: Path) -> dict:
+    out = tmp / "package"
+    policy, pdf = _license_documents(license)
+    specs = _specs(license, delivery, tmp, hashlib.sha256(policy).hexdigest())
+    rows, shards = write_samples(
+        specs, out, settings.OUTTAKE_SHARD_BYTES, Signer(settings.OUTTAKE_PKI_DIR)
+    )
+    write_index(rows, out / INDEX)
+    files = [
+        {"path": f"shards/{s.name}", "size": s.size, "sha256": s.sha256, "encoding": TAR}
+        for s in shards
+    ]
+    files.append(_file_entry(out, INDEX, "application/x-parquet"))
+    docs = {"license.odrl.json": policy, "license.pdf": pdf}
+    docs.update(_documents(license, delivery, rows, files))
+    for name, data in docs.items():
+        (out / name).write_bytes(data)
+        files.append(_file_entry(out, name, ""))
+    ordered = sorted(files, key=lambda f: f["path"])
+    sums = "".join(f"{f['sha256']}  {f['path']}\n" for f in ordered).encode()
+    (out / MANIFEST).write_bytes(sums)
+    signature = dumps_canonical(sign_detached(settings.OUTTAKE_PKI_DIR, sums))
+    (out / f"{MANIFEST}.sig").write_bytes(signature)
+    files += [_file_entry(out, MANIFEST, ""), _file_entry(out, f"{MANIFEST}.sig", "")]
+    prefix = f"deliveries/{delivery.id}"
+    store = get_store()
+    for f in files:
+        store.put_file(f"{prefix}/{f['path']}", out / f["path"], move=True)
+    delivery.blob_key = prefix
+    delivery.size_bytes = sum(f["size"] for f in files)
+    delivery.sha256 = hashlib.sha256(sums).hexdigest()
+    return {
+        "format": FORMAT,
+        "generator": f"outtake {__version__}",
+        "license_id": str(license.id),
+        "delivery_id": str(delivery.id),
+        "version": delivery.version,
+        "samples": len(rows),
+        "removed_clip_ids": delivery.removed_clip_ids,
+        "files": [{k: f[k] for k in ("path", "size", "sha256")} for f in files],
+    }
+
+
+def _file_entry(folder: Path, path: str, encoding: str) -> dict:
+    data_path = folder / path
+    h = hashlib.sha256()
+    with open(data_path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return {
+        "path": path,
+        "size": data_path.stat().st_size,
+        "sha256": h.hexdigest(),
+        "encoding": encoding,
+    }
 
 
 @transaction.atomic
@@ -146,14 +431,14 @@ def _ready(delivery: Delivery, manifest: dict) -> Delivery:
             "license": str(license.id),
             "version": delivery.version,
             "sha256": delivery.sha256,
-            "files": len(manifest["files"]),
+            "samples": manifest["samples"],
         },
     )
     notify_org(
         license.buyer,
         "package.ready",
         "Your dataset package is ready",
-        f"{len(manifest['files'])} file(s), {delivery.size_bytes} bytes.",
+        f"{manifest['samples']} sample(s), {delivery.size_bytes} bytes.",
         f"/licenses/{license.id}/",
     )
     return delivery
@@ -189,3 +474,20 @@ def delivery_for_token(token: str) -> Delivery:
     if delivery.status != Delivery.Status.READY or delivery.license.paid_at is None:
         raise PermissionError("this package is not available")
     return delivery
+
+
+def package_file(delivery: Delivery, path: str) -> tuple[str, int, str]:
+    """(blob key, size, sha256) of one file of a package; KeyError if it has no such file."""
+    if not delivery.files:  # a package built before shards: one tar
+        if path != delivery.filename:
+            raise KeyError(path)
+        return delivery.blob_key, delivery.size_bytes, delivery.sha256
+    entry = delivery.files[path]
+    return f"{delivery.blob_key}/{path}", entry["size"], entry["sha256"]
+
+
+def file_links(token: str, delivery: Delivery) -> list[dict]:
+    """A signed, expiring URL per file (each resumable with HTTP Range)."""
+    return [
+        {**f, "url": f"/download/{token}/{f['path']}"} for f in delivery.manifest.get("files", [])
+    ]

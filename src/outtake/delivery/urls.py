@@ -3,6 +3,6 @@ from django.urls import path
 from outtake.delivery import views
 
 urlpatterns = [
-    path("download/<str:token>/<str:filename>", views.download, name="download"),
+    path("download/<str:token>/<path:filename>", views.download, name="download"),
     path("deliveries/<uuid:delivery_id>/download/", views.download_link, name="delivery-download"),
 ]

@@ -1,24 +1,34 @@
+import mimetypes
 import re
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from outtake.accounts.models import User
 from outtake.accounts.views import role_required
-from outtake.delivery.services import deliveries_for, delivery_for_token, download_token
+from outtake.delivery.services import (
+    deliveries_for,
+    delivery_for_token,
+    download_token,
+    file_links,
+    package_file,
+)
 from outtake.storage import get_store
 
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def download(request, token: str, filename: str):
-    """Serve a package from an expiring link, with HTTP Range so downloads resume."""
+    """Serve one file of a package (a shard, the index, a document) from an expiring link,
+    with HTTP Range so downloads resume."""
     try:
         delivery = delivery_for_token(token)
+        blob_key, size, etag = package_file(delivery, filename)
     except PermissionError as exc:
         return HttpResponse(str(exc), status=403, content_type="text/plain")
-    size = delivery.size_bytes
+    except KeyError:
+        return HttpResponse("no such file in this package", status=404, content_type="text/plain")
     start, end = 0, size - 1
     status = 200
     header = request.headers.get("Range", "")
@@ -34,12 +44,13 @@ def download(request, token: str, filename: str):
         if start > end or start >= size:
             return _unsatisfiable(size)
         status = 206
-    body = get_store().iter_range(delivery.blob_key, start, end + 1)
-    response = StreamingHttpResponse(body, status=status, content_type="application/x-tar")
+    body = get_store().iter_range(blob_key, start, end + 1)
+    kind = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    response = StreamingHttpResponse(body, status=status, content_type=kind)
     response["Content-Length"] = str(end - start + 1)
     response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = f'attachment; filename="{delivery.filename}"'
-    response["ETag"] = f'"{delivery.sha256}"'
+    response["Content-Disposition"] = f'attachment; filename="{filename.rsplit("/", 1)[-1]}"'
+    response["ETag"] = f'"{etag}"'
     if status == 206:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     return response
@@ -54,7 +65,13 @@ def _unsatisfiable(size: int) -> HttpResponse:
 @require_POST
 @role_required(User.Role.BUYER)
 def download_link(request: HttpRequest, delivery_id) -> HttpResponse:
-    """Make a fresh expiring link for the buyer's package and send the browser to it."""
+    """Fresh expiring links for the buyer's package: the file list, or the one file of a
+    package built before shards."""
     delivery = get_object_or_404(deliveries_for(request.user), pk=delivery_id)
-    token, _ = download_token(request.user, delivery)
-    return redirect("download", token=token, filename=delivery.filename)
+    token, expires = download_token(request.user, delivery)
+    if not delivery.files:
+        return redirect("download", token=token, filename=delivery.filename)
+    links = file_links(token, delivery)
+    return render(
+        request, "delivery/files.html", {"delivery": delivery, "links": links, "expires": expires}
+    )

@@ -1,19 +1,28 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.shortcuts import redirect, render
+from django.urls import path
 
 from outtake.ledger.models import (
     Account,
     BankLine,
+    CardCheckout,
+    Collection,
     Invoice,
     JournalEntry,
     Payment,
     Payout,
     PayoutDestination,
     Posting,
+    ProviderEvent,
     Refund,
+    StoredStatement,
+    TaxProfile,
 )
+from outtake.ledger.payouts import run_payouts
 from outtake.ledger.services import LedgerError
+from outtake.ledger.tax import mask
 from outtake.market.services import mark_paid
 
 
@@ -157,6 +166,28 @@ class PayoutAdmin(ReadOnlyAdmin):
         "error",
     )
     list_filter = ("status", "provider")
+    change_list_template = "ledger/admin_payout_changelist.html"
+
+    def get_urls(self):
+        run = self.admin_site.admin_view(self.run_view)
+        return [path("run/", run, name="ledger_payout_run"), *super().get_urls()]
+
+    def run_view(self, request):
+        """The reviewer's button for `outtake payouts run`: confirm, run, show the report."""
+        if not request.user.is_staff:
+            raise PermissionError("only reviewers run payouts")
+        report = run_payouts() if request.method == "POST" else None
+        return render(
+            request,
+            "ledger/admin_payout_run.html",
+            {
+                "report": report,
+                "provider": settings.OUTTAKE_PAYOUT_PROVIDER,
+                "minimum": settings.RATE_CARD.payout_minimum,
+                "title": "Run payouts",
+                **self.admin_site.each_context(request),
+            },
+        )
 
 
 @admin.register(PayoutDestination)
@@ -175,3 +206,47 @@ class PaymentAdmin(ReadOnlyAdmin):
         "recorded_by",
         "received_at",
     )
+
+
+@admin.register(ProviderEvent)
+class ProviderEventAdmin(ReadOnlyAdmin):
+    """Webhook events; filter on outcome to find card payments that need a human."""
+
+    list_display = ("received_at", "provider", "event_id", "type", "invoice", "outcome")
+    list_filter = ("provider", "type")
+    search_fields = ("event_id",)
+
+
+@admin.register(CardCheckout)
+class CardCheckoutAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "invoice", "session_id")
+
+
+@admin.register(StoredStatement)
+class StoredStatementAdmin(ReadOnlyAdmin):
+    list_display = ("organization", "start", "currency", "closing_minor", "audit_head")
+
+
+@admin.register(TaxProfile)
+class TaxProfileAdmin(admin.ModelAdmin):
+    """Reviewers set the withholding rate from the creator's form; ids stay masked here too."""
+
+    list_display = ("organization", "country", "form", "masked_tax_id", "withholding_rate")
+    list_filter = ("form", "country")
+    fields = ("organization", "country", "form", "legal_name", "masked_tax_id", "withholding_rate")
+    readonly_fields = ("organization", "country", "form", "legal_name", "masked_tax_id")
+
+    @admin.display(description="tax id")
+    def masked_tax_id(self, obj) -> str:
+        return mask(obj.tax_id or obj.foreign_tax_id)
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Collection)
+class CollectionAdmin(admin.ModelAdmin):
+    """Reviewers put pooled collections on offer; licensed ones keep their pinned split."""
+
+    list_display = ("title", "price_minor", "currency", "min_tier", "tags_required", "active")
+    list_filter = ("active",)

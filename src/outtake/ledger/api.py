@@ -1,5 +1,6 @@
 from dataclasses import asdict
 from datetime import datetime
+from decimal import Decimal
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -8,11 +9,15 @@ from ninja import Router, Schema, Status
 from outtake.accounts.auth import scoped
 from outtake.ledger import services
 from outtake.ledger.invoices import invoice_document, invoice_pdf
-from outtake.ledger.models import Invoice, Payout
+from outtake.ledger.models import Collection, Invoice, Payout
+from outtake.ledger.payments import StripeCard, stripe_webhook
 from outtake.ledger.payouts import run_payouts
+from outtake.ledger.pools import FORMULA
+from outtake.ledger.price_index import price_index
 from outtake.ledger.reconcile import import_statement, parse_csv
 from outtake.ledger.statements import statement
-from outtake.market.services import mark_paid
+from outtake.market.api import QuoteOut
+from outtake.market.services import mark_paid, quote_collection
 
 router = Router(tags=["ledger"])
 
@@ -228,3 +233,91 @@ def earnings(request):
             for s in e.sales
         ],
     )
+
+
+class CheckoutOut(Schema):
+    session_id: str
+    url: str
+
+
+@router.post("/invoices/{int:invoice_id}/card-checkout", response=CheckoutOut, auth=scoped("buy"))
+def card_checkout(request, invoice_id: int):
+    """Pay a small invoice by card: returns Stripe Checkout's page to send the buyer to."""
+    invoice = get_object_or_404(_invoices(request.auth), pk=invoice_id)
+    checkout = StripeCard().checkout(invoice)
+    return CheckoutOut(session_id=checkout.session_id, url=checkout.url)
+
+
+@router.post("/payments/stripe/webhook", auth=None, include_in_schema=False)
+def stripe_events(request):
+    """Stripe's webhook: signed events; each posts once however often it is delivered."""
+    event = stripe_webhook(request.body, request.headers.get("Stripe-Signature", ""))
+    return {"received": True, "outcome": event.outcome}
+
+
+class CollectionOut(Schema):
+    id: int
+    title: str
+    description: str
+    price_minor: int
+    currency: str
+    min_tier: str
+    tags_required: list[str]
+    split: str
+
+
+@router.get("/collections", response=list[CollectionOut], auth=scoped("read"))
+def list_collections(request):
+    """Pooled collections on offer, each at one price split among its creators."""
+    return [
+        CollectionOut(
+            id=c.pk,
+            title=c.title,
+            description=c.description,
+            price_minor=c.price_minor,
+            currency=c.currency,
+            min_tier=c.min_tier,
+            tags_required=c.tags_required,
+            split=FORMULA,
+        )
+        for c in Collection.objects.filter(active=True)
+    ]
+
+
+@router.post("/collections/{int:collection_id}/quote", response={201: QuoteOut}, auth=scoped("buy"))
+def quote_a_collection(request, collection_id: int):
+    """Quote a collection; accept it like any quote (POST /quotes/{id}/accept)."""
+    collection = get_object_or_404(Collection, pk=collection_id, active=True)
+    return Status(201, QuoteOut.from_quote(quote_collection(request.auth, collection)))
+
+
+class PriceCellOut(Schema):
+    dimension: str
+    key: str
+    sales: int
+    creators: int
+    minutes: Decimal
+    median_per_minute: Decimal
+    low_per_minute: Decimal
+    high_per_minute: Decimal
+    rate_card_per_minute: Decimal | None
+
+
+@router.get("/price-index", response=list[PriceCellOut], auth=None)
+def open_price_index(request):
+    """Median and range of $/minute paid per tier and tag over the last 90 days; a cell
+    appears only with at least 5 sales from at least 3 creators."""
+    return [
+        PriceCellOut(
+            dimension=c.dimension,
+            key=c.key,
+            sales=c.sales,
+            creators=c.creators,
+            minutes=c.minutes,
+            median_per_minute=c.median,
+            low_per_minute=c.low,
+            high_per_minute=c.high,
+            rate_card_per_minute=c.rate_card,
+        )
+        for c in price_index()
+    ]

@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 
 from outtake.core.money import Money
 from outtake.ledger.models import Invoice
-from outtake.ledger.payments import payment_provider
+from outtake.ledger.payments import payment_instructions
 from outtake.ledger.services import sale_shares
 
 AGENCY_NOTE = (
@@ -57,7 +57,7 @@ def invoice_document(invoice: Invoice) -> dict[str, Any]:
         "creators_total": _money(total - fee),
         "outtake_fee": _money(fee),
         "total": _money(total),
-        "payment_instructions": payment_provider().instructions(invoice),
+        "payment_instructions": payment_instructions(invoice),
     }
 
 

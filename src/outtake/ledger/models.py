@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from outtake.core.money import Money
+
 
 class Account(models.Model):
     """One account of the chart. Outtake is the creators' agent: what creators are owed is a
@@ -96,13 +98,17 @@ class Invoice(models.Model):
 class Payment(models.Model):
     class Method(models.TextChoices):
         BANK_TRANSFER = "bank_transfer"
+        CARD = "card"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     method = models.CharField(max_length=32, choices=Method.choices, default=Method.BANK_TRANSFER)
     reference = models.CharField(max_length=200, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    # Empty when a payment provider confirmed it (a card webhook), not a reviewer.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
     received_at = models.DateTimeField(auto_now_add=True)
     entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT)
 
@@ -202,5 +208,114 @@ class Payout(models.Model):
         return self.gross_minor - self.withholding_minor
 
     @property
+    def gross(self) -> Money:
+        return Money(self.gross_minor, self.currency)
+
+    @property
+    def withholding(self) -> Money:
+        return Money(self.withholding_minor, self.currency)
+
+    @property
+    def net(self) -> Money:
+        return Money(self.net_minor, self.currency)
+
+    @property
     def idempotency_key(self) -> str:
         return f"outtake-payout-{self.pk}"
+
+
+class TaxProfile(models.Model):
+    """A creator's tax residence and the fields of the US form they certified (W-9 for US
+    persons, W-8BEN for other individuals). Tax ids are shown masked on every page."""
+
+    class Form(models.TextChoices):
+        NONE = "", "none yet"
+        W9 = "w9", "W-9 (US person)"
+        W8BEN = "w8ben", "W-8BEN (individual, not a US person)"
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="tax_profile"
+    )
+    country = models.CharField(max_length=2, help_text="Country of tax residence (ISO 3166)")
+    form = models.CharField(max_length=8, choices=Form.choices, blank=True)
+    legal_name = models.CharField(max_length=200)
+    address = models.TextField(blank=True, help_text="Permanent residence address")
+    tax_id = models.CharField(max_length=32, blank=True, help_text="US SSN, ITIN or EIN")
+    foreign_tax_id = models.CharField(max_length=64, blank=True, help_text="W-8BEN line 6a")
+    date_of_birth = models.DateField(null=True, blank=True, help_text="W-8BEN line 8")
+    treaty_country = models.CharField(max_length=2, blank=True, help_text="W-8BEN line 9")
+    treaty_article = models.CharField(max_length=64, blank=True, help_text="W-8BEN line 10")
+    certified_name = models.CharField(max_length=200, blank=True)
+    certified_at = models.DateTimeField(null=True, blank=True)
+    # Set by a reviewer from the form (treaty rate, backup withholding); empty means the
+    # OUTTAKE_WITHHOLDING_RATE setting applies.
+    withholding_rate = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class StoredStatement(models.Model):
+    """A monthly statement as it was issued: PDF and CSV blobs and the audit head printed."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="statements"
+    )
+    currency = models.CharField(max_length=3)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    opening_minor = models.BigIntegerField()
+    closing_minor = models.BigIntegerField()
+    audit_head = models.CharField(max_length=64, blank=True)
+    pdf_key = models.CharField(max_length=300)
+    csv_key = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "currency", "start", "end"], name="statement_once"
+            )
+        ]
+
+
+class CardCheckout(models.Model):
+    """A Stripe Checkout Session opened for an invoice."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="card_checkouts")
+    session_id = models.CharField(max_length=200, unique=True)
+    url = models.URLField(max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ProviderEvent(models.Model):
+    """A payment provider's webhook event, stored once under its id: the same event delivered
+    twice, even at the same moment, posts once."""
+
+    provider = models.CharField(max_length=32)
+    event_id = models.CharField(max_length=200, unique=True)
+    type = models.CharField(max_length=100)
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT)
+    outcome = models.CharField(max_length=300, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+
+class Collection(models.Model):
+    """A pooled collection a lab licenses at one price (e.g. "4K drone B-roll, 2025"): the
+    clips that fit it when quoted, split among their creators by rate-card value."""
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    price_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3, default="USD")
+    min_tier = models.CharField(max_length=16, default="sd")
+    tags_required = models.JSONField(default=list, blank=True)
+    uses = models.JSONField(default=list)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def price(self) -> Money:
+        return Money(self.price_minor, self.currency)

@@ -1,13 +1,26 @@
-"""How buyers pay an invoice: a PaymentProvider chosen by settings (bank transfer by default)."""
+"""How buyers pay an invoice: a PaymentProvider chosen by settings (bank transfer by default),
+and Stripe card payments for small orders (Checkout Sessions, confirmed by a signed webhook).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import time
+from datetime import timedelta
 from typing import Protocol
+from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from outtake.core.money import Money
-from outtake.ledger.models import Invoice
+from outtake.ledger.models import CardCheckout, Invoice, Payment, ProviderEvent
+from outtake.ledger.payouts import HttpClient, RequestsClient
+from outtake.ledger.services import LedgerError
+from outtake.notices.services import notify_reviewers
 
 
 class PaymentProvider(Protocol):
@@ -29,7 +42,156 @@ class BankTransfer:
         return f"Pay {amount} by bank transfer to {bank}, quoting {invoice.label} as reference."
 
 
-PROVIDERS: dict[str, type] = {BankTransfer.name: BankTransfer}
+class SignatureError(LedgerError):
+    pass
+
+
+class StripeCard:
+    """Card payments through Stripe Checkout (POST /v1/checkout/sessions); Stripe confirms
+    them to our webhook with a checkout.session.completed event."""
+
+    name = "stripe_card"
+    SESSIONS = "https://api.stripe.com/v1/checkout/sessions"
+    TOLERANCE_S = 300  # Stripe's default: older signed events are replays
+
+    def __init__(self, http: HttpClient | None = None, api_key: str | None = None) -> None:
+        self.http = http or RequestsClient()
+        self.api_key = api_key or settings.OUTTAKE_STRIPE_SECRET_KEY
+
+    def cannot_pay(self, invoice: Invoice) -> str:
+        if not self.api_key:
+            return "card payments are not configured"
+        if invoice.status != Invoice.Status.OPEN:
+            return f"{invoice.label} is {invoice.status}"
+        limit = Money.from_decimal(settings.OUTTAKE_CARD_MAX, invoice.currency)
+        if invoice.amount_minor > limit.minor:
+            return f"cards are for orders up to {limit}; please pay by bank transfer"
+        return ""
+
+    def instructions(self, invoice: Invoice) -> str:
+        if self.cannot_pay(invoice):
+            return ""
+        return f"Or pay by card: {settings.OUTTAKE_PUBLIC_URL}/invoices/{invoice.pk}/pay-by-card/"
+
+    def checkout(self, invoice: Invoice) -> CardCheckout:
+        """A Checkout Session for the invoice; one still open is reused, not duplicated."""
+        reason = self.cannot_pay(invoice)
+        if reason:
+            raise LedgerError(reason)
+        fresh = timezone.now() - timedelta(hours=23)  # sessions expire after 24 hours
+        existing = invoice.card_checkouts.filter(created_at__gte=fresh).last()
+        if existing:
+            return existing
+        attempt = invoice.card_checkouts.count() + 1
+        base = f"{settings.OUTTAKE_PUBLIC_URL}/licenses/{invoice.license_id}/"
+        form = {
+            "mode": "payment",
+            "line_items[0][price_data][currency]": invoice.currency.lower(),
+            "line_items[0][price_data][unit_amount]": str(invoice.amount_minor),
+            "line_items[0][price_data][product_data][name]": f"Outtake invoice {invoice.label}",
+            "line_items[0][quantity]": "1",
+            "client_reference_id": invoice.label,
+            "metadata[invoice]": invoice.label,
+            "payment_intent_data[metadata][invoice]": invoice.label,
+            "success_url": f"{base}?paid=card",
+            "cancel_url": base,
+        }
+        headers = {
+            "Authorization": f"Bearer {self.api_key}",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Idempotency-Key": f"outtake-checkout-{invoice.pk}-{attempt}",
+        }
+        try:
+            response = self.http.post(self.SESSIONS, body=urlencode(form).encode(), headers=headers)
+            data = json.loads(response.body or b"{}")
+        except (OSError, ValueError) as exc:
+            raise LedgerError(f"Stripe is not reachable, try again: {exc}") from exc
+        if not (200 <= response.status < 300 and data.get("id") and data.get("url")):
+            message = (data.get("error") or {}).get("message") or f"HTTP {response.status}"
+            raise LedgerError(f"Stripe refused the checkout: {message}")
+        return CardCheckout.objects.create(invoice=invoice, session_id=data["id"], url=data["url"])
+
+    @classmethod
+    def verify(cls, payload: bytes, header: str, secret: str, now: float | None = None) -> dict:
+        """Check the Stripe-Signature header (t=…,v1=HMAC-SHA256 of "t.payload") and return
+        the event; raise SignatureError when it is not Stripe's or too old."""
+        if not secret:
+            raise SignatureError("the Stripe webhook secret is not configured")
+        parts = [p.split("=", 1) for p in header.split(",") if "=" in p]
+        stamps = [v for k, v in parts if k.strip() == "t"]
+        signatures = [v.strip() for k, v in parts if k.strip() == "v1"]
+        if len(stamps) != 1 or not stamps[0].strip().isdigit() or not signatures:
+            raise SignatureError("malformed Stripe-Signature header")
+        t = int(stamps[0])
+        expected = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
+        if not any(hmac.compare_digest(expected, s) for s in signatures):
+            raise SignatureError("signature does not match")
+        if abs((now if now is not None else time.time()) - t) > cls.TOLERANCE_S:
+            raise SignatureError("event too old (replayed?)")
+        try:
+            return json.loads(payload)
+        except ValueError as exc:
+            raise SignatureError("payload is not JSON") from exc
+
+
+PAID_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
+
+
+def stripe_webhook(payload: bytes, signature: str, now: float | None = None) -> ProviderEvent:
+    """Post a card payment once per Stripe event id, however often (or concurrently) it is
+    delivered. Anything that needs a human is stored with its reason and told to reviewers."""
+    from outtake.market.services import mark_paid
+
+    event = StripeCard.verify(payload, signature, settings.OUTTAKE_STRIPE_WEBHOOK_SECRET, now)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                row = ProviderEvent.objects.create(
+                    provider=StripeCard.name, event_id=event["id"], type=event.get("type", "")
+                )
+        except IntegrityError:
+            # On PostgreSQL a concurrent delivery waits on the unique index, then lands here.
+            return ProviderEvent.objects.get(event_id=event["id"])
+        session = (event.get("data") or {}).get("object") or {}
+        if row.type not in PAID_EVENTS or session.get("payment_status") != "paid":
+            row.outcome = "ignored"
+        else:
+            row.invoice, row.outcome = _pay(session, event["id"], mark_paid)
+        row.save(update_fields=["invoice", "outcome"])
+    if row.outcome not in ("ignored", "paid"):
+        notify_reviewers(
+            "payment.card_problem",
+            f"A card payment needs a look: {row.outcome}",
+            f"Stripe event {row.event_id}; refund it in Stripe if it is not owed.",
+            "/admin/ledger/providerevent/",
+        )
+    return row
+
+
+def _pay(session: dict, event_id: str, mark_paid) -> tuple[Invoice | None, str]:
+    label = (session.get("metadata") or {}).get("invoice") or session.get("client_reference_id")
+    number = (label or "").removeprefix("OUT-")
+    invoice = Invoice.objects.filter(number=int(number)).first() if number.isdigit() else None
+    if invoice is None:
+        return None, f"no invoice {label!r}"
+    paid = Money(int(session.get("amount_total") or 0), str(session.get("currency", "")).upper())
+    if (paid.minor, paid.currency) != (invoice.amount_minor, invoice.currency):
+        return invoice, f"{invoice.label} is for {Money(invoice.amount_minor, invoice.currency)}"
+    try:
+        with transaction.atomic():
+            mark_paid(
+                invoice,
+                amount_minor=paid.minor,
+                reference=f"card {session.get('payment_intent') or session.get('id')} [{event_id}]",
+                by=None,
+                method=Payment.Method.CARD,
+            )
+    except LedgerError as exc:  # already paid, e.g. by bank transfer as well
+        return invoice, str(exc)
+    return invoice, "paid"
+
+
+PROVIDERS: dict[str, type] = {BankTransfer.name: BankTransfer, StripeCard.name: StripeCard}
 
 
 def payment_provider(name: str | None = None) -> PaymentProvider:
@@ -37,3 +199,12 @@ def payment_provider(name: str | None = None) -> PaymentProvider:
     if name not in PROVIDERS:
         raise ValueError(f"unknown payment provider {name!r}; known: {', '.join(PROVIDERS)}")
     return PROVIDERS[name]()
+
+
+def payment_instructions(invoice: Invoice) -> str:
+    """The default provider's instructions, plus the card option where it applies."""
+    default = payment_provider()
+    texts = [default.instructions(invoice)]
+    if default.name != StripeCard.name:
+        texts.append(StripeCard().instructions(invoice))
+    return " ".join(filter(None, texts)) or BankTransfer().instructions(invoice)

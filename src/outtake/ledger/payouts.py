@@ -25,7 +25,7 @@ from django.utils import timezone
 from outtake.audit.services import record
 from outtake.core.money import Money
 from outtake.ledger import chart
-from outtake.ledger.models import Account, Payout, PayoutDestination
+from outtake.ledger.models import Account, Payout, PayoutDestination, TaxProfile
 from outtake.ledger.services import Line, balance, lock, post, recover_clawback, reverse
 from outtake.notices.services import notify_org
 from outtake.storage import get_store
@@ -185,10 +185,15 @@ def payout_provider(name: str | None = None) -> PayoutProvider:
     return PROVIDERS[name]()
 
 
-def withholding_rate() -> Decimal:
-    rate = Decimal(str(settings.OUTTAKE_WITHHOLDING_RATE))
+def withholding_rate(org=None) -> Decimal:
+    """The creator's own rate (set by a reviewer from their tax form), else the setting."""
+    profile = TaxProfile.objects.filter(organization=org).first() if org is not None else None
+    if profile is not None and profile.withholding_rate is not None:
+        rate = Decimal(profile.withholding_rate)
+    else:
+        rate = Decimal(str(settings.OUTTAKE_WITHHOLDING_RATE))
     if not Decimal(0) <= rate < 1:
-        raise ValueError("OUTTAKE_WITHHOLDING_RATE must be at least 0 and below 1")
+        raise ValueError("a withholding rate must be at least 0 and below 1")
     return rate
 
 
@@ -287,7 +292,7 @@ def _reserve(account: Account, run: str, provider: PayoutProvider, report) -> Pa
                     "/earnings/",
                 )
                 return None
-            rate = withholding_rate()
+            rate = withholding_rate(org)
             withheld = gross.times(rate)
             entry = post(
                 "payout",

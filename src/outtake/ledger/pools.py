@@ -44,3 +44,59 @@ def split_collection(price: Money, clips: Iterable) -> list[PoolPart]:
             raise ValueError(f"clip priced in {clip.currency}, collection in {price.currency}")
         values[clip.asset.owner] += clip.price_minor
     return split_pool(price, dict(values))
+
+
+def price_pooled_quote(quote, collection) -> None:
+    """Price a quote's clips at the collection's fixed price: each creator's part by
+    split_collection, then each clip's share of that part by its own value (largest
+    remainder again), so clip prices add up to the part and parts to the price exactly.
+
+    Every item keeps the numbers of the formula in a "pool" price line: the license pins
+    them and the creator's statement prints them.
+    """
+    items = list(quote.items.select_related("clip__asset__owner"))
+    if not items:
+        raise ValueError("no clip fits this collection")
+    price = collection.price
+    parts = split_collection(price, [i.clip for i in items])
+    pool_value = sum(p.value.minor for p in parts)
+    for part in parts:
+        own = [i for i in items if i.clip.asset.owner == part.creator]
+        for item, clip_part in zip(
+            own, allocate(part.part, [i.clip.price_minor for i in own]), strict=True
+        ):
+            item.price_minor = clip_part.minor
+            item.price_lines = [
+                {
+                    "kind": "pool",
+                    "code": f"collection-{collection.pk}",
+                    "label": f"Part of the collection «{collection.title}»",
+                    "amount": {"minor": clip_part.minor, "currency": price.currency},
+                    "collection": collection.title,
+                    "price_minor": price.minor,
+                    "clip_value_minor": item.clip.price_minor,
+                    "creator_value_minor": part.value.minor,
+                    "pool_value_minor": pool_value,
+                    "creator_part_minor": part.part.minor,
+                }
+            ]
+    type(items[0]).objects.bulk_update(items, ["price_minor", "price_lines"])
+    quote.total_minor = price.minor
+    quote.rule = f"Pooled collection «{collection.title}» at {price}. {FORMULA}"
+    quote.save(update_fields=["total_minor", "rule"])
+
+
+def pool_formula(price_lines: list[dict]) -> str:
+    """The formula with a creator's own numbers, from a pooled sale's price line."""
+    pl = next((pl for pl in price_lines if pl.get("kind") == "pool"), None)
+    if pl is None:
+        return ""
+    currency = pl["amount"]["currency"]
+    m = {
+        k: Money(pl[k], currency)
+        for k in ("price_minor", "creator_value_minor", "pool_value_minor", "creator_part_minor")
+    }
+    return (
+        f"Collection «{pl['collection']}»: your part {m['creator_part_minor']} = "
+        f"{m['price_minor']} × {m['creator_value_minor']} ÷ {m['pool_value_minor']}. {FORMULA}"
+    )

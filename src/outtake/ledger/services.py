@@ -186,9 +186,17 @@ def sale_shares(license) -> tuple[dict, Money]:
 
 
 @transaction.atomic
-def record_payment(invoice: Invoice, *, amount_minor: int, reference: str, by) -> Payment:
-    """A reviewer marks a bank transfer received: cash in, receivable settled, and every
-    creator's pending share becomes payable (first paying back any clawback they owe)."""
+def record_payment(
+    invoice: Invoice,
+    *,
+    amount_minor: int,
+    reference: str,
+    by,
+    method: str = Payment.Method.BANK_TRANSFER,
+) -> Payment:
+    """A reviewer marks a bank transfer received, or a provider confirms a card payment
+    (by=None): cash in, receivable settled, and every creator's pending share becomes
+    payable (first paying back any clawback they owe)."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != Invoice.Status.OPEN:
         raise LedgerError(f"{invoice.label} is already {invoice.status}")
@@ -211,7 +219,7 @@ def record_payment(invoice: Invoice, *, amount_minor: int, reference: str, by) -
         lines.append(Line(chart.creator_payable(org, currency), -share))
     entry = post(
         "payment",
-        f"{invoice.label} paid by bank transfer {reference}".strip(),
+        f"{invoice.label} paid by {Payment.Method(method).label.lower()} {reference}".strip(),
         lines,
         license=license,
         idempotency_key=f"payment:{invoice.pk}",
@@ -220,6 +228,7 @@ def record_payment(invoice: Invoice, *, amount_minor: int, reference: str, by) -
         invoice=invoice,
         amount_minor=amount_minor,
         currency=currency,
+        method=method,
         reference=reference,
         recorded_by=by,
         entry=entry,
@@ -236,6 +245,7 @@ def record_payment(invoice: Invoice, *, amount_minor: int, reference: str, by) -
             "amount_minor": amount_minor,
             "currency": currency,
             "reference": reference,
+            "method": method,
         },
     )
     for org in shares:

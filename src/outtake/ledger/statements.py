@@ -11,14 +11,22 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
+from django.template.loader import render_to_string
 
+from outtake.audit.models import ChainHead
 from outtake.core.money import Money
 from outtake.ledger import chart
-from outtake.ledger.models import JournalEntry, Payout, Posting
+from outtake.ledger.models import Account, JournalEntry, Payout, Posting, StoredStatement
+from outtake.ledger.pools import pool_formula
+from outtake.ledger.services import LedgerError
+from outtake.notices.services import notify_org
+from outtake.storage import get_store
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,8 @@ class StatementLine:
     fee: Money | None = None  # sales: Outtake's fee on them
     withholding: Money | None = None  # payouts: tax withheld
     status: str = ""  # sales: pending / payable / paid / refunded; payouts: provider status
+    price_lines: tuple[tuple[str, Money], ...] = ()  # sales: the rate card's lines, summed
+    pool: str = ""  # sales of a pooled collection: the creator's part and the formula
 
 
 @dataclass
@@ -50,6 +60,9 @@ class Statement:
     payable: Money
     clawback: Money
     lines: list[StatementLine] = field(default_factory=list)
+    # The audit chain's head when the statement was made: a later rewrite of history shows.
+    audit_head: str = ""
+    audit_events: int = 0
 
     def of_kind(self, kind: str) -> list[StatementLine]:
         return [ln for ln in self.lines if ln.kind == kind]
@@ -59,6 +72,27 @@ def month(year: int, month_: int) -> tuple[datetime, datetime]:
     start = datetime(year, month_, 1, tzinfo=UTC)
     end = datetime(year + month_ // 12, month_ % 12 + 1, 1, tzinfo=UTC)
     return start, end
+
+
+def period(
+    month_: str = "", start: str = "", end: str = "", now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """[start, end) from "YYYY-MM", or from two dates (end inclusive, as people write it);
+    the current month by default."""
+    try:
+        if start or end:
+            first = datetime.fromisoformat(start).replace(tzinfo=UTC)
+            last = datetime.fromisoformat(end).replace(tzinfo=UTC)
+            if last < first:
+                raise LedgerError("the period ends before it starts")
+            return first, last + timedelta(days=1)
+        if month_:
+            year, m = (int(part) for part in month_.split("-"))
+            return month(year, m)
+    except ValueError as exc:
+        raise LedgerError(f"not a month (YYYY-MM) or dates (YYYY-MM-DD): {exc}") from exc
+    now = now or datetime.now(UTC)
+    return month(now.year, now.month)
 
 
 def _sum(qs) -> int:
@@ -95,7 +129,10 @@ def statement(org, start: datetime, end: datetime, currency: str = "USD") -> Sta
         line = _line(entry, own, amount, org, currency, sales_status, clawback.pk)
         if line is not None:
             lines.append(line)
+    head = ChainHead.objects.filter(pk=1).first()
     return Statement(
+        audit_head=head.hash if head else "",
+        audit_events=head.count if head else 0,
         creator=org.pseudonym,
         currency=currency,
         start=start,
@@ -115,6 +152,8 @@ def _license_facts(entry: JournalEntry, org) -> dict:
     items = list(lic.items.filter(creator=org).select_related("clip"))
     seconds = sum(i.clip.duration_s or 0 for i in items)
     return {
+        "price_lines": _price_lines(items, lic.currency),
+        "pool": pool_formula(items[0].price_lines) if items else "",
         "invoice": invoice.label if invoice else "",
         "license_id": str(lic.id),
         "buyer": lic.buyer.name_for_creators,
@@ -122,6 +161,24 @@ def _license_facts(entry: JournalEntry, org) -> dict:
         "minutes": (Decimal(str(seconds)) / 60).quantize(Decimal("0.01")),
         "gross_minor": sum(i.price_minor for i in items),
     }
+
+
+def _price_lines(items, currency: str) -> tuple[tuple[str, Money], ...]:
+    """The price lines of a creator's clips in one sale, summed per rate-card line."""
+    sums: dict[tuple[str, str], int] = defaultdict(int)
+    labels: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for item in items:
+        for pl in item.price_lines:
+            key = (pl["kind"], pl["code"])
+            sums[key] += pl["amount"]["minor"]
+            labels[key].append(pl["label"])
+    return tuple(
+        (
+            labels[k][0] if len(labels[k]) == 1 else f"{k[1]} ({k[0]}, {len(labels[k])} clips)",
+            Money(total, currency),
+        )
+        for k, total in sums.items()
+    )
 
 
 def _line(entry, own, amount, org, currency, sales_status, clawback_pk) -> StatementLine | None:
@@ -141,6 +198,8 @@ def _line(entry, own, amount, org, currency, sales_status, clawback_pk) -> State
     if entry.kind == "refund":
         facts = _license_facts(entry, org)
         facts.pop("gross_minor")
+        facts.pop("price_lines")
+        facts.pop("pool")
         owed = sum(p.amount_minor for p in own if p.account_id == clawback_pk)
         note = f"; {Money(owed, currency)} already paid out, owed back" if owed else ""
         return StatementLine(
@@ -162,7 +221,10 @@ def _line(entry, own, amount, org, currency, sales_status, clawback_pk) -> State
                 if reversal
                 else f"Payout {payout.pk} ({payout.provider}) {payout.provider_reference}"
             ),
-            withholding=None if reversal else Money(payout.withholding_minor, currency),
+            # A reversed payout's tax was never paid over: its withholding comes back too.
+            withholding=Money(
+                -payout.withholding_minor if reversal else payout.withholding_minor, currency
+            ),
             status=payout.status,
         )
     if entry.kind == "clawback.recovered":
@@ -262,3 +324,70 @@ def statement_csv(st: Statement) -> str:
         )
     w.writerow([st.end.date().isoformat(), "closing balance", *blank, dec(st.closing), "", ""])
     return out.getvalue()
+
+
+def statement_pdf(st: Statement) -> bytes:
+    from weasyprint import HTML  # heavy import, only when a PDF is asked for
+
+    share = f"{settings.RATE_CARD.creator_share * 100:.0f}"
+    html = render_to_string("ledger/statement_pdf.html", {"st": st, "share_percent": share})
+    return HTML(string=html).write_pdf()
+
+
+def previous_month(now: datetime) -> tuple[int, int]:
+    return (now.year, now.month - 1) if now.month > 1 else (now.year - 1, 12)
+
+
+def _creator_currencies() -> list[tuple]:
+    """Every (creator organization, currency) with a creator account in the ledger."""
+    pairs = {}
+    for acc in Account.objects.filter(
+        Q(code__startswith=chart.PENDING)
+        | Q(code__startswith=chart.PAYABLE)
+        | Q(code__startswith=chart.CLAWBACK)
+    ).select_related("organization"):
+        pairs[(acc.organization_id, acc.currency)] = (acc.organization, acc.currency)
+    return list(pairs.values())
+
+
+def issue_monthly_statements(year: int, month_: int) -> list[StoredStatement]:
+    """Store every creator's statement for the month (PDF and CSV) and tell them; creators
+    with no balance and no activity get none. Safe to run again: issued ones are kept."""
+    start, end = month(year, month_)
+    issued = []
+    for org, currency in _creator_currencies():
+        if StoredStatement.objects.filter(
+            organization=org, currency=currency, start=start, end=end
+        ).exists():
+            continue
+        st = statement(org, start, end, currency)
+        if not st.lines and not st.opening.minor:
+            continue
+        prefix = f"statements/{org.id}/{year:04d}-{month_:02d}-{currency}"
+        store = get_store()
+        store.put_bytes(f"{prefix}.pdf", statement_pdf(st))
+        store.put_bytes(f"{prefix}.csv", statement_csv(st).encode())
+        try:
+            with transaction.atomic():
+                row = StoredStatement.objects.create(
+                    organization=org,
+                    currency=currency,
+                    start=start,
+                    end=end,
+                    opening_minor=st.opening.minor,
+                    closing_minor=st.closing.minor,
+                    audit_head=st.audit_head,
+                    pdf_key=f"{prefix}.pdf",
+                    csv_key=f"{prefix}.csv",
+                )
+        except IntegrityError:  # a concurrent run issued it first (same blobs, same content)
+            continue
+        notify_org(
+            org,
+            "statement",
+            f"Your statement for {year:04d}-{month_:02d}: closing balance {st.closing}",
+            f"{len(st.lines)} line(s): sales, refunds and payouts of the month, as PDF and CSV.",
+            f"/earnings/statements/{row.pk}.pdf",
+        )
+        issued.append(row)
+    return issued

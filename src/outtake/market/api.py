@@ -8,6 +8,8 @@ from ninja import Router, Schema, Status
 from outtake.accounts.auth import scoped
 from outtake.market import services
 from outtake.market.models import License, Quote
+from outtake.rights.approvals import item_approval
+from outtake.rights.releases import release_summary
 
 router = Router(tags=["market"])
 
@@ -38,6 +40,8 @@ class QuoteItemOut(Schema):
     price_minor: int
     price_lines: list[dict]
     terms_version: int
+    approval: str  # "not needed", "pending approval", "approved", "refused"
+    release_status: str
 
 
 class QuoteOut(Schema):
@@ -66,8 +70,10 @@ class QuoteOut(Schema):
                 price_minor=i.price_minor,
                 price_lines=i.price_lines,
                 terms_version=i.terms_snapshot["terms_version"],
+                approval=item_approval(q, i.creator_id),
+                release_status=release_summary(i.clip),
             )
-            for i in q.items.select_related("clip", "creator")
+            for i in q.items.select_related("clip__asset", "creator")
         ]
         lic = License.objects.filter(quote=q).values_list("id", flat=True).first()
         return QuoteOut(
@@ -147,10 +153,23 @@ def get_quote(request, quote_id: UUID):
     return QuoteOut.from_quote(get_object_or_404(services.quotes_of(request.auth), pk=quote_id))
 
 
-@router.post("/quotes/{uuid:quote_id}/accept", response={201: LicenseOut}, auth=scoped("buy"))
+class WaitingOut(Schema):
+    detail: str
+
+
+@router.post(
+    "/quotes/{uuid:quote_id}/accept",
+    response={201: LicenseOut, 202: WaitingOut},
+    auth=scoped("buy"),
+)
 def accept(request, quote_id: UUID):
+    """Accept a quote. 202 when creators in allow-list mode must approve first."""
     quote = get_object_or_404(services.quotes_of(request.auth), pk=quote_id)
-    return Status(201, LicenseOut.from_license(services.accept_quote(request.auth, quote)))
+    try:
+        lic = services.accept_quote(request.auth, quote, via="api")
+    except services.AwaitingApproval as exc:
+        return Status(202, WaitingOut(detail=str(exc)))
+    return Status(201, LicenseOut.from_license(lic))
 
 
 @router.get("/licenses", response=list[LicenseOut], auth=scoped("read"))

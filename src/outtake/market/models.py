@@ -32,6 +32,9 @@ class DatasetRequest(models.Model):
     accepted_constraints = models.JSONField(default=list, blank=True)
     exclusive = models.BooleanField(default=False)
     max_creator_share = models.DecimalField(max_digits=4, decimal_places=3, default=1)
+    # Where and how long the buyer will use the data: empty is worldwide, None is perpetual.
+    territory = models.JSONField(default=list, blank=True)
+    term_years = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

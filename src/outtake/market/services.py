@@ -17,15 +17,24 @@ from outtake.catalog.models import Asset, Clip
 from outtake.catalog.services import clip_facts
 from outtake.core.money import Money
 from outtake.core.pricing import price_clip
-from outtake.core.terms import USES, grants
+from outtake.core.terms import USES, fits_scope, grants
+from outtake.dedup import services as dedup
 from outtake.ledger import services as ledger
 from outtake.market.models import DatasetRequest, License, LicenseItem, Quote, QuoteItem
 from outtake.notices.services import notify_org, notify_reviewers
-from outtake.rights.services import snapshot
+from outtake.rights.approvals import request_approvals
+from outtake.rights.claims import HOLDING
+from outtake.rights.contracts import issue_contract
+from outtake.rights.releases import release_problem
+from outtake.rights.services import below_floor, snapshot
 
 
 class MarketError(ValueError):
     pass
+
+
+class AwaitingApproval(MarketError):
+    """The buyer's acceptance is recorded; creators in allow-list mode still have to approve."""
 
 
 def _tier_rank() -> dict[str, int]:
@@ -53,6 +62,12 @@ def create_request(user, data: dict[str, Any]) -> DatasetRequest:
     share = Decimal(str(data.get("max_creator_share", "1")))
     if not Decimal("0.01") <= share <= 1:
         raise MarketError("max_creator_share must be between 0.01 and 1")
+    territory = sorted({str(c).upper() for c in data.get("territory") or []})
+    if not all(len(c) == 2 and c.isalpha() for c in territory):
+        raise MarketError("territory must be ISO 3166-1 alpha-2 country codes")
+    term_years = int(data["term_years"]) if data.get("term_years") else None
+    if term_years is not None and not 1 <= term_years <= 99:
+        raise MarketError("term_years must be between 1 and 99 (empty for perpetual)")
     media_type = data.get("media_type") or DatasetRequest.MediaType.VIDEO
     if media_type not in DatasetRequest.MediaType.values:
         raise MarketError("media_type must be video, image or any")
@@ -74,6 +89,8 @@ def create_request(user, data: dict[str, Any]) -> DatasetRequest:
         accepted_constraints=accepted,
         exclusive=bool(data.get("exclusive")),
         max_creator_share=share,
+        territory=territory,
+        term_years=term_years,
     )
     record(
         "request.created",
@@ -90,9 +107,12 @@ def available_clips(buyer_org, *, exclusive: bool = False) -> QuerySet[Clip]:
     qs = Clip.objects.filter(
         sellable=True, asset__status=Asset.Status.READY, asset__withdrawn_at__isnull=True
     ).select_related("asset", "asset__owner")
+    # A rights claim under review (or upheld) takes the asset out of the catalogue.
+    qs = qs.exclude(asset__claims__status__in=HOLDING)
     sold_exclusively = LicenseItem.objects.filter(license__exclusive=True).values("clip")
     already_mine = LicenseItem.objects.filter(license__buyer=buyer_org).values("clip")
     qs = qs.exclude(id__in=sold_exclusively).exclude(id__in=already_mine)
+    qs = dedup.in_catalogue(qs)  # held duplicates and replaced copies are not for sale
     if exclusive:
         # Only footage never sold before can be sold exclusively.
         qs = qs.exclude(id__in=LicenseItem.objects.values("clip"))
@@ -112,11 +132,21 @@ def _why_not(clip: Clip, request: DatasetRequest, terms: dict, ranks: dict) -> s
     """The first reason a clip does not fit a request, or ""."""
     if str(request.buyer_id) in terms.get("refused_buyers", []):
         return "creator does not sell to this buyer"
+    if request.buyer.category and request.buyer.category in terms.get("refused_categories", []):
+        return "creator does not sell to this buyer"
     if request.exclusive and not terms.get("exclusive_allowed", True):
         return "creator does not sell exclusively"
     ok, reason = grants(terms, request.uses_needed, frozenset(request.accepted_constraints))
     if not ok:
         return reason
+    ok, reason = fits_scope(terms, request.territory, request.term_years)
+    if not ok:
+        return reason
+    if below_floor(clip, terms):
+        return "below the creator's minimum price"
+    people = release_problem(clip)
+    if people:
+        return people
     if request.media_type != "any" and clip.kind != request.media_type:
         return "other media type"
     tags = set(clip.tags) | set(clip.asset.creator_tags)
@@ -149,7 +179,13 @@ def build_quote(request: DatasetRequest) -> Quote:
     excluded: Counter[str] = Counter()
     candidates = []
     terms_cache: dict = {}
+    left_out = dedup.left_out_of_quote(request)
+    left_out_s = 0.0
     for clip in available_clips(request.buyer, exclusive=request.exclusive):
+        if clip.id in left_out:
+            excluded[left_out[clip.id]] += 1
+            left_out_s += clip.duration_s or 0
+            continue
         if clip.asset_id not in terms_cache:
             terms_cache[clip.asset_id] = snapshot(clip.asset)
         snap = terms_cache[clip.asset_id]
@@ -223,6 +259,8 @@ def build_quote(request: DatasetRequest) -> Quote:
     QuoteItem.objects.bulk_create(items)
     quote.total_minor, quote.seconds, quote.clip_count = total.minor, seconds, len(items)
     quote.excluded = dict(excluded)
+    if left_out_s:
+        quote.excluded["excluded minutes"] = round(left_out_s / 60, 2)
     quote.save()
     record(
         "quote.created",
@@ -239,19 +277,54 @@ def quotes_of(user) -> QuerySet[Quote]:
     return Quote.objects.filter(buyer=user.organization)
 
 
-def accept_quote(user, quote: Quote) -> License:
-    """Accept a quote: the license pins terms snapshots and prices; an invoice is issued."""
+def accept_quote(user, quote: Quote, *, via: str = "service") -> License:
+    """Accept a quote: the license pins terms snapshots and prices, its contract is sealed and
+    an invoice is issued. `via` ("web", "api") is recorded with the acceptance."""
     if quote.buyer_id != user.organization_id or not user.is_buyer:
         raise PermissionError("not your quote")
     quote.refresh_from_db(fields=["status", "expires_at"])
     if quote.status == Quote.Status.OPEN and quote.expires_at <= timezone.now():
         Quote.objects.filter(pk=quote.pk).update(status=Quote.Status.EXPIRED)
         raise MarketError("this quote has expired; request a new one")
-    return _accept(user, quote)
+    waiting = request_approvals(user, quote, via)
+    if any(a.status == "refused" for a in waiting):
+        raise MarketError("a creator refused this deal; request a new quote")
+    if waiting:
+        raise AwaitingApproval(
+            f"your acceptance is recorded; waiting for {len(waiting)} creator(s) to approve "
+            "this deal — you will be told"
+        )
+    return _accept(user, quote, via)
+
+
+def conclude_approved(quote: Quote, user, via: str) -> License | None:
+    """Every creator approved: conclude the acceptance the buyer already gave. The quote is held
+    while creators decide, so its expiry restarts; a clip gone meanwhile means a new quote."""
+    Quote.objects.filter(pk=quote.pk, status=Quote.Status.OPEN).update(
+        expires_at=timezone.now() + timedelta(hours=settings.OUTTAKE_QUOTE_TTL_HOURS)
+    )
+    try:
+        return _accept(user, quote, via)
+    except MarketError as exc:
+        notify_org(quote.buyer, "deal.failed", "Your approved deal was not concluded", str(exc))
+        return None
+
+
+def withdraw_refused(quote: Quote) -> None:
+    Quote.objects.filter(pk=quote.pk, status=Quote.Status.OPEN).update(
+        status=Quote.Status.WITHDRAWN
+    )
+    notify_org(
+        quote.buyer,
+        "deal.refused",
+        "A creator declined your deal",
+        "This quote is withdrawn; request a new one.",
+        f"/quotes/{quote.id}/",
+    )
 
 
 @transaction.atomic
-def _accept(user, quote: Quote) -> License:
+def _accept(user, quote: Quote, via: str = "service") -> License:
     quote = Quote.objects.select_for_update().get(pk=quote.pk)
     if quote.status != Quote.Status.OPEN:
         raise MarketError(f"this quote is {quote.status}")
@@ -271,6 +344,8 @@ def _accept(user, quote: Quote) -> License:
             raise MarketError("a clip in this quote is no longer available; request a new quote")
         if snapshot(item.clip.asset)["terms_version_id"] != item.terms_snapshot["terms_version_id"]:
             raise MarketError("a creator changed their terms since this quote; request a new quote")
+        if release_problem(item.clip):
+            raise MarketError("a clip in this quote lacks a model release; request a new quote")
     license = License.objects.create(
         quote=quote,
         buyer=quote.buyer,
@@ -291,6 +366,7 @@ def _accept(user, quote: Quote) -> License:
         )
         for i in items
     )
+    contract = issue_contract(license, user, via=via)
     quote.status, quote.accepted_at, quote.accepted_by = (
         Quote.Status.ACCEPTED,
         timezone.now(),
@@ -308,6 +384,7 @@ def _accept(user, quote: Quote) -> License:
             "total_minor": license.total_minor,
             "clips": len(items),
             "invoice": invoice.label,
+            "contract_data_sha256": contract.data_sha256,
         },
     )
     amount = Money(invoice.amount_minor, invoice.currency)
@@ -329,13 +406,18 @@ def _accept(user, quote: Quote) -> License:
 
 
 @transaction.atomic
-def mark_paid(invoice, *, amount_minor: int, reference: str, by) -> License:
-    """A reviewer records the buyer's payment; shares become payable and delivery starts."""
+def mark_paid(
+    invoice, *, amount_minor: int, reference: str, by, method: str = "bank_transfer"
+) -> License:
+    """A reviewer records the buyer's payment, or a card provider's verified webhook does
+    (by=None); shares become payable and delivery starts."""
     from outtake.delivery.services import start_delivery
 
-    if not by.is_reviewer:
+    if (by is None and method == "bank_transfer") or (by is not None and not by.is_reviewer):
         raise PermissionError("only reviewers record payments")
-    ledger.record_payment(invoice, amount_minor=amount_minor, reference=reference, by=by)
+    ledger.record_payment(
+        invoice, amount_minor=amount_minor, reference=reference, by=by, method=method
+    )
     license = License.objects.select_for_update().get(pk=invoice.license_id)
     license.status, license.paid_at = License.Status.PAID, timezone.now()
     license.save(update_fields=["status", "paid_at"])
@@ -363,3 +445,30 @@ def licenses_of(user) -> QuerySet[License]:
     if user.is_reviewer:
         return License.objects.all()
     return License.objects.filter(buyer=user.organization)
+
+
+@transaction.atomic
+def quote_collection(user, collection) -> Quote:
+    """Quote a pooled collection: every available clip that fits it, chosen by the usual
+    rule and terms checks, priced at the collection's price split by rate-card value."""
+    from outtake.ledger.pools import price_pooled_quote
+
+    if not collection.active:
+        raise MarketError("this collection is not on offer")
+    request = create_request(
+        user,
+        {
+            "title": collection.title,
+            "media_type": DatasetRequest.MediaType.VIDEO,
+            "min_tier": collection.min_tier,
+            "tags_required": collection.tags_required,
+            "uses_needed": collection.uses or ["ai_training"],
+            "budget": "1000000000",  # the price is the collection's, not a sum of clip prices
+        },
+    )
+    quote = build_quote(request)
+    try:
+        price_pooled_quote(quote, collection)
+    except ValueError as exc:
+        raise MarketError(str(exc)) from exc
+    return quote

@@ -121,7 +121,10 @@ def quote_detail(request: HttpRequest, quote_id) -> HttpResponse:
 def quote_accept(request: HttpRequest, quote_id) -> HttpResponse:
     q = get_object_or_404(services.quotes_of(request.user), pk=quote_id)
     try:
-        lic = services.accept_quote(request.user, q)
+        lic = services.accept_quote(request.user, q, via="web")
+    except services.AwaitingApproval as exc:
+        messages.info(request, str(exc))
+        return redirect("quote", quote_id=q.id)
     except services.MarketError as exc:
         messages.error(request, str(exc))
         return redirect("quote", quote_id=q.id)

@@ -14,16 +14,21 @@ def inspect_file(
     max_pixels: int = 100_000_000,
     max_duration_s: float = 21600,
     min_shot_s: float = 1.0,
+    preview_dir: str | None = None,
 ) -> dict[str, Any]:
     """{"probe": {...}, "analysis": {"pipeline_version", "shots", "stats"},
-    "thumbnail": {"width": w, "height": h}}."""
+    "thumbnail": {"width": w, "height": h}}; previews go to preview_dir when given."""
     # Imported here, in the child: the parent calling inspect_isolated needs neither PyAV nor
     # Pillow loaded.
     from outtake.media.analysis.analyse import analyse
     from outtake.media.thumbnail import make_thumbnail
 
     result = analyse(
-        path, min_shot_s=min_shot_s, max_pixels=max_pixels, max_duration_s=max_duration_s
+        path,
+        min_shot_s=min_shot_s,
+        max_pixels=max_pixels,
+        max_duration_s=max_duration_s,
+        preview_dir=preview_dir,
     )
     info = result.pop("probe")
     width, height = make_thumbnail(path, thumbnail_path, max_pixels=max_pixels)
@@ -37,6 +42,7 @@ def inspect_isolated(
     max_pixels: int = 100_000_000,
     max_duration_s: float = 21600,
     min_shot_s: float = 1.0,
+    preview_dir: str | Path | None = None,
     memory_mb: int = 2048,
     timeout_s: float = 300,
 ) -> dict[str, Any]:
@@ -49,6 +55,7 @@ def inspect_isolated(
         max_pixels,
         max_duration_s,
         min_shot_s,
+        str(Path(preview_dir).resolve()) if preview_dir else None,
         memory_mb=memory_mb,
         timeout_s=timeout_s,
     )

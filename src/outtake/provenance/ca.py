@@ -138,3 +138,78 @@ def issue_leaf(
     _write_private(key_path, key)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return Issued(key_path, cert_path)
+
+
+BUYER_PURPOSE = "buyer"
+
+
+def issue_from_csr(
+    pki: Path,
+    csr_pem: bytes,
+    *,
+    common_name: str,
+    org: str,
+    purpose: str = BUYER_PURPOSE,
+    eku: list[x509.ObjectIdentifier] | None = None,
+) -> bytes:
+    """Certify someone else's key (a buyer's CSR) under a purpose of its own; returns the PEM.
+
+    The subject is Outtake's statement of who the holder is, not what the CSR claims; the
+    purpose is in the organizational unit so a validator can tell it from Outtake's own seals.
+    The private key never leaves the holder.
+    """
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem)
+    except ValueError as exc:
+        raise ValueError(f"not a PEM certificate signing request: {exc}") from exc
+    if not csr.is_signature_valid:
+        raise ValueError("the CSR's signature does not verify")
+    root = ensure_root(pki)
+    root_key = serialization.load_pem_private_key(root.key_path.read_bytes(), None)
+    root_cert = x509.load_pem_x509_certificate(root.cert_path.read_bytes())
+    now = dt.datetime.now(dt.UTC)
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org[:64]),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, purpose),
+        ]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(root_cert.subject)
+        .public_key(csr.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365 * LEAF_YEARS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage(eku or [ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(csr.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_cert.public_key()),
+            critical=False,
+        )
+        .sign(root_key, hashes.SHA256())
+    )
+    issued = pki / purpose
+    issued.mkdir(exist_ok=True)
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    (issued / f"{cert.serial_number:x}.pem").write_bytes(pem)
+    return pem

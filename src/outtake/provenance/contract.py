@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from outtake.core.money import Money, split_shares
-from outtake.core.terms import CONSTRAINED, PROTECTIONS, USES, grants, validate_terms
+from outtake.core.terms import ALL_PROTECTIONS, CONSTRAINED, USES, grants, validate_terms
 
 TEMPLATE_VERSION = "v1"
 PLATFORM = "Outtake"
@@ -155,7 +155,7 @@ class LicenseDocument:
 
     def protections(self) -> dict[str, tuple[str, ...]]:
         """Each protection in force and the clips it covers (all unless a creator waived it)."""
-        covered: dict[str, list[str]] = {code: [] for code in PROTECTIONS}
+        covered: dict[str, list[str]] = {code: [] for code in ALL_PROTECTIONS}
         for clip in self.clips:
             for code, on in clip.terms_snapshot.get("protections", {}).items():
                 if on and code in covered:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from outtake.core.terms import PROTECTIONS, USES
+from outtake.core.terms import ALL_PROTECTIONS, PROTECTIONS, USES
 from outtake.provenance.contract import PLATFORM, CreatorAgreement, LicenseDocument
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -34,7 +34,8 @@ def _common() -> dict:
     return {
         "platform": PLATFORM,
         "uses": USES,
-        "protection_text": PROTECTIONS,
+        "protection_text": ALL_PROTECTIONS,
+        "default_protections": PROTECTIONS,
     }
 
 

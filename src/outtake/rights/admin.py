@@ -1,12 +1,51 @@
 from django.contrib import admin
 
-from outtake.rights.models import TermsVersion
+from outtake.rights import claims
+from outtake.rights.models import LicenseContract, RightsClaim, TermsVersion
 
 
 @admin.register(TermsVersion)
 class TermsVersionAdmin(admin.ModelAdmin):
     list_display = ("organization", "asset", "version", "created_by", "created_at")
     readonly_fields = ("organization", "asset", "version", "terms", "created_by", "created_at")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RightsClaim)
+class RightsClaimAdmin(admin.ModelAdmin):
+    list_display = ("asset", "claimant_email", "status", "created_at", "resolved_at")
+    list_filter = ("status",)
+    readonly_fields = [f.name for f in RightsClaim._meta.fields]
+    actions = ["uphold", "dismiss"]
+
+    def _resolve(self, request, queryset, upheld: bool) -> None:
+        done = 0
+        for claim in queryset.filter(status=RightsClaim.Status.OPEN):
+            claims.resolve_claim(request.user, claim, upheld=upheld, note="Decided in review.")
+            done += 1
+        self.message_user(request, f"{done} claim(s) {'upheld' if upheld else 'dismissed'}.")
+
+    @admin.action(description="Uphold: keep the asset out of sales and tell licensees")
+    def uphold(self, request, queryset):
+        self._resolve(request, queryset, True)
+
+    @admin.action(description="Dismiss: sales resume")
+    def dismiss(self, request, queryset):
+        self._resolve(request, queryset, False)
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(LicenseContract)
+class LicenseContractAdmin(admin.ModelAdmin):
+    list_display = ("license", "accepted_by", "accepted_at", "data_sha256", "sealed_at")
+    readonly_fields = [f.name for f in LicenseContract._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False

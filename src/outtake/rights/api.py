@@ -1,13 +1,18 @@
+import json
 from datetime import datetime
 from uuid import UUID
 
+from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
 
+from outtake.accounts import services as accounts
 from outtake.accounts.auth import scoped
 from outtake.catalog.services import assets_of
-from outtake.core.terms import default_terms
-from outtake.rights import services
+from outtake.core.terms import TermsError, default_terms
+from outtake.rights import approvals, claims, contracts, releases, services
 
 router = Router(tags=["rights"])
 
@@ -17,6 +22,12 @@ class TermsIn(Schema):
     protections: dict[str, bool] = {}
     exclusive_allowed: bool = True
     refused_buyers: list[str] = []
+    refused_categories: list[str] = []
+    approval_required: bool = False
+    min_price_per_minute: str | None = None
+    territory: list[str] = []
+    term_years: int | None = None
+    training_stop_notice_days: int | None = None
 
 
 class TermsOut(Schema):
@@ -62,3 +73,387 @@ def get_asset_terms(request, asset_id: UUID):
 def put_asset_terms(request, asset_id: UUID, payload: TermsIn):
     asset = get_object_or_404(assets_of(_creator(request)), pk=asset_id)
     return _out(services.set_terms(request.auth, payload.dict(), asset=asset), "asset")
+
+
+def _contract(request, license_id: UUID):
+    return get_object_or_404(contracts.contracts_for(request.auth), license_id=license_id)
+
+
+@router.get("/licenses/{uuid:license_id}/contract", auth=scoped("read"))
+def get_contract(request, license_id: UUID):
+    """The license PDF: Outtake's seal, plus the buyer's signature once they co-signed."""
+    response = HttpResponse(
+        contracts.contract_pdf(_contract(request, license_id)), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = f'attachment; filename="license-{license_id}.pdf"'
+    return response
+
+
+@router.get("/licenses/{uuid:license_id}/odrl", auth=scoped("read"))
+def get_odrl(request, license_id: UUID):
+    """The license as an ODRL 2.2 Agreement (JSON-LD), from the data the PDF was made from."""
+    policy = contracts.odrl_policy(_contract(request, license_id))
+    return HttpResponse(json.dumps(policy, indent=2), content_type="application/ld+json")
+
+
+class ContractOut(Schema):
+    license_id: UUID
+    template_version: str
+    data_sha256: str
+    document_sha256: str
+    sealed_sha256: str
+    accepted_by: str
+    accepted_at: datetime
+    accepted_via: str
+    cosigned_sha256: str
+    cosigned_at: datetime | None
+
+    @staticmethod
+    def of(c) -> "ContractOut":
+        return ContractOut(
+            license_id=c.license_id,
+            template_version=c.template_version,
+            data_sha256=c.data_sha256,
+            document_sha256=c.document_sha256,
+            sealed_sha256=c.sealed_sha256,
+            accepted_by=c.accepted_by.email,
+            accepted_at=c.accepted_at,
+            accepted_via=c.accepted_via,
+            cosigned_sha256=c.cosigned_sha256,
+            cosigned_at=c.cosigned_at,
+        )
+
+
+@router.get(
+    "/licenses/{uuid:license_id}/contract/record", response=ContractOut, auth=scoped("read")
+)
+def get_contract_record(request, license_id: UUID):
+    """Who accepted, when, from which account, and the hashes of what they accepted."""
+    return ContractOut.of(_contract(request, license_id))
+
+
+@router.post(
+    "/licenses/{uuid:license_id}/contract/cosigned", response=ContractOut, auth=scoped("buy")
+)
+def post_cosigned(request, license_id: UUID, pdf: UploadedFile = File(...)):
+    """Upload the sealed PDF co-signed (incrementally) with a registered certificate."""
+    contract = _contract(request, license_id)
+    return ContractOut.of(contracts.submit_cosigned(request.auth, contract, pdf.read()))
+
+
+class CertificateIn(Schema):
+    certificate_pem: str
+    chain_pem: str = ""
+
+
+class CsrIn(Schema):
+    csr_pem: str
+
+
+class CertificateOut(Schema):
+    id: int
+    subject: str
+    fingerprint: str
+    issued_by_outtake: bool
+    certificate_pem: str
+    chain_pem: str
+
+
+def _cert_out(c) -> CertificateOut:
+    return CertificateOut(
+        id=c.id,
+        subject=c.subject,
+        fingerprint=c.fingerprint,
+        issued_by_outtake=c.issued_by_outtake,
+        certificate_pem=c.certificate_pem,
+        chain_pem=c.chain_pem,
+    )
+
+
+@router.post("/certificates", response={201: CertificateOut}, auth=scoped("buy"))
+def post_certificate(request, payload: CertificateIn):
+    """Register the buyer's own signing certificate (and the chain to its root)."""
+    cert = contracts.register_certificate(request.auth, payload.certificate_pem, payload.chain_pem)
+    return Status(201, _cert_out(cert))
+
+
+@router.post("/certificates/csr", response={201: CertificateOut}, auth=scoped("buy"))
+def post_csr(request, payload: CsrIn):
+    """Have Outtake's CA certify your key (purpose "buyer"); the private key stays with you."""
+    return Status(201, _cert_out(contracts.certify_request(request.auth, payload.csr_pem)))
+
+
+class AttestIn(Schema):
+    statements: list[str] | None = None  # codes; default: all of them
+
+
+class AttestationOut(Schema):
+    id: int
+    scope: str
+    asset_id: UUID | None
+    statements: list[str]
+    agreement_version: str
+    document_sha256: str
+    at: datetime
+
+
+def _attestation_out(a) -> AttestationOut:
+    return AttestationOut(
+        id=a.id,
+        scope=a.scope,
+        asset_id=a.asset_id,
+        statements=a.statements,
+        agreement_version=a.agreement_version,
+        document_sha256=a.document_sha256,
+        at=a.at,
+    )
+
+
+class AgreementOut(Schema):
+    current_version: str
+    needs_acceptance: bool
+    acceptances: list[AttestationOut]
+
+
+@router.get("/agreement", response=AgreementOut, auth=scoped("read"))
+def get_agreement(request):
+    """Whether the creator has accepted the current creator agreement, and when they did."""
+    user = _creator(request)
+    return AgreementOut(
+        current_version=accounts.agreement_version(),
+        needs_acceptance=accounts.needs_agreement(user),
+        acceptances=[_attestation_out(a) for a in accounts.agreements_of(user)],
+    )
+
+
+@router.post("/agreement", response={201: AttestationOut}, auth=scoped("upload"))
+def post_agreement(request, payload: AttestIn):
+    """Accept the current creator agreement, attesting ownership of what you upload."""
+    user = _creator(request)
+    return Status(
+        201, _attestation_out(accounts.accept_creator_agreement(user, payload.statements))
+    )
+
+
+@router.post(
+    "/assets/{uuid:asset_id}/attestation", response={201: AttestationOut}, auth=scoped("upload")
+)
+def post_asset_attestation(request, asset_id: UUID, payload: AttestIn):
+    """Attest ownership of one upload (the same as upload metadata `attest=1`)."""
+    asset = get_object_or_404(assets_of(_creator(request)), pk=asset_id)
+    return Status(
+        201, _attestation_out(accounts.attest_upload(request.auth, asset, payload.statements))
+    )
+
+
+class ApprovalOut(Schema):
+    id: int
+    quote_id: UUID
+    buyer: str
+    status: str
+    requested_at: datetime
+    decided_at: datetime | None
+
+
+@router.get("/approvals", response=list[ApprovalOut], auth=scoped("read"))
+def list_approvals(request):
+    """Deals waiting for (or decided by) this creator in allow-list mode."""
+    return [
+        ApprovalOut(
+            id=a.id,
+            quote_id=a.quote_id,
+            buyer=a.quote.buyer.name_for_creators,
+            status=a.status,
+            requested_at=a.requested_at,
+            decided_at=a.decided_at,
+        )
+        for a in approvals.approvals_for(_creator(request))
+    ]
+
+
+@router.post("/approvals/{int:approval_id}/{decision}", response=ApprovalOut, auth=scoped("upload"))
+def decide_approval(request, approval_id: int, decision: str):
+    """decision: "approve" or "refuse"."""
+    if decision not in ("approve", "refuse"):
+        raise TermsError("decision must be approve or refuse")
+    approval = get_object_or_404(approvals.approvals_for(_creator(request)), pk=approval_id)
+    a = approvals.decide(request.auth, approval, approve=decision == "approve")
+    return ApprovalOut(
+        id=a.id,
+        quote_id=a.quote_id,
+        buyer=a.quote.buyer.name_for_creators,
+        status=a.status,
+        requested_at=a.requested_at,
+        decided_at=a.decided_at,
+    )
+
+
+class ClaimIn(Schema):
+    name: str
+    email: str
+    grounds: str
+
+
+class RemovalIn(Schema):
+    email: str
+    reason: str
+    clip_id: UUID | None = None
+
+
+class Received(Schema):
+    id: int
+    detail: str
+
+
+@router.post("/assets/{uuid:asset_id}/claims", response={201: Received}, auth=None)
+def post_claim(request, asset_id: UUID, payload: ClaimIn):
+    """A third party (no account needed) claims rights in an asset; its sales pause."""
+    user = request.user if request.user.is_authenticated else None
+    claim = claims.file_claim(
+        asset_id, name=payload.name, email=payload.email, grounds=payload.grounds, user=user
+    )
+    return Status(201, Received(id=claim.id, detail="received; sales are paused"))
+
+
+@router.post("/assets/{uuid:asset_id}/removal-requests", response={201: Received}, auth=None)
+def post_removal(request, asset_id: UUID, payload: RemovalIn):
+    """A person shown asks to be removed (data protection; no account needed)."""
+    revocation = claims.request_removal(
+        asset_id, email=payload.email, reason=payload.reason, clip_id=payload.clip_id
+    )
+    return Status(201, Received(id=revocation.id, detail="received; the footage left sales"))
+
+
+class WithdrawIn(Schema):
+    reason: str = ""
+
+
+@router.post("/assets/{uuid:asset_id}/withdraw", response={201: Received}, auth=scoped("upload"))
+def post_withdraw(request, asset_id: UUID, payload: WithdrawIn):
+    """Withdraw an asset from future sales; licensed buyers are notified."""
+    asset = get_object_or_404(assets_of(_creator(request)), pk=asset_id)
+    revocation = claims.withdraw_asset(request.auth, asset, payload.reason)
+    return Status(201, Received(id=revocation.id, detail="withdrawn"))
+
+
+class NoticeOut(Schema):
+    id: int
+    license_id: UUID
+    kind: str
+    asset_id: UUID
+    clip_ids: list[str]
+    training_stop_notice_days: int | None
+    sent_at: datetime
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+
+
+def _notice_out(n) -> NoticeOut:
+    return NoticeOut(
+        id=n.id,
+        license_id=n.license_id,
+        kind=n.revocation.kind,
+        asset_id=n.revocation.asset_id,
+        clip_ids=n.clip_ids,
+        training_stop_notice_days=n.training_stop_notice_days,
+        sent_at=n.sent_at,
+        acknowledged_by=n.acknowledged_by.email if n.acknowledged_by else None,
+        acknowledged_at=n.acknowledged_at,
+    )
+
+
+@router.get("/revocation-notices", response=list[NoticeOut], auth=scoped("read"))
+def list_notices(request):
+    """Buyers: notices to acknowledge. Creators: who acknowledged their revocations."""
+    return [_notice_out(n) for n in claims.notices_for(request.auth)]
+
+
+@router.post(
+    "/revocation-notices/{int:notice_id}/acknowledge", response=NoticeOut, auth=scoped("read")
+)
+def acknowledge_notice(request, notice_id: int):
+    notice = get_object_or_404(claims.notices_for(request.auth), pk=notice_id)
+    return _notice_out(claims.acknowledge(request.auth, notice))
+
+
+class ReleaseIn(Schema):
+    person: str
+    clip_id: UUID | None = None
+    minor: bool = False
+    guardian_name: str = ""
+
+
+class ReleaseOut(Schema):
+    id: int
+    asset_id: UUID
+    clip_id: UUID | None
+    person: str
+    method: str
+    minor: bool
+    signed_at: datetime | None
+    revoked_at: datetime | None
+    link: str  # send it to the person: they sign, and may later revoke, there
+
+
+def _release_out(r) -> ReleaseOut:
+    return ReleaseOut(
+        id=r.id,
+        asset_id=r.asset_id,
+        clip_id=r.clip_id,
+        person=r.person,
+        method=r.method,
+        minor=r.minor,
+        signed_at=r.signed_at,
+        revoked_at=r.revoked_at,
+        link=f"{settings.OUTTAKE_PUBLIC_URL}/release/{r.token}/",
+    )
+
+
+def _clip(asset, clip_id):
+    return get_object_or_404(asset.clips, pk=clip_id) if clip_id else None
+
+
+@router.get("/releases", response=list[ReleaseOut], auth=scoped("read"))
+def list_releases(request):
+    return [_release_out(r) for r in releases.releases_of(_creator(request))]
+
+
+@router.post("/assets/{uuid:asset_id}/releases", response={201: ReleaseOut}, auth=scoped("upload"))
+def post_release_request(request, asset_id: UUID, payload: ReleaseIn):
+    """A signing link for a person shown (their consent is recorded when they sign)."""
+    asset = get_object_or_404(assets_of(_creator(request)), pk=asset_id)
+    release = releases.request_release(
+        request.auth,
+        asset,
+        person=payload.person,
+        clip=_clip(asset, payload.clip_id),
+        minor=payload.minor,
+        guardian_name=payload.guardian_name,
+    )
+    return Status(201, _release_out(release))
+
+
+@router.post(
+    "/assets/{uuid:asset_id}/releases/upload", response={201: ReleaseOut}, auth=scoped("upload")
+)
+def post_release_upload(
+    request,
+    asset_id: UUID,
+    person: Form[str],
+    document: UploadedFile = File(...),
+    clip_id: Form[UUID | None] = None,
+    minor: Form[bool] = False,
+    guardian_name: Form[str] = "",
+):
+    """A release signed elsewhere (PDF or image)."""
+    asset = get_object_or_404(assets_of(_creator(request)), pk=asset_id)
+    release = releases.upload_release(
+        request.auth,
+        asset,
+        document.read(releases.MAX_UPLOAD + 1),
+        person=person,
+        clip=_clip(asset, clip_id),
+        minor=minor,
+        guardian_name=guardian_name,
+    )
+    return Status(201, _release_out(release))

@@ -3,7 +3,24 @@ from typing import Any
 from django import forms
 
 from outtake.accounts.forms import PlainForm
-from outtake.core.terms import ALLOWED, CONSTRAINED, NOT_ALLOWED, PROTECTIONS, USES
+from outtake.core.terms import (
+    ALLOWED,
+    CONSTRAINED,
+    NOT_ALLOWED,
+    OPTIONAL_PROTECTIONS,
+    PROTECTIONS,
+    USES,
+)
+
+CARRIED = (
+    "refused_buyers",
+    "refused_categories",
+    "approval_required",
+    "min_price_per_minute",
+    "territory",
+    "term_years",
+    "training_stop_notice_days",
+)
 
 STATE_CHOICES = [
     (ALLOWED, "Allowed"),
@@ -22,8 +39,11 @@ class TermsForm(PlainForm):
 
     def __init__(self, *args, terms: dict[str, Any], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # Not edited here, but carried into the next version rather than dropped.
-        self.refused_buyers = list(terms.get("refused_buyers", []))
+        # Not edited here (the API sets them), but carried into the next version, not dropped.
+        self.carried = {key: terms.get(key) for key in CARRIED if key in terms}
+        self.optional_protections = {
+            code: terms.get("protections", {}).get(code, False) for code in OPTIONAL_PROTECTIONS
+        }
         for code, use in USES.items():
             entry = terms["uses"][code]
             self.fields[f"use_{code}"] = forms.ChoiceField(
@@ -70,7 +90,10 @@ class TermsForm(PlainForm):
                 }
                 for code in USES
             },
-            "protections": {code: data[f"protect_{code}"] for code in PROTECTIONS},
+            "protections": {
+                **self.optional_protections,
+                **{code: data[f"protect_{code}"] for code in PROTECTIONS},
+            },
             "exclusive_allowed": data["exclusive_allowed"],
-            "refused_buyers": self.refused_buyers,
+            **self.carried,
         }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 
 from outtake.audit.services import record
+from outtake.core.money import Money
 from outtake.core.terms import default_terms, validate_terms
 from outtake.rights.models import TermsVersion
 
@@ -61,3 +63,15 @@ def snapshot(asset) -> dict[str, Any]:
         "terms_version": version.version if version else 0,
         "scope": "asset" if version and version.asset_id else "default",
     }
+
+
+def below_floor(clip, terms: dict[str, Any]) -> bool:
+    """Whether a video clip's price per minute is under the creator's minimum (photos are
+    priced per item and have no per-minute floor)."""
+    floor = terms.get("min_price_per_minute")
+    if floor is None or clip.kind != "video" or not clip.duration_s:
+        return False
+    # Compare in minor units: price / minutes < floor  <=>  price * 60 < floor * seconds.
+    floor_minor = Money.from_decimal(Decimal(floor), clip.currency).minor
+    return clip.price_minor * 60 < floor_minor * clip.duration_s
+

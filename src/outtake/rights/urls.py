@@ -5,4 +5,15 @@ from outtake.rights import views
 urlpatterns = [
     path("terms/", views.terms, name="terms"),
     path("assets/<uuid:asset_id>/terms/", views.asset_terms, name="asset-terms"),
+    path("contracts/", views.creator_contracts, name="contracts"),
+    path("licenses/<uuid:license_id>/contract.pdf", views.license_contract, name="license-pdf"),
+    path("licenses/<uuid:license_id>/odrl.json", views.license_odrl, name="license-odrl"),
+    path("agreement/", views.agreement, name="agreement"),
+    path("agreement/<int:attestation_id>.pdf", views.agreement_pdf, name="agreement-pdf"),
+    path("approvals/", views.approval_list, name="approvals"),
+    path("revocations/", views.revocation_list, name="revocations"),
+    path("notices/revocations/<int:notice_id>/", views.revocation_notice, name="revocation"),
+    path("assets/<uuid:asset_id>/withdraw/", views.asset_withdraw, name="asset-withdraw"),
+    path("rights/<uuid:asset_id>/claim/", views.public_claim, name="claim"),
+    path("release/<str:token>/", views.release_sign, name="release-sign"),
 ]

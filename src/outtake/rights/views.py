@@ -1,17 +1,30 @@
 """Creators' terms: the default every asset is offered under, and per-asset overrides."""
 
+import json
+from datetime import date
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from outtake.accounts import services as accounts
 from outtake.accounts.models import User
 from outtake.accounts.views import role_required
 from outtake.catalog.services import assets_of
-from outtake.core.terms import ALLOWED, PROTECTIONS, USES, TermsError, default_terms
-from outtake.rights import services
+from outtake.core.terms import (
+    ALLOWED,
+    OPTIONAL_PROTECTIONS,
+    OWNERSHIP_ATTESTATIONS,
+    PROTECTIONS,
+    USES,
+    TermsError,
+    default_terms,
+)
+from outtake.rights import approvals, claims, contracts, releases, services
 from outtake.rights.forms import TermsForm
-from outtake.rights.models import TermsVersion
+from outtake.rights.models import Release, TermsVersion
+from outtake.storage import get_store
 
 
 def _summary(terms: dict) -> str:
@@ -24,7 +37,12 @@ def _summary(terms: dict) -> str:
     parts += [
         f"off: {PROTECTIONS[code].rstrip('.')}"
         for code, on in terms["protections"].items()
-        if not on
+        if not on and code in PROTECTIONS
+    ]
+    parts += [
+        f"on: {OPTIONAL_PROTECTIONS[code].rstrip('.')}"
+        for code, on in terms["protections"].items()
+        if on and code in OPTIONAL_PROTECTIONS
     ]
     if not terms["exclusive_allowed"]:
         parts.append("no exclusive licenses")
@@ -82,3 +100,162 @@ def asset_terms(request: HttpRequest, asset_id) -> HttpResponse:
     else:
         messages.success(request, f"This asset now has its own terms (version {version.version}).")
     return redirect("asset", asset_id=asset.id)
+
+
+@role_required(*User.Role.values)
+def license_contract(request: HttpRequest, license_id) -> HttpResponse:
+    """The sealed license PDF, for the buyer and every creator whose clips it licenses."""
+    contract = get_object_or_404(contracts.contracts_for(request.user), license_id=license_id)
+    response = HttpResponse(contracts.contract_pdf(contract), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="license-{license_id}.pdf"'
+    return response
+
+
+@role_required(*User.Role.values)
+def license_odrl(request: HttpRequest, license_id) -> HttpResponse:
+    contract = get_object_or_404(contracts.contracts_for(request.user), license_id=license_id)
+    policy = contracts.odrl_policy(contract)
+    return HttpResponse(json.dumps(policy, indent=2), content_type="application/ld+json")
+
+
+@role_required(User.Role.CREATOR)
+def creator_contracts(request: HttpRequest) -> HttpResponse:
+    """The licenses that include this creator's clips, with their sealed documents."""
+    rows = contracts.contracts_for(request.user).select_related("license__buyer")
+    return render(
+        request, "rights/contracts.html", {"contracts": rows.order_by("-accepted_at")[:200]}
+    )
+
+
+@role_required(User.Role.CREATOR)
+def agreement(request: HttpRequest) -> HttpResponse:
+    """Accept the creator agreement (again when its template changed) and see past acceptances."""
+    if request.method == "POST":
+        if request.POST.get("accept") != "1":
+            messages.error(request, "Tick the box to accept the agreement and attest ownership.")
+        else:
+            accounts.accept_creator_agreement(request.user)
+            messages.success(request, "Agreement accepted; your attestation is on the record.")
+        return redirect("agreement")
+    return render(
+        request,
+        "rights/agreement.html",
+        {
+            "needs": accounts.needs_agreement(request.user),
+            "version": accounts.agreement_version(),
+            "statements": OWNERSHIP_ATTESTATIONS.values(),
+            "acceptances": accounts.agreements_of(request.user),
+        },
+    )
+
+
+@role_required(User.Role.CREATOR)
+def agreement_pdf(request: HttpRequest, attestation_id: int) -> HttpResponse:
+    attestation = get_object_or_404(
+        accounts.agreements_of(request.user).exclude(document_key=""), pk=attestation_id
+    )
+    data = get_store().get_bytes(attestation.document_key)
+    return HttpResponse(data, content_type="application/pdf")
+
+
+@role_required(User.Role.CREATOR)
+def approval_list(request: HttpRequest) -> HttpResponse:
+    """Allow-list mode: deals waiting for this creator's decision."""
+    if request.method == "POST":
+        approval = get_object_or_404(
+            approvals.approvals_for(request.user), pk=request.POST.get("approval")
+        )
+        decision = approvals.decide(
+            request.user, approval, approve=request.POST.get("decision") == "approve"
+        )
+        messages.success(request, f"Deal {decision.status}.")
+        return redirect("approvals")
+    return render(
+        request, "rights/approvals.html", {"approvals": approvals.approvals_for(request.user)}
+    )
+
+
+@role_required(User.Role.CREATOR, User.Role.BUYER)
+def revocation_list(request: HttpRequest) -> HttpResponse:
+    """Buyers acknowledge revocation notices here; creators see who acknowledged theirs."""
+    if request.method == "POST":
+        notice = get_object_or_404(claims.notices_for(request.user), pk=request.POST.get("notice"))
+        claims.acknowledge(request.user, notice)
+        messages.success(request, "Acknowledged; the creator is told.")
+        return redirect("revocations")
+    return render(
+        request, "rights/revocations.html", {"notices": claims.notices_for(request.user)[:200]}
+    )
+
+
+@role_required(User.Role.BUYER)
+def revocation_notice(request: HttpRequest, notice_id: int) -> HttpResponse:
+    notice = get_object_or_404(claims.notices_for(request.user), pk=notice_id)
+    return render(request, "rights/revocations.html", {"notices": [notice]})
+
+
+@require_POST
+@role_required(User.Role.CREATOR)
+def asset_withdraw(request: HttpRequest, asset_id) -> HttpResponse:
+    asset = get_object_or_404(assets_of(request.user), pk=asset_id)
+    claims.withdraw_asset(request.user, asset, request.POST.get("reason", ""))
+    messages.success(request, "Withdrawn from future sales; buyers who licensed it are told.")
+    return redirect("asset", asset_id=asset.id)
+
+
+def public_claim(request: HttpRequest, asset_id) -> HttpResponse:
+    """Anyone, without an account: claim rights in an asset, or ask to be removed from it."""
+    done = ""
+    error = ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("kind") == "removal":
+                claims.request_removal(
+                    asset_id, email=request.POST.get("email", ""), reason=request.POST["reason"]
+                )
+                done = "Your removal request was received; the footage is no longer offered."
+            else:
+                user = request.user if request.user.is_authenticated else None
+                claims.file_claim(
+                    asset_id,
+                    name=request.POST.get("name", ""),
+                    email=request.POST.get("email", ""),
+                    grounds=request.POST.get("reason", ""),
+                    user=user,
+                )
+                done = "Your claim was received; sales are paused until a reviewer decides."
+        except (claims.ClaimError, KeyError) as exc:
+            error = str(exc)
+    return render(
+        request, "rights/claim.html", {"asset_id": asset_id, "done": done, "error": error}
+    )
+
+
+def release_sign(request: HttpRequest, token: str) -> HttpResponse:
+    """The page a person shown opens on their phone: what they consent to, name, date, a drawn
+    signature; and later, from the same link, revocation."""
+    release = get_object_or_404(Release, token=token)
+    error = ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "revoke":
+                release = releases.revoke(token)
+            else:
+                release = releases.sign(
+                    token,
+                    name=request.POST.get("name", ""),
+                    signed_on=date.fromisoformat(request.POST.get("date") or "1900-01-01"),
+                    signature_png=request.POST.get("signature", ""),
+                )
+        except (releases.ReleaseError, ValueError) as exc:
+            error = str(exc)
+    return render(
+        request,
+        "rights/release_sign.html",
+        {
+            "release": release,
+            "consent": releases.consent_text(),
+            "today": date.today().isoformat(),
+            "error": error,
+        },
+    )

@@ -5,16 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from outtake.media.analysis.audio import Audio
 from outtake.media.analysis.decode import FrameSource, PhotoSource, VideoSource
 from outtake.media.analysis.hashes import PdqHashes
+from outtake.media.analysis.motion import Motion
+from outtake.media.analysis.overlays import Overlays, ocr_available
+from outtake.media.analysis.people import People
 from outtake.media.analysis.pipeline import Pipeline
+from outtake.media.analysis.previews import Previews
 from outtake.media.analysis.quality import Quality
 from outtake.media.analysis.shots import Shots
+from outtake.media.analysis.speech import Speech
+from outtake.media.analysis.tags import shot_tags
+from outtake.media.analysis.vendor import vendor_metadata
+from outtake.media.dedup.hashes import DedupHashes
 from outtake.media.probe import probe
 
 
-def default_pipeline(*, min_shot_s: float = 1.0) -> Pipeline:
-    return Pipeline(Shots(min_shot_s=min_shot_s), [Quality(), PdqHashes()])
+def default_pipeline(*, min_shot_s: float = 1.0, preview_dir: str | Path | None = None) -> Pipeline:
+    steps = [Quality(), PdqHashes(), People(), DedupHashes()]
+    steps += [Motion(), Audio(), Speech()]
+    steps += [Overlays()] if ocr_available() else []  # rapidocr is optional: no check, no fake
+    steps += [Previews(preview_dir)] if preview_dir else []
+    return Pipeline(Shots(min_shot_s=min_shot_s), steps)
 
 
 def analyse(
@@ -24,22 +37,29 @@ def analyse(
     min_shot_s: float = 1.0,
     max_pixels: int = 100_000_000,
     max_duration_s: float = 6 * 3600,
+    preview_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Shots of a video (a photo is one shot) with quality checks and PDQ hashes per shot.
 
     Returns a JSON-serialisable dict: pipeline_version, probe, shots (index, start_s, end_s,
     start_frame, end_frame exclusive, problems, tags, quality, pdq) and stats per step.
-    threads is the decoder's thread count (1 for benchmarks). Raises MediaError for files
+    threads is the decoder's thread count (1 for benchmarks). With preview_dir, watermarked
+    previews and a contact sheet are written there (see previews.py). Raises MediaError for files
     probe() refuses.
     """
     info = probe(path, max_pixels=max_pixels, max_duration_s=max_duration_s)
+    if info["kind"] == "video":
+        info["vendor"] = vendor_metadata(path)
     source: FrameSource
     if info["kind"] == "image":
         source = PhotoSource(path, max_pixels=max_pixels)
     else:
         source = VideoSource(path, threads=threads)
     try:
-        result = default_pipeline(min_shot_s=min_shot_s).run(source, info)
+        pipeline = default_pipeline(min_shot_s=min_shot_s, preview_dir=preview_dir)
+        result = pipeline.run(source, info)
     finally:
         source.close()
+    for shot in result["shots"]:
+        shot["tags"] = shot_tags(shot, info)
     return {"pipeline_version": result["pipeline_version"], "probe": info, **result}

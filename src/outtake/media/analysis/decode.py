@@ -1,13 +1,15 @@
 """One decode of a file that serves every step the frames it declared, in a single pass.
 
-The main pass skips the frames no other frame references (skip_frame "NONREF"): those are the
-plain B-frames, so every frame served decodes exactly as in a full decode. "BIDIR" would be
-faster on x264/x265 output but also drops the B-frames of a B-pyramid that later P-frames
-reference, and the picture then drifts until the next keyframe (measured: up to 4 grey levels
-on a third of a pan's frames); on streams without such references the two skip the same frames.
-Frames are scaled by libswscale straight from the decoder's YUV to each step's size and pixel
-format, so full-size RGB is never made. ``window`` decodes a few frames fully, for steps that
-need the exact frame between two served ones (a cut).
+The main pass decodes only the frames other frames reference. It skips every B-frame
+(skip_frame "BIDIR") when that is exact for the stream, else only the unreferenced ones
+("NONREF"): a B-pyramid's middle B-frames are references too, and when P-frames predict from
+them (x264 with ref > 1, for one) skipping them makes the picture drift until the next keyframe
+(measured: 20 grey levels). So the first packets are decoded both ways and BIDIR is used only if
+every frame it serves is identical; on typical camera and x264 "fast" output it is, and saves a
+fifth to a third of the decode. Either way every frame served decodes exactly as in a full
+decode. Pictures are scaled once per frame straight from the decoder's YUV (see scaling), so
+full-size RGB is never made. ``window`` decodes a few frames fully, for steps that need the
+exact frame between two served ones (a cut).
 """
 
 from __future__ import annotations
@@ -24,11 +26,15 @@ import av.video.frame
 import numpy as np
 from PIL import Image
 
+from outtake.media.analysis.scaling import pictures, scaled_size
+from outtake.media.analysis.sound import Sound, decode_sound
 from outtake.media.analysis.stats import StepStats
 from outtake.media.images import decoding, open_photo, to_rgb, upright
 from outtake.media.metadata import exif_orientation
 from outtake.media.videos import clockwise_rotation, open_video, video_stream
 
+# Packets decoded both ways to tell whether skipping every B-frame is exact for a stream.
+_CALIBRATION_PACKETS = 32
 # Half a millisecond: sample times are compared as floats computed from rational timestamps.
 _EPS_S = 5e-4
 _PIL_MODES = {"gray": "L", "rgb24": "RGB", "bgr24": "RGB"}
@@ -69,15 +75,11 @@ class FrameSource(Protocol):
 
     def frames(self, needs: Sequence[FrameNeed]) -> Iterator[Frame]: ...
 
+    def sound(self) -> Sound | None: ...
+
     def window(self, first: int, last: int, needs: Sequence[FrameNeed]) -> list[Frame]: ...
 
     def close(self) -> None: ...
-
-
-def scaled_size(width: int, height: int, long_side: int) -> tuple[int, int]:
-    """(width, height) with the long side at most long_side, aspect kept, even, never upscaled."""
-    scale = min(1.0, long_side / max(width, height))
-    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -90,7 +92,8 @@ class VideoSource:
     """Frames of a video file, opened once; threads is the decoder's thread count."""
 
     def __init__(self, path: str | Path, *, threads: int = 1) -> None:
-        self._container = open_video(Path(path))
+        self._path = Path(path)
+        self._container = open_video(self._path)
         self._stream = video_stream(self._container)
         self._codec = self._stream.codec_context
         self._codec.thread_count = threads
@@ -100,14 +103,25 @@ class VideoSource:
         self._start = self._stream.start_time or 0
         self._rotation: int | None = None
         self._served = 0
+        self._skip: str | None = None
+        self._sound: Sound | bool | None = False  # False: not decoded yet
         self.stats = StepStats()
 
     def close(self) -> None:
         self._container.close()
 
+    def sound(self) -> Sound | None:
+        """The soundtrack, decoded on first use (its cost is audio_ms in the decode stats)."""
+        if self._sound is False:
+            started = self.stats.seconds
+            with self.stats.timed():
+                self._sound = decode_sound(self._path)
+            self.stats.count("audio_ms", round((self.stats.seconds - started) * 1000))
+        return self._sound
+
     def frames(self, needs: Sequence[FrameNeed]) -> Iterator[Frame]:
         """Every referenced frame that some need wants, in display order."""
-        self._codec.skip_frame = "NONREF"
+        self._codec.skip_frame = self._skip_mode()
         due = {need.name: 0.0 for need in needs if need.every_s}
         for decoded in self._decoded():
             with self.stats.timed():
@@ -125,7 +139,8 @@ class VideoSource:
         """Every frame numbered first..last, B-frames included."""
         target = self._start + round(first / (self.fps or 1) / self._time_base)
         self._container.seek(target, stream=self._stream, backward=True)
-        # Up to the first frame wanted only references are needed.
+        # Up to the first frame wanted only references are needed, B-pyramid ones included:
+        # the B-frames of the window may predict from them even where P-frames do not.
         self._codec.skip_frame = "NONREF"
         found: list[Frame] = []
         for packet in self._container.demux(self._stream):
@@ -170,16 +185,44 @@ class VideoSource:
     ) -> dict[str, np.ndarray]:
         if self._rotation is None:
             self._rotation = clockwise_rotation(frame)
-        made: dict[tuple[int, int, str], np.ndarray] = {}
-        images = {}
-        for need in needs:
-            width, height = scaled_size(frame.width, frame.height, need.long_side)
-            key = (width, height, need.pix_fmt)
-            if key not in made:
-                small = frame.reformat(width, height, need.pix_fmt, interpolation="AREA")
-                made[key] = _read_only(np.rot90(small.to_ndarray(), k=-self._rotation // 90))
-            images[need.name] = made[key]
-        return images
+        turns = -self._rotation // 90
+        made = pictures(frame, needs)
+        return {name: _read_only(np.rot90(picture, k=turns)) for name, picture in made.items()}
+
+    def _skip_mode(self) -> str:
+        if self._skip is None:
+            with self.stats.timed():
+                exact = _bidir_is_exact(self._path, self._stream.index)
+                self._skip = "BIDIR" if exact else "NONREF"
+            self.stats.count(f"skip_{self._skip.lower()}")
+        return self._skip
+
+
+def _bidir_is_exact(path: Path, index: int) -> bool:
+    """Whether skipping every B-frame of the stream's first packets serves the same pictures."""
+    served = {}
+    for mode in ("BIDIR", "NONREF"):
+        with open_video(path) as container:
+            stream = container.streams[index]
+            stream.codec_context.thread_count = 1
+            stream.codec_context.skip_frame = mode
+            pictures_at = {}
+            for n, packet in enumerate(container.demux(stream)):
+                if n == _CALIBRATION_PACKETS:
+                    packet = None  # flush what the decoder holds
+                try:
+                    decoded = stream.codec_context.decode(packet)
+                except av.InvalidDataError:
+                    return False
+                for frame in decoded:
+                    pictures_at[frame.pts] = frame.reformat(160, 90, "gray").to_ndarray()
+                if packet is None:
+                    break
+            served[mode] = pictures_at
+    bidir, nonref = served["BIDIR"], served["NONREF"]
+    return bool(bidir) and all(
+        pts in nonref and np.array_equal(picture, nonref[pts]) for pts, picture in bidir.items()
+    )
 
 
 class PhotoSource:
@@ -194,6 +237,9 @@ class PhotoSource:
 
     def close(self) -> None:
         pass
+
+    def sound(self) -> Sound | None:
+        return None
 
     def frames(self, needs: Sequence[FrameNeed]) -> Iterator[Frame]:
         with self.stats.timed():

@@ -42,10 +42,12 @@ class Shot:
 
 @dataclass(frozen=True)
 class Context:
-    """What steps know when they finish: the probe of the file and its shots."""
+    """What steps know when they finish: the probe of the file, its shots and its source
+    (whose sound() steps that listen share)."""
 
     info: dict[str, Any]
     shots: list[Shot]
+    source: FrameSource | None = None
 
 
 class Step:
@@ -68,7 +70,7 @@ class Step:
         """Look at a frame holding at least one of this step's needs (not always in order)."""
 
     def finish(self, context: Context) -> list[dict[str, Any]]:
-        """One dict per shot, merged into that shot's result (lists are appended to)."""
+        """One dict per shot, merged into that shot's result (lists appended, dicts updated)."""
         return [{} for _ in context.shots]
 
 
@@ -105,7 +107,7 @@ class Pipeline:
         for frame in starts:
             for step in self.steps:
                 step.feed(frame)
-        context = Context(info, shots)
+        context = Context(info, shots, source)
         results = [shot.as_dict() for shot in shots]
         for step in self.steps:
             with step.stats.timed():
@@ -114,6 +116,8 @@ class Pipeline:
                 for key, value in part.items():
                     if isinstance(value, list):
                         result.setdefault(key, []).extend(value)
+                    elif isinstance(value, dict) and isinstance(result.get(key), dict):
+                        result[key].update(value)  # several steps add quality checks
                     else:
                         result[key] = value
         stats = {"decode": source.stats.as_dict()}

@@ -1,0 +1,43 @@
+from datetime import datetime
+
+from ninja import Router, Schema, Status
+
+from outtake.accounts.auth import scoped
+from outtake.audit import services
+
+router = Router(tags=["audit"])
+EVENTS_SHOWN = 500
+
+
+class EventOut(Schema):
+    id: int
+    at: datetime
+    kind: str
+    subject_type: str
+    subject_id: str
+    data: dict
+    hash: str
+
+
+@router.get("/audit/events", response=list[EventOut], auth=scoped("read"))
+def list_events(request, kind: str = ""):
+    """The audit events about your organisation (newest first), each with its chain hash."""
+    qs = services.events_about(request.auth).order_by("-id")
+    if kind:
+        qs = qs.filter(kind=kind)
+    return list(qs[:EVENTS_SHOWN])
+
+
+@router.get("/audit/head", auth=scoped("read"))
+def head(request):
+    """The chain's head and the latest signed checkpoint, as printed on documents."""
+    return services.latest_head()
+
+
+@router.post("/audit/checkpoints", response={201: dict}, auth=scoped("read"))
+def checkpoint(request):
+    """Sign a checkpoint now (reviewers; the worker also does it every hour)."""
+    if not request.auth.is_reviewer:
+        raise PermissionError("only reviewers sign checkpoints on demand")
+    cp = services.create_checkpoint()
+    return Status(201, {"count": cp.count, "head": cp.head, "signature": cp.signature})

@@ -1,0 +1,455 @@
+"""Deduplication use cases: hold duplicate uploads, apply labs' and creators' hash lists.
+
+Catalogue frames live in FrameHash rows and in an on-disk HashIndex (OUTTAKE_HOME/dedup/index)
+with three entries per frame (full, central 90 %, central 80 %); a query sends all four
+variants of its frames (the mirror too), and a pair counts when one side is the full frame.
+Index hits are only candidates: every match is confirmed by the ordered clip matcher on the
+rows in the database, so stale index entries cost time, never a wrong hold.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from outtake.audit.services import record
+from outtake.catalog.models import Asset, Clip
+from outtake.dedup.models import (
+    DuplicateHold,
+    FrameHash,
+    HashList,
+    ListMatch,
+    QuoteExclusion,
+    RequestPreference,
+)
+from outtake.media.dedup import lists
+from outtake.media.dedup.index import HashIndex, locked
+from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds, match_clips
+
+# Variants put in the catalogue index: full, central 90 %, central 80 % (not the mirror:
+# queries carry their own mirror, so a mirrored pair is found once).
+INDEXED = (0, 2, 3)
+# Candidate clips confirmed per new clip, most index hits first.
+MAX_CANDIDATES = 20
+
+
+class DedupError(ValueError):
+    pass
+
+
+def thresholds() -> Thresholds:
+    return Thresholds(
+        frame_bits=settings.OUTTAKE_DEDUP_FRAME_BITS,
+        min_coverage=settings.OUTTAKE_DEDUP_MIN_COVERAGE,
+        min_frames=settings.OUTTAKE_DEDUP_MIN_FRAMES,
+    )
+
+
+def _home() -> Path:
+    return settings.OUTTAKE_HOME / "dedup"
+
+
+def index_dir() -> Path:
+    return _home() / "index"
+
+
+# ---- the catalogue index -------------------------------------------------------------------
+
+_cache: dict[str, Any] = {}
+
+
+def catalogue_index() -> HashIndex:
+    """The index as on disk, reloaded when a writer changed it."""
+    folder = index_dir()
+    tail = folder / "tail_ids.npy"
+    stamp = tail.stat().st_mtime_ns if tail.exists() else None
+    if _cache.get("stamp") != stamp or "index" not in _cache:
+        _cache["index"] = HashIndex.load(folder) or HashIndex.empty()
+        _cache["stamp"] = stamp
+    return _cache["index"]
+
+
+def _entries(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+    """Index entries of FrameHash rows: id = row id × variants + variant."""
+    if not rows:
+        return np.zeros((0, 32), np.uint8), np.zeros(0, np.int64)
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    hashes = np.frombuffer(b"".join(bytes(r[1]) for r in rows), np.uint8)
+    hashes = hashes.reshape(len(rows), N_VARIANTS, 32)[:, INDEXED]
+    entry_ids = ids[:, None] * N_VARIANTS + np.array(INDEXED)[None, :]
+    return hashes.reshape(-1, 32), entry_ids.ravel()
+
+
+def add_to_index(frame_ids: list[int]) -> None:
+    rows = list(FrameHash.objects.filter(id__in=frame_ids).values_list("id", "hashes"))
+    hashes, ids = _entries(rows)
+    folder = index_dir()
+    with locked(folder):
+        index = HashIndex.load(folder) or HashIndex.empty()
+        index.add(hashes, ids)
+        if len(index.tail_ids) > settings.OUTTAKE_DEDUP_TAIL_LIMIT:
+            index.merged().save(folder)
+        elif (folder / "words.npy").exists():
+            index.save_tail(folder)
+        else:
+            index.save(folder)
+
+
+def rebuild_index(progress=None) -> int:
+    """The index from every FrameHash row of clips in the catalogue or held; returns entries."""
+    parts_h, parts_i = [], []
+    rows = FrameHash.objects.exclude(clip__asset__status=Asset.Status.REJECTED)
+    batch: list[tuple[int, bytes]] = []
+    for row in rows.values_list("id", "hashes").iterator(chunk_size=10_000):
+        batch.append(row)
+        if len(batch) == 10_000:
+            h, i = _entries(batch)
+            parts_h.append(h)
+            parts_i.append(i)
+            batch = []
+            if progress:
+                progress(len(parts_i) * 10_000)
+    h, i = _entries(batch)
+    parts_h.append(h)
+    parts_i.append(i)
+    index = HashIndex(np.concatenate(parts_h), np.concatenate(parts_i))
+    folder = index_dir()
+    with locked(folder):
+        staging = folder.with_name("index.new")
+        shutil.rmtree(staging, ignore_errors=True)
+        index.save(staging)
+        for part in staging.glob("*.npy"):
+            part.replace(folder / part.name)
+        (staging / "meta.json").replace(folder / "meta.json")
+        shutil.rmtree(staging, ignore_errors=True)
+    _cache.clear()
+    return len(index)
+
+
+# ---- frames of clips -----------------------------------------------------------------------
+
+
+def store_frames(clip: Clip, frames: list[dict]) -> list[int]:
+    """FrameHash rows of a clip from its analysis ({"t","q","h"} or, for clips analysed before
+    the dedup step existed, Clip.pdq's {"t","hash","quality"})."""
+    signature = Signature.from_frames(frames)
+    made = FrameHash.objects.bulk_create(
+        FrameHash(
+            clip=clip,
+            t=float(signature.times[i]),
+            quality=int(frame.get("q", frame.get("quality", 0))),
+            hashes=signature.hashes[i].tobytes(),
+        )
+        for i, frame in enumerate(frames)
+    )
+    return [f.pk for f in made if f.pk] or list(
+        FrameHash.objects.filter(clip=clip).values_list("id", flat=True)
+    )
+
+
+def signature_of(clip_id: Any) -> Signature:
+    rows = list(FrameHash.objects.filter(clip_id=clip_id).values_list("t", "hashes"))
+    hashes = np.frombuffer(b"".join(bytes(r[1]) for r in rows), np.uint8)
+    return Signature(
+        np.array([r[0] for r in rows], dtype=np.float64),
+        hashes.reshape(len(rows), N_VARIANTS, 32),
+        clip_id,
+    )
+
+
+def withheld_clips() -> QuerySet:
+    """Clip ids out of the catalogue: held (pending or duplicate) or replaced by a better copy."""
+    held = Q(status__in=[DuplicateHold.Status.PENDING, DuplicateHold.Status.DUPLICATE])
+    return DuplicateHold.objects.filter(held).values("clip")
+
+
+def superseded_clips() -> QuerySet:
+    return DuplicateHold.objects.filter(status=DuplicateHold.Status.BETTER_COPY).values(
+        "matched_clip"
+    )
+
+
+def in_catalogue(qs: QuerySet[Clip]) -> QuerySet[Clip]:
+    """qs without held or superseded clips (market.available_clips calls this)."""
+    return qs.exclude(id__in=withheld_clips()).exclude(id__in=superseded_clips())
+
+
+# ---- within the catalogue ------------------------------------------------------------------
+
+
+def on_clips_made(asset: Asset, clips: list[Clip], analysis: dict) -> list[DuplicateHold]:
+    """Store the new clips' frame hashes, hold duplicates, apply hash lists, then index them."""
+    shots = {shot["index"]: shot for shot in analysis.get("shots", [])}
+    frame_ids: list[int] = []
+    for clip in clips:
+        shot = shots.get(clip.index, {})
+        frame_ids += store_frames(clip, shot.get("dedup") or clip.pdq)
+    holds = check_asset(asset)
+    for hash_list in HashList.objects.all():
+        apply_list(hash_list, Clip.objects.filter(asset=asset))
+    transaction.on_commit(lambda: add_to_index(frame_ids))
+    return holds
+
+
+def _catalogue_clips() -> QuerySet[Clip]:
+    live = Clip.objects.filter(asset__status=Asset.Status.READY, asset__withdrawn_at__isnull=True)
+    return live.exclude(id__in=withheld_clips())
+
+
+def find_matches(signature: Signature, *, exclude_asset: Any = None) -> list[tuple[Clip, Any]]:
+    """Catalogue clips the signature matches, with the match, best first."""
+    if not len(signature):
+        return []
+    found = catalogue_index().search(signature.hashes.reshape(-1, 32), thresholds().frame_bits)
+    allowed = (found.query % N_VARIANTS == 0) | (found.ids % N_VARIANTS == 0)
+    frame_ids = np.unique(found.ids[allowed] // N_VARIANTS).tolist()
+    per_clip = Counter(FrameHash.objects.filter(id__in=frame_ids).values_list("clip_id", flat=True))
+    candidates = _catalogue_clips().filter(id__in=list(per_clip))
+    if exclude_asset is not None:
+        candidates = candidates.exclude(asset_id=exclude_asset)
+    ranked = sorted(candidates.select_related("asset"), key=lambda c: -per_clip[c.id])
+    matches = []
+    for clip in ranked[:MAX_CANDIDATES]:
+        match = match_clips(signature, signature_of(clip.id), thresholds())
+        if match is not None:
+            matches.append((clip, match))
+    return sorted(matches, key=lambda m: (-m[1].coverage, m[1].mean_bits))
+
+
+def _hold(clip: Clip, matched: Clip, kind: str, evidence: dict) -> DuplicateHold:
+    hold = DuplicateHold.objects.create(
+        clip=clip, matched_clip=matched, kind=kind, evidence=evidence
+    )
+    record(
+        "dedup.held",
+        org=clip.asset.owner,
+        subject=hold,
+        data={"clip": str(clip.id), "matched_clip": str(matched.id), "kind": kind},
+    )
+    return hold
+
+
+def check_asset(asset: Asset) -> list[DuplicateHold]:
+    """Hold each clip of asset that matches a catalogue clip of another asset (any creator)."""
+    clips = list(asset.clips.all())
+    twin = (
+        Asset.objects.filter(sha256=asset.sha256, status=Asset.Status.READY)
+        .exclude(pk=asset.pk)
+        .exclude(sha256="")
+        .first()
+    )
+    holds = []
+    if twin is not None:
+        targets = list(twin.clips.order_by("index"))
+        for clip in clips:
+            target = targets[min(clip.index, len(targets) - 1)] if targets else None
+            if target is not None:
+                holds.append(_hold(clip, target, "exact", {"sha256": asset.sha256}))
+        return holds
+    for clip in clips:
+        found = find_matches(signature_of(clip.id), exclude_asset=asset.pk)
+        if found:
+            matched, match = found[0]
+            evidence = {"coverage": round(match.coverage, 3), "pairs": match.pairs}
+            holds.append(_hold(clip, matched, "near", evidence))
+    return holds
+
+
+def holds_of_asset(asset: Asset) -> list[DuplicateHold]:
+    return list(
+        DuplicateHold.objects.filter(clip__asset=asset).select_related("clip", "matched_clip")
+    )
+
+
+def pending_holds() -> QuerySet[DuplicateHold]:
+    return DuplicateHold.objects.filter(status=DuplicateHold.Status.PENDING).select_related(
+        "clip__asset__owner", "matched_clip__asset__owner"
+    )
+
+
+@transaction.atomic
+def decide(hold: DuplicateHold, reviewer, decision: str) -> DuplicateHold:
+    """A reviewer's decision: duplicate (stays out), different (released), better_copy (the
+    new clip replaces the matched one, which must be the same creator's)."""
+    if not reviewer.is_reviewer:
+        raise PermissionError("only reviewers decide duplicates")
+    if decision not in DuplicateHold.Status.values or decision == DuplicateHold.Status.PENDING:
+        raise DedupError("decide duplicate, different or better_copy")
+    hold = (
+        DuplicateHold.objects.select_for_update()
+        .select_related("clip__asset", "matched_clip__asset")
+        .get(pk=hold.pk)
+    )
+    if decision == DuplicateHold.Status.BETTER_COPY and (
+        hold.clip.asset.owner_id != hold.matched_clip.asset.owner_id
+    ):
+        raise DedupError("a better copy must come from the same creator")
+    hold.status, hold.decided_by, hold.decided_at = decision, reviewer, timezone.now()
+    hold.save(update_fields=["status", "decided_by", "decided_at"])
+    record(
+        "dedup.decided",
+        actor=reviewer,
+        org=hold.clip.asset.owner,
+        subject=hold,
+        data={
+            "decision": decision,
+            "clip": str(hold.clip_id),
+            "matched": str(hold.matched_clip_id),
+        },
+    )
+    return hold
+
+
+# ---- hash lists: labs' corpora and creators' published footage ------------------------------
+
+
+def _list_dir(hash_list: HashList) -> Path:
+    return _home() / "lists" / str(hash_list.id)
+
+
+@transaction.atomic
+def upload_list(user, text: str, *, kind: str, purpose: str, name: str = "") -> HashList:
+    """Store a hash list and mark the catalogue clips it matches."""
+    if purpose == HashList.Purpose.CORPUS and not user.is_buyer:
+        raise PermissionError("only buyers upload corpus hash lists")
+    if purpose == HashList.Purpose.PUBLISHED and not user.is_creator:
+        raise PermissionError("only creators upload lists of what they published")
+    try:
+        parsed = lists.parse(text, kind)
+    except (lists.HashListError, ValueError) as exc:
+        raise DedupError(str(exc)) from exc
+    hash_list = HashList.objects.create(
+        owner=user.organization,
+        purpose=purpose,
+        name=(name or f"{purpose} list")[:200],
+        sha256_count=len(parsed.sha256),
+        pdq_count=len(parsed.frames),
+    )
+    folder = _list_dir(hash_list)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sha256.txt").write_text("\n".join(sorted(parsed.sha256)))
+    lists.bag_index(parsed.frames).save(folder / "index")
+    scope = Clip.objects.all()
+    if purpose == HashList.Purpose.PUBLISHED:
+        scope = scope.filter(asset__owner=user.organization)
+    matched = apply_list(hash_list, scope)
+    record(
+        "dedup.list_uploaded",
+        actor=user,
+        org=user.organization,
+        subject=hash_list,
+        data={
+            "purpose": purpose,
+            "sha256": hash_list.sha256_count,
+            "pdq": hash_list.pdq_count,
+            "matched_clips": matched,
+        },
+    )
+    return hash_list
+
+
+def apply_list(hash_list: HashList, clips: QuerySet[Clip]) -> int:
+    """ListMatch rows for the clips (of the catalogue) this list holds; returns how many."""
+    if hash_list.purpose == HashList.Purpose.PUBLISHED:
+        clips = clips.filter(asset__owner=hash_list.owner_id)
+    folder = _list_dir(hash_list)
+    sha256 = set((folder / "sha256.txt").read_text().split())
+    index = HashIndex.load(folder / "index")
+    made = 0
+    for clip in clips.select_related("asset"):
+        if clip.asset.sha256 and clip.asset.sha256 in sha256:
+            kind, evidence = "exact", {"sha256": clip.asset.sha256}
+        elif index is not None and len(index):
+            evidence = lists.match_against_bag(signature_of(clip.id), index, thresholds())
+            kind = "near"
+            if evidence is None:
+                continue
+        else:
+            continue
+        _, created = ListMatch.objects.get_or_create(
+            hash_list=hash_list, clip=clip, defaults={"kind": kind, "evidence": evidence}
+        )
+        made += created
+    return made
+
+
+def published_clips() -> QuerySet:
+    return ListMatch.objects.filter(hash_list__purpose=HashList.Purpose.PUBLISHED).values("clip")
+
+
+def set_unpublished_only(request, value: bool) -> None:
+    RequestPreference.objects.update_or_create(
+        request=request, defaults={"unpublished_only": value}
+    )
+
+
+def left_out_of_quote(request) -> dict[Any, str]:
+    """Clip id → why it leaves this request's quote: the lab already has it (its hash lists or
+    its `outtake exclude` ids), or it was published elsewhere (by setting, or on request)."""
+    out: dict[Any, str] = {}
+    published_rule = settings.OUTTAKE_DEDUP_PUBLISHED == "exclude" or (
+        RequestPreference.objects.filter(request=request, unpublished_only=True).exists()
+    )
+    if published_rule:
+        for clip_id in published_clips().values_list("clip", flat=True):
+            out[clip_id] = "published elsewhere"
+    corpus = ListMatch.objects.filter(
+        hash_list__purpose=HashList.Purpose.CORPUS, hash_list__owner=request.buyer_id
+    ).values_list("clip", flat=True)
+    for clip_id in corpus:
+        out[clip_id] = "already in your corpus"
+    for clip_id in QuoteExclusion.objects.filter(request=request).values_list("clip", flat=True):
+        out[clip_id] = "already in your corpus"
+    return out
+
+
+def quote_candidates(user, quote) -> list[dict]:
+    """The frame hashes of a quote's clips, for `outtake exclude` to match locally."""
+    if quote.buyer_id != user.organization_id:
+        raise PermissionError("not your quote")
+    result = []
+    for item in quote.items.select_related("clip__asset"):
+        signature = signature_of(item.clip_id)
+        result.append(
+            {
+                "clip_id": str(item.clip_id),
+                "sha256": item.clip.asset.sha256,
+                "duration_s": item.clip.duration_s,
+                "frames": [
+                    {"t": float(t), "h": [bytes(v).hex() for v in frames]}
+                    for t, frames in zip(signature.times, signature.hashes, strict=True)
+                ],
+            }
+        )
+    return result
+
+
+@transaction.atomic
+def exclude_from_quote(user, quote, clip_ids: list[str]):
+    """Leave the given clips of a quote out of its request and quote it again."""
+    from outtake.market.services import build_quote
+
+    if quote.buyer_id != user.organization_id or not user.is_buyer:
+        raise PermissionError("not your quote")
+    in_quote = set(quote.items.values_list("clip_id", flat=True))
+    wanted = {c for c in in_quote if str(c) in set(clip_ids)}
+    if len(wanted) != len(set(clip_ids)):
+        raise DedupError("only clips of this quote can be excluded")
+    for clip_id in wanted:
+        QuoteExclusion.objects.get_or_create(request=quote.request, clip_id=clip_id)
+    record(
+        "dedup.quote_exclusion",
+        actor=user,
+        org=user.organization,
+        subject=quote,
+        data={"clips": sorted(str(c) for c in wanted)},
+    )
+    return build_quote(quote.request)

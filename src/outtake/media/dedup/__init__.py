@@ -1,0 +1,1 @@
+"""Near-duplicate detection without Django: frame hash variants, the matcher, the index."""

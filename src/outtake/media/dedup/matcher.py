@@ -1,0 +1,142 @@
+"""Clip matching: frames close in Hamming distance, in the same order in both clips.
+
+A clip is a Signature: its sampled frames' times and hash variants (see hashes.VARIANTS).
+Two frames are as far apart as their closest pair of variants where one side is the full
+frame: full/full (re-encode, resize, grey, colour, logo), full/mirror (a mirrored copy) and
+full/central region (one of the two is a crop of the other). Two clips match when a chain of
+matching frames increasing in time in both covers enough of the shorter one; the chain may
+run faster or slower than real time within max_speed, so a sped-up copy or a sub-clip still
+matches, which a fixed time offset would miss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from outtake.media.dedup.hashes import VARIANTS
+
+N_VARIANTS = len(VARIANTS)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What counts as a match; defaults measured by `make bench-dedup` (README)."""
+
+    frame_bits: int = 40  # Hamming distance of two frames, of 256 bits
+    min_coverage: float = 0.5  # share of the shorter clip's frames in the chain
+    min_frames: int = 2  # chain length, or every frame of a shorter clip
+    max_speed: float = 1.5  # ±25 % speed plus the jitter of 1-fps sampling
+
+
+@dataclass
+class Signature:
+    """Sampled frames of one clip: times (N,) and hashes (N, variants, 32 bytes)."""
+
+    times: np.ndarray
+    hashes: np.ndarray
+    key: object = None
+
+    @classmethod
+    def from_frames(cls, frames: Sequence[dict], key: object = None) -> Signature:
+        """From [{"t", "h": [hex per variant] or "hash": hex}]; missing variants repeat the
+        full frame's hash, which only repeats the full/full comparison."""
+        hashes = np.zeros((len(frames), N_VARIANTS, 32), dtype=np.uint8)
+        for i, frame in enumerate(frames):
+            variants = frame.get("h") or [frame["hash"]]
+            for v in range(N_VARIANTS):
+                hashes[i, v] = np.frombuffer(
+                    bytes.fromhex(variants[min(v, len(variants) - 1)]), np.uint8
+                )
+            if len(variants) == 1:
+                hashes[i, 1:] = hashes[i, 0]
+        times = np.array([float(f.get("t", i)) for i, f in enumerate(frames)], dtype=np.float64)
+        return cls(times, hashes, key)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+@dataclass
+class Match:
+    """A chain of matching frames: pairs (time in a, time in b, distance)."""
+
+    pairs: list[tuple[float, float, int]] = field(default_factory=list)
+    coverage: float = 0.0
+
+    @property
+    def mean_bits(self) -> float:
+        return sum(d for _, _, d in self.pairs) / max(1, len(self.pairs))
+
+
+def words(hashes: np.ndarray) -> np.ndarray:
+    """32-byte hashes (..., 32) as (..., 4) uint64 words, for XOR and popcount."""
+    return np.ascontiguousarray(hashes).view(np.uint64)
+
+
+def frame_distances(a: Signature, b: Signature) -> np.ndarray:
+    """(len a, len b) distances: the closest allowed pair of variants of each two frames."""
+    wa, wb = words(a.hashes), words(b.hashes)  # (N, V, 4)
+    # a's full frame against every variant of b, and every variant of a against b's full frame.
+    one = np.bitwise_count(wa[:, None, 0:1, :] ^ wb[None, :, :, :]).sum(-1).min(-1)
+    two = np.bitwise_count(wa[:, None, :, :] ^ wb[None, :, 0:1, :]).sum(-1).min(-1)
+    return np.minimum(one, two).astype(np.int32)
+
+
+def chain(
+    ta: np.ndarray, tb: np.ndarray, dist: np.ndarray, max_speed: float
+) -> list[tuple[int, int]]:
+    """The longest chain of (i, j) pairs with i and j increasing together, each step's
+    speed (Δt in b / Δt in a) within [1/max_speed, max_speed]; ties go to closer frames."""
+    order = np.lexsort((dist, tb, ta))
+    ii, jj = ta[order], tb[order]
+    n = len(order)
+    best = np.ones(n, dtype=np.int64)
+    cost = dist[order].astype(np.float64)
+    back = np.full(n, -1, dtype=np.int64)
+    for k in range(n):
+        dt_a = ii[k] - ii[:k]
+        dt_b = jj[k] - jj[:k]
+        ok = (dt_a > 0) & (dt_b > 0)
+        ok &= (dt_b <= dt_a * max_speed + 1.0) & (dt_a <= dt_b * max_speed + 1.0)
+        if not ok.any():
+            continue
+        length = np.where(ok, best[:k] + 1, 0)
+        top = length.max()
+        choices = np.flatnonzero(length == top)
+        pick = choices[np.argmin(cost[choices])]
+        best[k], back[k] = top, pick
+        cost[k] += cost[pick]
+    if n == 0:
+        return []
+    k = int(np.lexsort((cost, -best))[0])
+    path = []
+    while k >= 0:
+        path.append(int(order[k]))
+        k = int(back[k])
+    return path[::-1]
+
+
+def match_clips(a: Signature, b: Signature, thresholds: Thresholds = Thresholds()) -> Match | None:
+    """The chain by which a and b match, or None."""
+    if not len(a) or not len(b):
+        return None
+    dist = frame_distances(a, b)
+    ia, ib = np.nonzero(dist <= thresholds.frame_bits)
+    if not len(ia):
+        return None
+    picked = chain(a.times[ia], b.times[ib], dist[ia, ib], thresholds.max_speed)
+    # A frame of either clip counts once.
+    used_a = {int(ia[p]) for p in picked}
+    used_b = {int(ib[p]) for p in picked}
+    matched = min(len(used_a), len(used_b))
+    shorter = min(len(a), len(b))
+    coverage = matched / shorter
+    if matched < min(thresholds.min_frames, shorter) or coverage < thresholds.min_coverage:
+        return None
+    pairs = [
+        (float(a.times[ia[p]]), float(b.times[ib[p]]), int(dist[ia[p], ib[p]])) for p in picked
+    ]
+    return Match(pairs, coverage)

@@ -1,0 +1,143 @@
+"""C2PA manifests on delivered media, signed by Outtake's "c2pa" certificate (pure Python).
+
+The certificate is a leaf of the installation's CA, separate from the package and PDF seal
+certificates (FIELD-NOTES: end-entity P-256, digitalSignature, critical EKU emailProtection).
+No timestamp server and no network: `ta_url` is None.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import c2pa
+
+from outtake import __version__
+from outtake.core.terms import ALLOWED, CONSTRAINED, USES
+from outtake.provenance.ca import Issued, ensure_root, issue_leaf
+
+C2PA_PURPOSE = "c2pa"
+LICENSE_LABEL = "org.outtake.license"
+MIME = {
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".mov": "video/quicktime",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+}
+_CAWG_STATE = {ALLOWED: "allowed", CONSTRAINED: "constrained"}
+# Thumbnails would decode every photo again; buyers have the file itself.
+_SETTINGS = {"builder": {"thumbnail": {"enabled": False}}}
+
+
+def issue_c2pa_certificate(pki: Path) -> Issued:
+    """The installation's C2PA signing certificate (issued once, then reused)."""
+    return issue_leaf(pki, C2PA_PURPOSE)
+
+
+def training_mining(states: dict[str, dict]) -> dict[str, Any]:
+    """`cawg.training-mining` entries from per-use states; uses not granted are notAllowed."""
+    entries = {}
+    for code, use in USES.items():
+        if use.cawg is None:
+            continue
+        state = states[code]
+        entry = {"use": _CAWG_STATE.get(state["state"], "notAllowed")}
+        if state["state"] == CONSTRAINED:
+            entry["constraint_info"] = state["constraint"]
+        entries[use.cawg] = entry
+    return {"entries": entries}
+
+
+def manifest_definition(
+    *,
+    title: str,
+    edits: list[dict[str, Any]],
+    states: dict[str, dict],
+    license_assertion: dict[str, Any],
+) -> dict[str, Any]:
+    """The manifest: opened (the original, as parent ingredient), then what was done to it."""
+    actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["original"]}}, *edits]
+    return {
+        "claim_generator_info": [{"name": "outtake", "version": __version__}],
+        "title": title,
+        "assertions": [
+            {"label": "c2pa.actions", "data": {"actions": actions}},
+            {"label": "cawg.training-mining", "data": training_mining(states)},
+            {"label": LICENSE_LABEL, "data": license_assertion},
+        ],
+    }
+
+
+class Signer:
+    """Signs media streams; one per delivery build, reused for every file."""
+
+    def __init__(self, pki: Path) -> None:
+        issued = issue_c2pa_certificate(pki)
+        root = ensure_root(pki)
+        self._chain = issued.cert_path.read_bytes() + root.cert_path.read_bytes()
+        self._key = issued.key_path.read_bytes()
+        self._context = c2pa.Context.from_dict(_SETTINGS)
+
+    def sign(
+        self,
+        manifest: dict[str, Any],
+        mime: str,
+        source: BinaryIO,
+        dest: BinaryIO,
+        *,
+        original: BinaryIO,
+        original_mime: str,
+        original_title: str,
+    ) -> None:
+        """Write source with the manifest embedded into dest, in one sequential pass.
+
+        The original is the parent ingredient: c2pa reads its own manifest from it, where it
+        had one, so the chain of provenance continues.
+        """
+        signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(b"es256", self._chain, self._key, None))
+        with c2pa.Builder(manifest, context=self._context) as builder:
+            builder.add_ingredient(
+                {"title": original_title, "relationship": "parentOf", "label": "original"},
+                original_mime,
+                original,
+            )
+            builder.sign(signer, mime, source, dest)
+
+
+def read_state(
+    data: BinaryIO | bytes, mime: str, root_pem: bytes | None
+) -> tuple[str, dict[str, Any] | None, list[str]]:
+    """(validation state, active manifest, failure codes) with the root as trust anchor
+    (None: check integrity only).
+
+    "Trusted" means signed by a certificate chained to the root and intact; "Valid" intact but
+    not chained to it; "Invalid" altered. A file without a manifest reports "None".
+    """
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    config: dict[str, Any] = {"verify": {"verify_trust": root_pem is not None}}
+    if root_pem is not None:
+        config["trust"] = {"trust_anchors": root_pem.decode()}
+    context = c2pa.Context.from_dict(config)
+    try:
+        reader = c2pa.Reader(mime, stream, context=context)
+    except c2pa.C2paError as exc:
+        return "None", None, [str(exc)[:200]]
+    with reader:
+        store = json.loads(reader.json())
+        active = store.get("manifests", {}).get(store.get("active_manifest"))
+        results = reader.get_validation_results() or {}
+        failures = [
+            f["code"] for f in results.get("activeManifest", {}).get("failure", []) if "code" in f
+        ]
+        return reader.get_validation_state() or "None", active, failures
+
+
+def assertion(manifest: dict[str, Any] | None, label: str) -> Any:
+    for a in (manifest or {}).get("assertions", []):
+        if a.get("label") == label:
+            return a.get("data")
+    return None

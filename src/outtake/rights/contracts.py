@@ -1,0 +1,342 @@
+"""Dataset license contracts: built from a License at acceptance, rendered, sealed and stored;
+the ODRL policy from the same data; buyers' certificates and their co-signatures."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import tempfile
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from outtake.accounts.services import warranties_of
+from outtake.audit.services import record
+from outtake.market.models import License
+from outtake.provenance.ca import issue_from_csr
+from outtake.provenance.contract import ClipLine, LicenseDocument
+from outtake.provenance.documents import render_license_pdf
+from outtake.provenance.odrl import build_policy
+from outtake.provenance.pdfseal import DOCUMENT_SIGNING, SEAL_FIELD, seal_pdf, verify_pdf
+from outtake.rights.models import BuyerCertificate, LicenseContract
+from outtake.storage import get_store
+
+SIGNING_ROLES = ("admin", "signer")
+
+
+class ContractError(ValueError):
+    pass
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def release_status(clip) -> str:
+    """What Schedule A says about the people in a clip."""
+    from outtake.rights.releases import release_summary
+
+    return release_summary(clip)
+
+
+def license_document(license: License) -> LicenseDocument:
+    """The contract's data from a License: its pinned snapshots, prices and request scope."""
+    request = license.quote.request
+    items = list(license.items.select_related("clip__asset", "creator"))
+    clips = tuple(
+        ClipLine(
+            clip_id=str(i.clip_id),
+            sha256=i.clip.asset.sha256,
+            kind=i.clip.kind,
+            seconds=float(i.clip.duration_s or 0) if i.clip.kind == "video" else 0.0,
+            price_minor=i.price_minor,
+            currency=license.currency,
+            creator=i.creator.pseudonym,
+            release_status=release_status(i.clip),
+            terms_snapshot=i.terms_snapshot["terms"],
+        )
+        for i in items
+    )
+    notice_days = [
+        i.terms_snapshot["terms"].get("training_stop_notice_days")
+        for i in items
+        if i.terms_snapshot["terms"].get("training_stop_notice_days") is not None
+    ]
+    return LicenseDocument(
+        license_id=str(license.id),
+        date=timezone.localdate(license.created_at),
+        buyer=license.buyer.name,
+        buyer_id=str(license.buyer_id),
+        clips=clips,
+        uses=tuple(license.uses),
+        accepted_constraints=tuple(license.accepted_constraints),
+        creator_share=settings.RATE_CARD.creator_share,
+        warranties=warranties_of([i.creator for i in items]),
+        exclusive=license.exclusive,
+        term_years=getattr(request, "term_years", None),
+        territory=tuple(getattr(request, "territory", None) or ()),
+        # The strictest clause any creator of the licensed clips chose binds the license.
+        training_stop_notice_days=min(notice_days) if notice_days else None,
+    )
+
+
+def document_data(doc: LicenseDocument) -> dict[str, Any]:
+    data = dataclasses.asdict(doc)
+    data["date"] = doc.date.isoformat()
+    data["creator_share"] = str(doc.creator_share)
+    return json.loads(json.dumps(data))  # tuples to lists: what the JSON field gives back
+
+
+def data_fingerprint(data: dict[str, Any]) -> str:
+    return _sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
+
+
+def document_from(data: dict[str, Any]) -> LicenseDocument:
+    fields = dict(data)
+    fields["date"] = dt.date.fromisoformat(fields["date"])
+    fields["creator_share"] = Decimal(fields["creator_share"])
+    fields["clips"] = tuple(ClipLine(**c) for c in fields["clips"])
+    for name in ("uses", "accepted_constraints", "warranties", "territory"):
+        fields[name] = tuple(fields[name])
+    return LicenseDocument(**fields)
+
+
+def issue_contract(license: License, user, *, via: str) -> LicenseContract:
+    """Record the buyer's acceptance of the license document (who, when, from which account,
+    the hash of its data) inside the acceptance transaction; the PDF is rendered from that data
+    and sealed once the acceptance commits."""
+    from outtake.rights.tasks import seal_license_contract
+
+    doc = license_document(license)
+    data = document_data(doc)
+    contract = LicenseContract.objects.create(
+        license=license,
+        template_version=doc.template_version,
+        document=data,
+        data_sha256=data_fingerprint(data),
+        accepted_by=user,
+        accepted_org=user.organization,
+        accepted_via=via,
+        accepted_at=timezone.now(),
+    )
+    record(
+        "license.contract_accepted",
+        actor=user,
+        org=license.buyer,
+        subject=license,
+        data={
+            "data_sha256": contract.data_sha256,
+            "template": f"dataset_license_{doc.template_version}",
+            "account": user.email,
+            "organization": str(user.organization_id),
+            "via": via,
+        },
+    )
+    transaction.on_commit(lambda: seal_license_contract(contract.pk))
+    return contract
+
+
+@transaction.atomic
+def seal_contract(contract_id: int) -> LicenseContract:
+    """Render the accepted data to PDF, seal it with Outtake's platform seal, store it (once)."""
+    contract = LicenseContract.objects.select_for_update().get(pk=contract_id)
+    if contract.sealed_key:
+        return contract
+    pdf = render_license_pdf(document_from(contract.document))
+    digest = _sha256(pdf)
+    sealed = seal_pdf(
+        pdf,
+        settings.OUTTAKE_PKI_DIR,
+        reason=f"Dataset license {contract.license_id} accepted; document SHA-256 {digest}",
+    )
+    key = f"contracts/licenses/{contract.license_id}/sealed.pdf"
+    get_store().put_bytes(key, sealed)
+    contract.document_sha256, contract.sealed_key = digest, key
+    contract.sealed_sha256, contract.sealed_at = _sha256(sealed), timezone.now()
+    contract.save(update_fields=["document_sha256", "sealed_key", "sealed_sha256", "sealed_at"])
+    record(
+        "license.contract_sealed",
+        org=contract.license.buyer,
+        subject=contract.license,
+        data={
+            "data_sha256": contract.data_sha256,
+            "document_sha256": digest,
+            "sealed_sha256": contract.sealed_sha256,
+        },
+    )
+    return contract
+
+
+def contracts_for(user) -> QuerySet[LicenseContract]:
+    """Contracts a user may read: the buyer's own, those with the creator's clips, all for
+    reviewers."""
+    qs = LicenseContract.objects.select_related("license")
+    if user.is_reviewer:
+        return qs
+    if user.is_buyer:
+        return qs.filter(license__buyer=user.organization)
+    return qs.filter(license__items__creator=user.organization).distinct()
+
+
+def contract_pdf(contract: LicenseContract) -> bytes:
+    """The latest signed version: co-signed by the buyer if they did, else Outtake's seal
+    (sealed now if the background job has not run yet)."""
+    if not contract.sealed_key:
+        contract = seal_contract(contract.pk)
+    return get_store().get_bytes(contract.cosigned_key or contract.sealed_key)
+
+
+def odrl_policy(contract: LicenseContract) -> dict[str, Any]:
+    """The ODRL Agreement, from the same accepted data the PDF was rendered from."""
+    return build_policy(document_from(contract.document), settings.OUTTAKE_PUBLIC_URL)
+
+
+def _fingerprint(cert: x509.Certificate) -> str:
+    return _sha256(cert.public_bytes(serialization.Encoding.DER))
+
+
+def _pem(certs: list[x509.Certificate]) -> str:
+    return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in certs)
+
+
+def _load_pems(text: str) -> list[x509.Certificate]:
+    try:
+        return x509.load_pem_x509_certificates(text.encode()) if text.strip() else []
+    except ValueError as exc:
+        raise ContractError(f"not PEM certificates: {exc}") from exc
+
+
+def _signer(user) -> None:
+    if not user.is_buyer or user.org_role not in SIGNING_ROLES:
+        raise PermissionError("only a buyer's admin or signer manages signing certificates")
+
+
+@transaction.atomic
+def register_certificate(user, certificate_pem: str, chain_pem: str = "") -> BuyerCertificate:
+    """A buyer's own signing certificate; its chain (or itself) becomes a trust anchor for
+    that buyer's signatures only."""
+    _signer(user)
+    certs = _load_pems(certificate_pem)
+    if len(certs) != 1:
+        raise ContractError("give exactly one certificate (the issuers go in the chain)")
+    cert = certs[0]
+    if cert.not_valid_after_utc <= timezone.now():
+        raise ContractError("this certificate has expired")
+    return _save_certificate(user, cert, _load_pems(chain_pem), issued_by_outtake=False)
+
+
+@transaction.atomic
+def certify_request(user, csr_pem: str) -> BuyerCertificate:
+    """Outtake's CA certifies a buyer's key from their CSR under the "buyer" purpose."""
+    _signer(user)
+    org = user.organization
+    try:
+        pem = issue_from_csr(
+            settings.OUTTAKE_PKI_DIR,
+            csr_pem.encode(),
+            common_name=user.email,
+            org=org.name,
+            eku=[DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION],
+        )
+    except ValueError as exc:
+        raise ContractError(str(exc)) from exc
+    root = x509.load_pem_x509_certificate((settings.OUTTAKE_PKI_DIR / "root.pem").read_bytes())
+    cert = x509.load_pem_x509_certificate(pem)
+    return _save_certificate(user, cert, [root], issued_by_outtake=True)
+
+
+def _save_certificate(user, cert, chain, *, issued_by_outtake: bool) -> BuyerCertificate:
+    fingerprint = _fingerprint(cert)
+    if BuyerCertificate.objects.filter(fingerprint=fingerprint).exists():
+        raise ContractError("this certificate is already registered")
+    saved = BuyerCertificate.objects.create(
+        organization=user.organization,
+        created_by=user,
+        certificate_pem=_pem([cert]),
+        chain_pem=_pem(chain),
+        fingerprint=fingerprint,
+        subject=cert.subject.rfc4514_string()[:300],
+        issued_by_outtake=issued_by_outtake,
+    )
+    record(
+        "certificate.registered",
+        actor=user,
+        org=user.organization,
+        subject=saved,
+        data={"fingerprint": fingerprint, "subject": saved.subject, "outtake": issued_by_outtake},
+    )
+    return saved
+
+
+def _signer_fingerprints(pdf: bytes) -> dict[str, str]:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        signatures = PdfFileReader(BytesIO(pdf), strict=False).embedded_signatures
+        return {str(sig.field_name): _sha256(sig.signer_cert.dump()) for sig in signatures}
+    except Exception as exc:  # a damaged upload is a refusal with its reason, not a 500
+        raise ContractError(f"unreadable signed PDF: {exc}") from exc
+
+
+@transaction.atomic
+def submit_cosigned(user, contract: LicenseContract, pdf: bytes) -> LicenseContract:
+    """Keep the buyer's co-signed PDF once it is our sealed PDF plus an incremental signature by
+    one of the buyer's registered certificates, with every signature valid."""
+    _signer(user)
+    contract = LicenseContract.objects.select_for_update().get(pk=contract.pk)
+    if contract.license.buyer_id != user.organization_id:
+        raise PermissionError("not your license")
+    if not contract.sealed_key:
+        raise ContractError("the contract is still being sealed; download it first")
+    sealed = get_store().get_bytes(contract.sealed_key)
+    if not pdf.startswith(sealed) or len(pdf) == len(sealed):
+        raise ContractError("sign the sealed PDF Outtake issued, as an incremental update")
+    certs = {
+        c.fingerprint: c
+        for c in BuyerCertificate.objects.filter(
+            organization=user.organization, revoked_at__isnull=True
+        )
+    }
+    signers = _signer_fingerprints(pdf)
+    buyer_fields = {f for f, fp in signers.items() if f != SEAL_FIELD and fp in certs}
+    if not buyer_fields:
+        raise ContractError("no signature by a certificate registered for your organisation")
+    with tempfile.TemporaryDirectory() as tmp:
+        roots = [settings.OUTTAKE_PKI_DIR / "root.pem"]
+        for n, cert in enumerate(certs.values()):
+            anchor = Path(tmp) / f"anchor-{n}.pem"
+            anchor.write_text(cert.chain_pem or cert.certificate_pem)
+            roots.append(anchor)
+        path = Path(tmp) / "cosigned.pdf"
+        path.write_bytes(pdf)
+        reports = verify_pdf(path, roots)
+    bad = [r for r in reports if not r.ok]
+    if bad:
+        raise ContractError(f"signature {bad[0].field} does not validate: {bad[0].error}")
+    key = f"contracts/licenses/{contract.license_id}/cosigned.pdf"
+    get_store().put_bytes(key, pdf)
+    contract.cosigned_key, contract.cosigned_sha256 = key, _sha256(pdf)
+    contract.cosigned_at, contract.cosigned_by = timezone.now(), user
+    contract.save(update_fields=["cosigned_key", "cosigned_sha256", "cosigned_at", "cosigned_by"])
+    record(
+        "license.contract_cosigned",
+        actor=user,
+        org=user.organization,
+        subject=contract.license,
+        data={
+            "cosigned_sha256": contract.cosigned_sha256,
+            "certificates": sorted(signers[f] for f in buyer_fields),
+        },
+    )
+    return contract

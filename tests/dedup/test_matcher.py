@@ -1,0 +1,125 @@
+"""The matcher on generated variants: each transform matches its source, unrelated do not."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from outtake.media.dedup.groups import group_near_duplicates
+from outtake.media.dedup.hashes import frame_variants, hash_media
+from outtake.media.dedup.index import HashIndex, brute_force
+from outtake.media.dedup.lists import bag_index, match_against_bag, parse
+from outtake.media.dedup.matcher import Signature, Thresholds, match_clips
+from outtake.media.dedup.transforms import TRANSFORMS, transform_photo, transform_video
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+PHOTOS = ["astronaut.png", "coffee.png"]
+
+
+def photo(name: str) -> np.ndarray:
+    return np.asarray(Image.open(FIXTURES / "photo" / name).convert("RGB"))
+
+
+def signature(pictures: list[np.ndarray], times: list[float] | None = None) -> Signature:
+    frames = []
+    for i, picture in enumerate(pictures):
+        _, hashes = frame_variants(picture)
+        frames.append({"t": times[i] if times else float(i), "h": [h.hex() for h in hashes]})
+    return Signature.from_frames(frames)
+
+
+@pytest.mark.parametrize("name", [n for n in TRANSFORMS if not n.startswith("speed")])
+def test_each_transform_of_a_photo_matches_it_and_not_another(name):
+    for source, other in (PHOTOS, PHOTOS[::-1]):
+        original = signature([photo(source)])
+        copy = signature([transform_photo(photo(source), name)])
+        assert match_clips(copy, original) is not None, (name, source)
+        assert match_clips(original, copy) is not None, (name, source)
+        assert match_clips(copy, signature([photo(other)])) is None
+
+
+def test_the_threatexchange_modes_family_matches_itself():
+    pictures = [
+        np.asarray(Image.open(p).convert("RGB"))
+        for p in sorted((FIXTURES / "photo" / "modes").iterdir())
+        if p.stem not in ("F", "I")  # float and int32 modes lose the picture when made RGB
+    ]
+    family = [signature([p]) for p in pictures]
+    assert all(match_clips(family[0], s) for s in family[1:])
+    assert all(match_clips(s, signature([photo(n)])) is None for s in family for n in PHOTOS)
+
+
+@pytest.fixture(scope="module")
+def bikes(tmp_path_factory):
+    """bikes.mp4 and copies of its seconds 2–8: re-encoded, 25 % faster, cropped 10 %."""
+    folder = tmp_path_factory.mktemp("variants")
+    source = FIXTURES / "video" / "bikes.mp4"
+    flat = lambda path: Signature.from_frames(  # noqa: E731
+        [f for shot in hash_media(path) for f in shot["frames"]]
+    )
+    copies = {
+        name: flat(transform_video(source, folder / f"{i}.mp4", name, start_s=2, end_s=8))
+        for i, name in enumerate(("re-encode", "speed+25%", "speed-25%", "crop 10%"))
+    }
+    return flat(source), copies, flat(FIXTURES / "video" / "bigbuckbunny.mp4")
+
+
+@pytest.mark.parametrize("name", ["re-encode", "speed+25%", "speed-25%", "crop 10%"])
+def test_a_transformed_sub_clip_matches_its_source_in_order(bikes, name):
+    source, copies, unrelated = bikes
+    match = match_clips(copies[name], source)
+    assert match is not None
+    firsts = [p[1] for p in match.pairs]
+    assert firsts == sorted(firsts) and firsts[0] >= 1.5 and firsts[-1] <= 8.5
+    assert match_clips(copies[name], unrelated) is None
+
+
+def test_frames_out_of_order_do_not_make_a_match(bikes):
+    source, _, _ = bikes
+    reversed_ = Signature(source.times.max() - source.times, source.hashes)
+    strict = Thresholds(min_coverage=0.8)
+    assert match_clips(source, source, strict) is not None
+    assert match_clips(reversed_, source, strict) is None
+
+
+def test_the_index_finds_what_a_linear_scan_finds():
+    rng = np.random.default_rng(1)
+    hashes = rng.integers(0, 256, (20_000, 32), dtype=np.uint8)
+    index = HashIndex(hashes[:15_000], np.arange(15_000))
+    index.add(hashes[15_000:], np.arange(15_000, 20_000))
+    bits = np.unpackbits(hashes[::1000], axis=1)
+    for row, flips in enumerate(rng.integers(0, 256, (len(bits), 31))):
+        bits[row, flips] ^= 1
+    queries = np.packbits(bits, axis=1)
+    found = index.search(queries, 31)
+    scan = brute_force(np.concatenate([index.words, index.tail_words]), queries, 31)
+    assert sorted(zip(found.query, found.ids, strict=True)) == sorted(
+        zip(scan.query, scan.ids, strict=True)
+    )
+    assert set(found.ids) >= set(range(0, 20_000, 1000))
+
+
+def test_hash_lists_parse_and_match_as_a_bag():
+    picture = photo("astronaut.png")
+    _, hashes = frame_variants(picture)
+    listed = parse(f"{hashes[0].hex()},100\n", "pdq")
+    assert len(listed.frames) == 1
+    index = bag_index(listed.frames)
+    assert match_against_bag(signature([transform_photo(picture, "mirror")]), index, Thresholds())
+    assert not match_against_bag(signature([photo("coffee.png")]), index, Thresholds())
+    assert parse("ab" * 32 + "  file.mp4\n", "sha256").sha256 == {"ab" * 32}
+    with pytest.raises(ValueError):
+        parse("ab" * 32 + "\n")  # a plain list must say which hashes it holds
+
+
+def test_group_near_duplicates_puts_copies_together():
+    a, b = photo("astronaut.png"), photo("coffee.png")
+    items = {
+        "a.png": signature([a]),
+        "a-grey.png": signature([transform_photo(a, "grey")]),
+        "b.png": signature([b]),
+        "a-mirror.png": signature([transform_photo(a, "mirror")]),
+    }
+    groups = group_near_duplicates(items)
+    assert sorted(map(sorted, groups)) == [["a-grey.png", "a-mirror.png", "a.png"], ["b.png"]]

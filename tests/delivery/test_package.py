@@ -1,0 +1,297 @@
+"""A delivery built in process from real media, judged by outside tools: webdataset, c2pa-python,
+mlcroissant, jsonschema, pyarrow."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import webdataset as wds
+from django.conf import settings
+from django.utils import timezone
+from PIL import Image
+
+from outtake.core.terms import default_terms
+from outtake.delivery import services
+from outtake.delivery.models import Delivery
+from outtake.provenance.c2pa_sign import LICENSE_LABEL, MIME, assertion, read_state
+from outtake.provenance.cut import clean_jpeg, cut_video
+from outtake.provenance.eu_summary import validate
+from outtake.provenance.signing import verify_detached
+from outtake.provenance.xmp import DMI_SEE_CONSTRAINT, find_xmp, read_rights
+from outtake.storage import get_store
+from tests.factories import license_for, ready_clip
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+VIDEO = FIXTURES / "video" / "bigbuckbunny.mp4"
+MLCROISSANT = Path(sys.executable).parent / "mlcroissant"
+
+
+def _gps_jpeg(tmp_path: Path) -> Path:
+    """A JPEG with a camera serial, GPS and a name in its Exif, rotated by orientation 6."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0xA431] = "SN-SECRET-42"  # BodySerialNumber
+    exif[0x010F] = "SecretCam"
+    exif.get_ifd(0x8825).update({1: "N", 2: (48.0, 51.0, 30.1234), 3: "E", 4: (2.0, 17.0, 40.2)})
+    path = tmp_path / "holiday-at-home.jpg"
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)).save(
+        path, exif=exif.tobytes(), comment=b"my home"
+    )
+    return path
+
+
+@pytest.fixture
+def package(db, make_user, tmp_path):
+    creator, buyer = make_user("creator"), make_user("buyer")
+    video = ready_clip(creator, duration_s=5.3)
+    photo = ready_clip(creator, kind="image", duration_s=0)
+    jpeg = _gps_jpeg(tmp_path)
+    for clip, source in ((video, VIDEO), (photo, jpeg)):
+        asset = clip.asset
+        asset.blob_key = f"originals/{asset.id}{source.suffix}"
+        asset.sha256 = hashlib.sha256(source.read_bytes()).hexdigest()
+        asset.save()
+        get_store().put_bytes(asset.blob_key, source.read_bytes())
+    video.start_s, video.end_s, video.pdq = 1.0, 3.0, [{"t": 1.0, "hash": "ab" * 32}]
+    video.save()
+    license = license_for(buyer, [(video, 300), (photo, 40)])
+    terms = default_terms()
+    terms["uses"]["ai_inference"] = {"state": "constrained", "constraint": "no faces"}
+    license.items.update(terms_snapshot={"version": 1, "terms": terms})
+    license.uses = ["ai_training", "ai_inference"]
+    license.accepted_constraints = ["ai_inference"]
+    license.paid_at = timezone.now()
+    license.save()
+    delivery = Delivery.objects.create(license=license)
+    delivery = services.build(str(delivery.id))
+    folder = tmp_path / "package"
+    for path in delivery.files:
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(get_store().get_bytes(f"{delivery.blob_key}/{path}"))
+    return delivery, folder, video, photo, buyer
+
+
+def _media(folder: Path, row: dict) -> bytes:
+    data = (folder / row["shard"]).read_bytes()
+    return data[row["media_offset"] : row["media_offset"] + row["media_size"]]
+
+
+def test_package_files_hashes_and_signature(package):
+    delivery, folder, *_ = package
+    names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert {
+        "index.parquet",
+        "croissant.json",
+        "eu_ai_act_summary.json",
+        "eu_ai_act_summary.md",
+        "license.pdf",
+        "license.odrl.json",
+        "DATASHEET.md",
+        "audit_chain_head.json",
+        "MANIFEST.sha256",
+        "MANIFEST.sha256.sig",
+        "shards/shard-000000.tar",
+    } <= names
+    sums = (folder / "MANIFEST.sha256").read_bytes()
+    listed = dict(reversed(line.split("  ", 1)) for line in sums.decode().splitlines())
+    assert set(listed) == names - {"MANIFEST.sha256", "MANIFEST.sha256.sig"}
+    for path, digest in listed.items():
+        assert hashlib.sha256((folder / path).read_bytes()).hexdigest() == digest
+    sig = json.loads((folder / "MANIFEST.sha256.sig").read_bytes())
+    root = (settings.OUTTAKE_PKI_DIR / "root.pem").read_bytes()
+    assert verify_detached(sums, sig, root) == (True, "")
+    assert delivery.sha256 == hashlib.sha256(sums).hexdigest()
+    assert (folder / "license.pdf").read_bytes().startswith(b"%PDF")
+    assert json.loads((folder / "license.odrl.json").read_bytes())["@type"] == "Agreement"
+
+
+def test_shards_load_with_webdataset_and_carry_labels_and_provenance(package):
+    _, folder, video, photo, _ = package
+    shards = sorted(str(p) for p in (folder / "shards").glob("*.tar"))
+    samples = {s["__key__"]: s for s in wds.WebDataset(shards, shardshuffle=False)}
+    assert set(samples) == {str(video.id), str(photo.id)}
+    v = json.loads(samples[str(video.id)]["json"])
+    assert v["provenance"]["cut"]["clip_start_s"] == 1.0
+    assert v["provenance"]["cut"]["file_start_s"] <= 1.0 <= v["provenance"]["cut"]["file_end_s"]
+    assert v["provenance"]["cut"]["trim_start_s"] == pytest.approx(
+        1.0 - v["provenance"]["cut"]["file_start_s"]
+    )
+    assert (
+        v["provenance"]["delivered_sha256"]
+        == hashlib.sha256(samples[str(video.id)]["mp4"]).hexdigest()
+    )
+    assert v["provenance"]["original_sha256"] == video.asset.sha256
+    assert v["provenance"]["pdq"] == video.pdq
+    assert v["provenance"]["creator"].startswith("creator-")
+    assert (
+        v["provenance"]["terms_snapshot"]["terms"]["uses"]["ai_inference"]["state"] == "constrained"
+    )
+    text = json.dumps(v)
+    assert "SN123" not in text and "camera_serial" not in text and "x.mp4" not in text
+    assert v["labels"]["technical"]["gps"] == {"lat": 48.86, "lon": 2.29, "alt": None}
+    # Stream copy: the same codec, and the clip's frames are there.
+    with av.open(io.BytesIO(samples[str(video.id)]["mp4"])) as c:
+        assert c.streams.video[0].codec_context.name == "h264"
+        assert not {
+            k
+            for k in c.metadata
+            if k not in ("major_brand", "minor_version", "compatible_brands", "encoder")
+        }
+        assert float(c.duration / av.time_base) == pytest.approx(
+            v["provenance"]["cut"]["file_end_s"] - v["provenance"]["cut"]["file_start_s"], abs=0.1
+        )
+    # The index lists every sample where it is, with the same hashes.
+    index = pq.read_table(folder / "index.parquet").to_pylist()
+    assert {r["key"] for r in index} == set(samples)
+    for row in index:
+        assert hashlib.sha256(_media(folder, row)).hexdigest() == row["media_sha256"]
+
+
+def test_photo_loses_private_metadata_but_not_pixels(package, tmp_path):
+    _, folder, *_ = package
+    (row,) = [
+        r for r in pq.read_table(folder / "index.parquet").to_pylist() if r["kind"] == "image"
+    ]
+    data = _media(folder, row)
+    original = _gps_jpeg(tmp_path).read_bytes()
+    assert b"SN-SECRET-42" not in data and b"SecretCam" not in data and b"my home" not in data
+    image = Image.open(io.BytesIO(data))
+    exif = image.getexif()
+    assert exif.get(0x0112) == 6 and not exif.get_ifd(0x8825)
+    # The entropy-coded pixels are byte-identical (signature bytes may contain any marker, so
+    # compare from the end, where the scan data is).
+    assert data.endswith(original[original.index(b"\xff\xda") :])
+
+
+def test_c2pa_trusted_with_license_assertions_and_xmp(package):
+    delivery, folder, *_ = package
+    root = (settings.OUTTAKE_PKI_DIR / "root.pem").read_bytes()
+    odrl = hashlib.sha256((folder / "license.odrl.json").read_bytes()).hexdigest()
+    for row in pq.read_table(folder / "index.parquet").to_pylist():
+        data = _media(folder, row)
+        mime = MIME["." + row["media"].rsplit(".", 1)[1]]
+        state, manifest, failures = read_state(data, mime, root)
+        assert (state, failures) == ("Trusted", []), row["media"]
+        actions = [a["action"] for a in assertion(manifest, "c2pa.actions.v2")["actions"]]
+        assert actions[0] == "c2pa.opened" and actions[1].startswith("c2pa.edited")
+        entries = assertion(manifest, "cawg.training-mining")["entries"]
+        assert entries["cawg.ai_training"] == {"use": "allowed"}
+        assert entries["cawg.ai_inference"] == {"use": "constrained", "constraint_info": "no faces"}
+        assert entries["cawg.data_mining"] == {"use": "notAllowed"}
+        lic = assertion(manifest, LICENSE_LABEL)
+        assert lic["license"] == str(delivery.license_id) and lic["odrl_policy_sha256"] == odrl
+        assert lic["clip"] == row["clip_id"]
+        xmp = read_rights(find_xmp(data))
+        # data mining is not licensed: the PLUS value says so.
+        assert xmp["DataMining"].endswith("DMI-PROHIBITED")
+        assert xmp["LicensorName"] == "Outtake" and str(delivery.license_id) in xmp["UsageTerms"]
+        # Changing bytes of the media data itself breaks the signature.
+        tampered = bytearray(data)
+        at = len(data) - 2000 if row["kind"] == "video" else len(data) - 100
+        tampered[at] ^= 0xFF
+        assert read_state(bytes(tampered), mime, root)[0] == "Invalid"
+        # Without Outtake's root as anchor, intact but not trusted.
+        assert read_state(data, mime, None)[0] == "Valid"
+    assert DMI_SEE_CONSTRAINT.endswith("SEECONSTRAINT")
+
+
+def test_croissant_validates_and_loads_with_hash_checks(package):
+    _, folder, *_ = package
+    croissant = folder / "croissant.json"
+    ok = subprocess.run(
+        [str(MLCROISSANT), "validate", "--jsonld", str(croissant)], capture_output=True, text=True
+    )
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    loaded = subprocess.run(
+        [
+            str(MLCROISSANT),
+            "load",
+            "--jsonld",
+            str(croissant),
+            "--record_set",
+            "samples",
+            "--num_records",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    (folder / "index.parquet").write_bytes((folder / "index.parquet").read_bytes() + b"x")
+    broken = subprocess.run(
+        [str(MLCROISSANT), "load", "--jsonld", str(croissant), "--record_set", "samples"],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+    )
+    assert broken.returncode != 0
+
+
+def test_eu_summary_matches_its_schema(package):
+    _, folder, *_ = package
+    data = json.loads((folder / "eu_ai_act_summary.json").read_bytes())
+    validate(data)
+    assert data["1.3"]["modalities"]["video"]["items"] == 1
+    assert data["1.3"]["modalities"]["image"]["items"] == 1
+    assert data["2.2.1"]["commercially_licensed"] is True
+    data["1.3"]["latest_acquisition"] = "2025-07"
+    with pytest.raises(Exception, match="does not match"):
+        validate(data)
+
+
+def test_next_version_lists_removals_and_records_the_acknowledgement(package):
+    delivery, _, video, _, buyer = package
+    v2 = services.build_next_version(delivery.license, [str(video.id)])
+    v2 = services.build(str(v2.id))
+    assert v2.version == 2 and v2.removed_clip_ids == [str(video.id)]
+    removals = json.loads(get_store().get_bytes(f"{v2.blob_key}/removals.json"))
+    assert removals["delete_sample_ids"] == [str(video.id)]
+    assert v2.manifest["samples"] == 1
+    acknowledged = services.acknowledge_removals(buyer, v2)
+    assert acknowledged.removals_acknowledged_at is not None
+    assert acknowledged.removals_acknowledged_by == buyer
+
+
+def test_cut_keeps_10_bit_hevc_by_stream_copy(tmp_path):
+    src = tmp_path / "hevc10.mp4"
+    with av.open(str(src), "w") as out:
+        stream = out.add_stream(
+            "libx265", rate=25, options={"x265-params": "keyint=25:log-level=none"}
+        )
+        stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p10le"
+        for i in range(100):
+            frame = av.VideoFrame.from_ndarray(
+                np.full((96, 128, 3), i * 2, dtype=np.uint8), format="rgb24"
+            )
+            for packet in stream.encode(frame.reformat(format="yuv420p10le")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    dest = io.BytesIO()
+    cut = cut_video(str(src), 1.5, 3.0, dest, ".mp4")
+    assert cut.file_start_s == 1.0 and cut.trim_start_s == pytest.approx(0.5)
+    dest.seek(0)
+    with av.open(dest) as c:
+        s = c.streams.video[0]
+        assert s.codec_context.name == "hevc" and s.codec_context.pix_fmt == "yuv420p10le"
+        frames = sum(1 for _ in c.decode(s))
+    assert frames == pytest.approx((3.0 - 1.0) * 25, abs=2)
+    assert Fraction(cut.clip_duration_s).limit_denominator(10) == Fraction(3, 2)
+
+
+def test_clean_jpeg_rejects_other_files():
+    with pytest.raises(ValueError):
+        clean_jpeg(b"GIF89a")

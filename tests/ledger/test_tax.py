@@ -1,0 +1,134 @@
+"""Tax profiles, payout details, per-creator withholding and the yearly export."""
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from outtake.audit.models import AuditEvent
+from outtake.ledger.models import PayoutDestination, TaxProfile
+from outtake.ledger.payouts import run_payouts, withholding_rate
+from outtake.ledger.services import LedgerError, refund, trial_balance
+from outtake.ledger.tax import mask, save_payout_destination, save_tax_profile, yearly_export_csv
+from tests.ledger.conftest import pay, sell
+
+pytestmark = pytest.mark.django_db
+
+W8 = {
+    "country": "de",
+    "form": "w8ben",
+    "legal_name": "Erika Mustermann",
+    "address": "Heidestr. 17, Köln",
+    "foreign_tax_id": "86095742719",
+    "date_of_birth": date(1980, 5, 1),
+    "treaty_country": "DE",
+    "treaty_article": "12(1)",
+    "certified_name": "Erika Mustermann",
+}
+
+
+def test_mask_shows_the_last_four():
+    assert mask("DE89 3704 0044 0532 0130 00") == "••••3000"
+    assert mask("123") == "•••" and mask("") == ""
+
+
+def test_tax_profile_is_validated_and_audited_without_ids(people):
+    creator = people.creators[0]
+    profile = save_tax_profile(creator, W8)
+    assert profile.country == "DE" and profile.certified_at is not None
+    event = AuditEvent.objects.get(kind="tax_profile.saved")
+    assert "86095742719" not in str(event.data)
+    again = save_tax_profile(creator, {**W8, "foreign_tax_id": ""})  # empty keeps the id
+    assert again.pk == profile.pk and again.foreign_tax_id == "86095742719"
+    for bad, why in [
+        ({"country": "Germany"}, "two-letter"),
+        ({"country": "US"}, "use a W-9"),
+        ({"date_of_birth": None}, "date of birth"),
+        ({"certified_name": ""}, "certification"),
+        ({"form": "w9", "country": "US", "tax_id": "12-34"}, "9-digit"),
+    ]:
+        with pytest.raises(LedgerError, match=why):
+            save_tax_profile(creator, {**W8, **bad})
+    with pytest.raises(PermissionError):
+        save_tax_profile(people.buyer, W8)
+
+
+def test_payout_destination(people):
+    creator = people.creators[0]
+    with pytest.raises(LedgerError, match="acct_"):
+        save_payout_destination(creator, {"stripe_account": "me@stripe"})
+    with pytest.raises(LedgerError, match="holder"):
+        save_payout_destination(creator, {"bank_account": "DE89370400440532013000"})
+    dest = save_payout_destination(
+        creator, {"holder_name": "E M", "bank_account": "", "stripe_account": "acct_1Abc"}
+    )
+    assert dest.bank_account == "DE89370400440532013000"  # kept from the fixture
+    assert PayoutDestination.objects.count() == 2
+
+
+def test_withholding_per_profile_with_the_setting_as_default(people):
+    taxed, other = people.creators
+    TaxProfile.objects.create(
+        organization=taxed.organization, country="XX", legal_name="T", withholding_rate="0.30"
+    )
+    with override_settings(OUTTAKE_WITHHOLDING_RATE="0.10"):
+        assert withholding_rate(taxed.organization) == Decimal("0.30")
+        assert withholding_rate(other.organization) == Decimal("0.10")
+        pay(sell(people.buyer, [(taxed, 2000), (other, 2000)]), people.reviewer)
+        report = run_payouts()
+    by = {p.creator: p for p in report.sent}
+    assert by[taxed.organization].withholding_minor == 510  # 30 % of 17.00
+    assert by[other.organization].withholding_minor == 170
+    assert trial_balance() == {"USD": 0}
+
+
+def test_tax_page_masks_and_saves(client, people):
+    creator = people.creators[0]
+    save_tax_profile(creator, W8)
+    client.force_login(creator)
+    page = client.get("/earnings/tax/").content.decode()
+    assert "86095742719" not in page and "DE89370400440532013000" not in page
+    assert "••••2719" in page and "••••3000" in page and "0.00%" in page
+    response = client.post(
+        "/earnings/tax/",
+        {"save": "destination", "holder_name": "E", "stripe_account": "acct_9Z"},
+    )
+    assert response.status_code == 302
+    assert PayoutDestination.objects.get(organization=creator.organization).stripe_account
+    bad = client.post("/earnings/tax/", {"save": "tax", **W8, "country": "D1"})
+    assert "two-letter" in bad.content.decode()
+    client.force_login(people.buyer)
+    assert client.get("/earnings/tax/").status_code == 403
+
+
+@override_settings(OUTTAKE_WITHHOLDING_RATE="0.24")
+def test_yearly_export_adds_up(client, people):
+    creator = people.creators[0]
+    pay(sell(people.buyer, [(creator, 2000)]), people.reviewer)
+    run_payouts()
+    refunded = sell(people.buyer, [(creator, 1000)])
+    pay(refunded, people.reviewer)
+    refund(refunded, reason="test", by=people.reviewer)
+    year = timezone.now().year
+    rows = list(csv.reader(io.StringIO(yearly_export_csv(creator.organization, year))))
+    header = rows[1]
+    total = dict(zip(header, rows[-1], strict=True))
+    assert total["month"] == "total"
+    assert (total["sales_gross"], total["outtake_fees"], total["creator_share"]) == (
+        "30.00",
+        "4.50",
+        "25.50",
+    )
+    assert (total["refunds"], total["earnings_net"]) == ("-8.50", "17.00")
+    assert (total["payouts_gross"], total["tax_withheld"], total["payouts_net"]) == (
+        "17.00",
+        "4.08",
+        "12.92",
+    )
+    client.force_login(creator)
+    response = client.get(f"/earnings/tax/{year}.csv")
+    assert response["Content-Type"] == "text/csv" and b"total" in response.content
