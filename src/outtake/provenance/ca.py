@@ -15,6 +15,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 ROOT_YEARS = 20
@@ -66,20 +67,7 @@ def ensure_root(pki: Path, org: str = "Outtake") -> Issued:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=365 * ROOT_YEARS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(cert_sign=True), critical=True)
         .add_extension(ski, critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -98,46 +86,58 @@ def issue_leaf(
     key_path, cert_path = out / f"{purpose}.key", out / f"{purpose}.pem"
     if key_path.exists() and cert_path.exists():
         return Issued(key_path, cert_path)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _end_entity(root, _name(f"{org} {purpose}", org), key.public_key(), eku)
+    _write_private(key_path, key)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return Issued(key_path, cert_path)
+
+
+def _end_entity(
+    root: Issued,
+    subject: x509.Name,
+    public_key: CertificatePublicKeyTypes,
+    eku: list[x509.ObjectIdentifier] | None,
+) -> x509.Certificate:
+    """A signing (not CA) certificate for a public key, issued by the root."""
     root_key = serialization.load_pem_private_key(root.key_path.read_bytes(), None)
     root_cert = x509.load_pem_x509_certificate(root.cert_path.read_bytes())
-    key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
-    cert = (
+    return (
         x509.CertificateBuilder()
-        .subject_name(_name(f"{org} {purpose}", org))
+        .subject_name(subject)
         .issuer_name(root_cert.subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=365 * LEAF_YEARS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(cert_sign=False), critical=True)
         .add_extension(
             x509.ExtendedKeyUsage(eku or [ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=True
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(root_cert.public_key()),
             critical=False,
         )
         .sign(root_key, hashes.SHA256())
     )
-    _write_private(key_path, key)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return Issued(key_path, cert_path)
+
+
+def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
+    """A CA signs certificates; an end entity signs documents (with non-repudiation)."""
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=not cert_sign,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=cert_sign,
+        crl_sign=cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 BUYER_PURPOSE = "buyer"
@@ -165,9 +165,6 @@ def issue_from_csr(
     if not csr.is_signature_valid:
         raise ValueError("the CSR's signature does not verify")
     root = ensure_root(pki)
-    root_key = serialization.load_pem_private_key(root.key_path.read_bytes(), None)
-    root_cert = x509.load_pem_x509_certificate(root.cert_path.read_bytes())
-    now = dt.datetime.now(dt.UTC)
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
@@ -175,39 +172,7 @@ def issue_from_csr(
             x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, purpose),
         ]
     )
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(root_cert.subject)
-        .public_key(csr.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=365 * LEAF_YEARS))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.ExtendedKeyUsage(eku or [ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=True
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(csr.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_cert.public_key()),
-            critical=False,
-        )
-        .sign(root_key, hashes.SHA256())
-    )
+    cert = _end_entity(root, subject, csr.public_key(), eku)
     issued = pki / purpose
     issued.mkdir(exist_ok=True)
     pem = cert.public_bytes(serialization.Encoding.PEM)

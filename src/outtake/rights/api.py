@@ -159,28 +159,19 @@ class CertificateOut(Schema):
     chain_pem: str
 
 
-def _cert_out(c) -> CertificateOut:
-    return CertificateOut(
-        id=c.id,
-        subject=c.subject,
-        fingerprint=c.fingerprint,
-        issued_by_outtake=c.issued_by_outtake,
-        certificate_pem=c.certificate_pem,
-        chain_pem=c.chain_pem,
-    )
-
-
 @router.post("/certificates", response={201: CertificateOut}, auth=scoped("buy"))
 def post_certificate(request, payload: CertificateIn):
     """Register the buyer's own signing certificate (and the chain to its root)."""
     cert = contracts.register_certificate(request.auth, payload.certificate_pem, payload.chain_pem)
-    return Status(201, _cert_out(cert))
+    return Status(201, CertificateOut.from_orm(cert))
 
 
 @router.post("/certificates/csr", response={201: CertificateOut}, auth=scoped("buy"))
 def post_csr(request, payload: CsrIn):
     """Have Outtake's CA certify your key (purpose "buyer"); the private key stays with you."""
-    return Status(201, _cert_out(contracts.certify_request(request.auth, payload.csr_pem)))
+    return Status(
+        201, CertificateOut.from_orm(contracts.certify_request(request.auth, payload.csr_pem))
+    )
 
 
 class AttestIn(Schema):
@@ -197,18 +188,6 @@ class AttestationOut(Schema):
     at: datetime
 
 
-def _attestation_out(a) -> AttestationOut:
-    return AttestationOut(
-        id=a.id,
-        scope=a.scope,
-        asset_id=a.asset_id,
-        statements=a.statements,
-        agreement_version=a.agreement_version,
-        document_sha256=a.document_sha256,
-        at=a.at,
-    )
-
-
 class AgreementOut(Schema):
     current_version: str
     needs_acceptance: bool
@@ -222,7 +201,7 @@ def get_agreement(request):
     return AgreementOut(
         current_version=accounts.agreement_version(),
         needs_acceptance=accounts.needs_agreement(user),
-        acceptances=[_attestation_out(a) for a in accounts.agreements_of(user)],
+        acceptances=[AttestationOut.from_orm(a) for a in accounts.agreements_of(user)],
     )
 
 
@@ -231,7 +210,7 @@ def post_agreement(request, payload: AttestIn):
     """Accept the current creator agreement, attesting ownership of what you upload."""
     user = _creator(request)
     return Status(
-        201, _attestation_out(accounts.accept_creator_agreement(user, payload.statements))
+        201, AttestationOut.from_orm(accounts.accept_creator_agreement(user, payload.statements))
     )
 
 
@@ -242,7 +221,8 @@ def post_asset_attestation(request, asset_id: UUID, payload: AttestIn):
     """Attest ownership of one upload (the same as upload metadata `attest=1`)."""
     asset = get_object_or_404(assets_of(_creator(request)), pk=asset_id)
     return Status(
-        201, _attestation_out(accounts.attest_upload(request.auth, asset, payload.statements))
+        201,
+        AttestationOut.from_orm(accounts.attest_upload(request.auth, asset, payload.statements)),
     )
 
 
