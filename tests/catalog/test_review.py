@@ -86,3 +86,15 @@ def test_ingest_splits_a_video_into_priced_shots(make_user, tmp_path):
         assert clip.pdq and all(len(h["hash"]) == 64 for h in clip.pdq)
         assert clip.price_minor == sum(line["amount"]["minor"] for line in clip.price_lines)
         assert clip.tier == "sd"
+
+
+def test_a_long_file_name_is_kept_and_its_notice_still_sent(make_user, tmp_path):
+    creator = make_user("creator")
+    upload = tmp_path / "x.bin"
+    shutil.copy(FIXTURES / "photo" / "coffee.png", upload)
+    name = "a" * 196 + ".png"
+    asset = register_upload(creator, upload, name)
+    asset.refresh_from_db()
+    assert asset.status == "ready" and asset.original_filename == name
+    note = Notification.objects.get(user=creator, kind="asset.ready")
+    assert len(note.subject) <= 200 and note.subject.endswith("…")

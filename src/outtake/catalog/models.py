@@ -78,7 +78,8 @@ class Clip(models.Model):
     price_minor = models.BigIntegerField(default=0)
     currency = models.CharField(max_length=3, default="USD")
     price_lines = models.JSONField(default=list, blank=True)
-    pipeline_version = models.CharField(max_length=100, blank=True)
+    # One component per analysis step, so it grows with the pipeline: no length limit.
+    pipeline_version = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -13,6 +13,12 @@ from django.utils import timezone
 from outtake.notices.models import Notification
 
 log = logging.getLogger("outtake.notices")
+SUBJECT_MAX = Notification._meta.get_field("subject").max_length
+
+
+def _fit(text: str, limit: int) -> str:
+    """Subjects quote file names, which may be long; cut with an ellipsis, never fail."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def notify(
@@ -20,7 +26,9 @@ def notify(
 ) -> list[Notification]:
     """Put a message in each user's inbox and e-mail it once the transaction commits."""
     created = [
-        Notification.objects.create(user=u, kind=kind, subject=subject, body=body, url=url)
+        Notification.objects.create(
+            user=u, kind=kind, subject=_fit(subject, SUBJECT_MAX), body=body, url=url[:500]
+        )
         for u in users
         if u is not None and u.is_active
     ]
