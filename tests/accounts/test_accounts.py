@@ -42,3 +42,11 @@ def test_login_is_rate_limited(settings):
     with pytest.raises(AccountError, match="too many"):
         login(request, "a@example.org", "correct horse battery")
     assert User.objects.count() == 1
+
+
+def test_overlong_token_name_is_refused_not_a_server_error():
+    from outtake.accounts.services import create_token
+
+    user = create_user("t@example.org", "correct horse battery", "buyer")
+    with pytest.raises(AccountError, match="at most 100"):
+        create_token(user, "x" * 101)

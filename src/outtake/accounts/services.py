@@ -117,6 +117,8 @@ def create_token(
     unknown = set(scopes) - set(ApiToken.SCOPES)
     if unknown or not scopes:
         raise AccountError(f"scopes must be among {', '.join(ApiToken.SCOPES)}")
+    if len(name.strip()) > ApiToken._meta.get_field("name").max_length:
+        raise AccountError("a token name has at most 100 characters")
     allowed = set(DEFAULT_SCOPES[user.role])
     if not set(scopes) <= allowed:
         raise AccountError(f"a {user.role} may hold only {', '.join(sorted(allowed))}")
