@@ -44,24 +44,22 @@ def _image(key: str, content_type: str) -> HttpResponse:
 def thumbnail(request, asset_id):
     """Thumbnails are shown to the asset's creator and to buyers who could license or have
     licensed it."""
-    user = request_user(request, "read")
-    if user is None:
-        return HttpResponse("authentication required", status=401)
-    asset = _shown_asset(user, asset_id)
-    if asset is None or not asset.thumbnail_key:
-        raise Http404("no thumbnail")
-    return _image(asset.thumbnail_key, "image/jpeg")
+    return _asset_image(request, asset_id, "thumbnail_key", "no thumbnail")
 
 
 def contact_sheet(request, asset_id):
     """The asset's watermarked contact sheet, shown to the same people as its thumbnail."""
+    return _asset_image(request, asset_id, "sheet_key", "no contact sheet")
+
+
+def _asset_image(request, asset_id, key_field: str, missing: str) -> HttpResponse:
     user = request_user(request, "read")
     if user is None:
         return HttpResponse("authentication required", status=401)
     asset = _shown_asset(user, asset_id)
-    if asset is None or not asset.sheet_key:
-        raise Http404("no contact sheet")
-    return _image(asset.sheet_key, "image/jpeg")
+    if asset is None or not getattr(asset, key_field):
+        raise Http404(missing)
+    return _image(getattr(asset, key_field), "image/jpeg")
 
 
 def clip_preview(request, clip_id):
