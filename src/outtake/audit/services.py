@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from outtake.audit.models import AuditEvent, ChainHead, Checkpoint
+from outtake.provenance.ca import fingerprint
 
 CHECKPOINT_PURPOSE = "audit-checkpoint"
 
@@ -98,12 +99,6 @@ def _checkpoint_key():
     return key, x509.load_pem_x509_certificate(issued.cert_path.read_bytes())
 
 
-def _fingerprint(cert) -> str:
-    from cryptography.hazmat.primitives import serialization
-
-    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
-
-
 def create_checkpoint() -> Checkpoint:
     """Sign the chain's current head with Outtake's checkpoint key (its own CA leaf)."""
     from cryptography.hazmat.primitives import hashes
@@ -127,7 +122,7 @@ def create_checkpoint() -> Checkpoint:
             head=head.hash,
             statement=statement,
             signature=base64.b64encode(signature).decode(),
-            certificate_fingerprint=_fingerprint(cert),
+            certificate_fingerprint=fingerprint(cert),
         )
 
 

@@ -8,6 +8,7 @@ Layout (the rights and delivery issues add leaf certificates under the same root
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,11 @@ LEAF_YEARS = 3
 class Issued:
     key_path: Path
     cert_path: Path
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    """SHA-256 of a certificate's DER encoding, hex: how records name a certificate."""
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
 def _write_private(path: Path, key: ec.EllipticCurvePrivateKey) -> None:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from outtake.accounts.services import warranties_of
 from outtake.audit.services import record
 from outtake.market.models import License
-from outtake.provenance.ca import issue_from_csr
+from outtake.provenance.ca import fingerprint, issue_from_csr
 from outtake.provenance.contract import ClipLine, LicenseDocument
 from outtake.provenance.documents import render_license_pdf
 from outtake.provenance.odrl import build_policy
@@ -202,10 +202,6 @@ def odrl_policy(contract: LicenseContract) -> dict[str, Any]:
     return build_policy(document_from(contract.document), settings.OUTTAKE_PUBLIC_URL)
 
 
-def _fingerprint(cert: x509.Certificate) -> str:
-    return _sha256(cert.public_bytes(serialization.Encoding.DER))
-
-
 def _pem(certs: list[x509.Certificate]) -> str:
     return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in certs)
 
@@ -257,15 +253,15 @@ def certify_request(user, csr_pem: str) -> BuyerCertificate:
 
 
 def _save_certificate(user, cert, chain, *, issued_by_outtake: bool) -> BuyerCertificate:
-    fingerprint = _fingerprint(cert)
-    if BuyerCertificate.objects.filter(fingerprint=fingerprint).exists():
+    digest = fingerprint(cert)
+    if BuyerCertificate.objects.filter(fingerprint=digest).exists():
         raise ContractError("this certificate is already registered")
     saved = BuyerCertificate.objects.create(
         organization=user.organization,
         created_by=user,
         certificate_pem=_pem([cert]),
         chain_pem=_pem(chain),
-        fingerprint=fingerprint,
+        fingerprint=digest,
         subject=cert.subject.rfc4514_string()[:300],
         issued_by_outtake=issued_by_outtake,
     )
@@ -274,7 +270,7 @@ def _save_certificate(user, cert, chain, *, issued_by_outtake: bool) -> BuyerCer
         actor=user,
         org=user.organization,
         subject=saved,
-        data={"fingerprint": fingerprint, "subject": saved.subject, "outtake": issued_by_outtake},
+        data={"fingerprint": digest, "subject": saved.subject, "outtake": issued_by_outtake},
     )
     return saved
 
