@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import pytest
 
 from outtake.media.analysis.decode import VideoSource
-from outtake.media.analysis.overlays import Overlays, fixed_boxes, ocr_available
+from outtake.media.analysis.overlays import Overlays, fixed_boxes
 from outtake.media.analysis.pipeline import Pipeline
 from outtake.media.analysis.shots import Shots
 
 from .conftest import canvas, grain
 
-pytestmark = pytest.mark.skipif(not ocr_available(), reason="rapidocr is not installed")
 SIZE = (640, 360)
 FRAMES = 100
 

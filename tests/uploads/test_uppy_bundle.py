@@ -1,8 +1,6 @@
 """The committed Uppy bundle uploads through a real browser to TusApp."""
 
 import hashlib
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +9,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from tests.conftest import need_tool
 from tests.uploads.tus_harness import TOKEN, serve
 
 STATIC = Path(__file__).parents[2] / "src" / "outtake" / "static"
@@ -31,12 +30,9 @@ PAGE = """<!doctype html>
 
 @pytest.mark.e2e
 def test_uppy_dashboard_uploads_with_tus(server, tmp_path):
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("chromium is missing in CI; .ci/run must install it")
-        pytest.skip("chromium not installed")
-    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = need_tool("chromium", "the Uppy browser test")
+    import playwright.sync_api as playwright
+
     data = hashlib.shake_256(b"browser").digest(350_000)
     (tmp_path / "take 1.mp4").write_bytes(data)
     app = Starlette(
