@@ -159,6 +159,7 @@ RATE_CARD = load_rate_card(OUTTAKE_RATE_CARD)
 OUTTAKE_DEDUP_FRAME_BITS = int(env("DEDUP_FRAME_BITS", "40"))
 OUTTAKE_DEDUP_MIN_COVERAGE = float(env("DEDUP_MIN_COVERAGE", "0.5"))
 OUTTAKE_DEDUP_MIN_FRAMES = int(env("DEDUP_MIN_FRAMES", "2"))
+# New hashes go to an unsorted tail, merged into the index tables once it holds this many.
 OUTTAKE_DEDUP_TAIL_LIMIT = int(env("DEDUP_TAIL_LIMIT", "50000"))
 # Clips matching their creator's published list: "exclude" from quotes, or "allow" them
 # (buyers may still ask for unpublished footage only).

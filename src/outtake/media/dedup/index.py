@@ -22,8 +22,6 @@ import numpy as np
 
 WIDTHS = (22, 22, 22, 22, 21, 21, 21, 21, 21, 21, 21, 21)
 STARTS = tuple(itertools.accumulate((0, *WIDTHS[:-1])))
-# The tail is merged into the tables once it holds this many entries.
-TAIL_LIMIT = 50_000
 
 
 def to_words(hashes: np.ndarray) -> np.ndarray:
