@@ -19,6 +19,7 @@ from outtake.ledger.services import LedgerError
 from outtake.market.api import router as market
 from outtake.market.services import MarketError
 from outtake.notices.api import router as notices
+from outtake.notices.webhooks import WebhookError
 from outtake.rights.api import router as rights
 from outtake.rights.claims import ClaimError
 from outtake.rights.contracts import ContractError
@@ -46,6 +47,7 @@ DOMAIN_ERRORS = (
     DedupError,
     ClaimError,
     ReleaseError,
+    WebhookError,
 )
 
 

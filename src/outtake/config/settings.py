@@ -125,6 +125,11 @@ STATIC_ROOT = OUTTAKE_HOME / "static"
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = OUTTAKE_HOME / "mail"
 DEFAULT_FROM_EMAIL = env("FROM_EMAIL", "Outtake <noreply@outtake.local>")
+# Signed webhooks: organisations' endpoints must be public https addresses unless this is on
+# (development on loopback); an endpoint is switched off after this many failures in a row.
+OUTTAKE_WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+OUTTAKE_WEBHOOK_TIMEOUT = float(env("WEBHOOK_TIMEOUT", "10"))
+OUTTAKE_WEBHOOK_DISABLE_AFTER = int(env("WEBHOOK_DISABLE_AFTER", "50"))
 
 OUTTAKE_STORAGE_URL = env("STORAGE_URL", f"file://{OUTTAKE_HOME / 'blobs'}")
 OUTTAKE_UPLOAD_DIR = OUTTAKE_HOME / "uploads"

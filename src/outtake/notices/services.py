@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from outtake.notices.models import Notification
+from outtake.notices.webhooks import enqueue
 
 log = logging.getLogger("outtake.notices")
 SUBJECT_MAX = Notification._meta.get_field("subject").max_length
@@ -38,7 +39,19 @@ def notify(
     return created
 
 
-def notify_org(org, kind: str, subject: str, body: str = "", url: str = "") -> list[Notification]:
+def notify_org(
+    org, kind: str, subject: str, body: str = "", url: str = "", data: dict | None = None
+) -> list[Notification]:
+    """Tell an organisation's members, and POST the event to its webhooks with `data`, the
+    facts a machine needs (ids), beside the human text."""
+    event = {
+        "organization": org.pseudonym,
+        "subject": subject,
+        "body": body,
+        "url": f"{settings.OUTTAKE_PUBLIC_URL}{url}" if url else "",
+        **(data or {}),
+    }
+    enqueue(org, kind, event)
     return notify(org.members.filter(is_active=True), kind, subject, body, url)
 
 

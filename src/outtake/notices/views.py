@@ -4,7 +4,7 @@ from django.views.decorators.http import require_POST
 
 from outtake.accounts.models import User
 from outtake.accounts.views import is_htmx, role_required
-from outtake.notices import services
+from outtake.notices import services, webhooks
 
 INBOX_SIZE = 200
 
@@ -31,3 +31,24 @@ def mark_read(request: HttpRequest) -> HttpResponse:
     if is_htmx(request):
         return render(request, "notices/inbox_list.html", {**_inbox(request), "oob": True})
     return redirect("inbox")
+
+
+@role_required(User.Role.CREATOR, User.Role.BUYER)
+def webhook_list(request: HttpRequest) -> HttpResponse:
+    """The organisation's endpoints: add one (its secret shown once), test, switch on, remove."""
+    created = None
+    if request.method == "POST":
+        action, endpoint_id = request.POST.get("action", ""), request.POST.get("id", "")
+        if action == "add":
+            kinds = request.POST.get("kinds", "").replace(",", " ").split()
+            created = webhooks.add(request.user, request.POST.get("url", ""), kinds)
+        elif endpoint_id.isdigit() and action in ("remove", "test", "enable"):
+            {"remove": webhooks.remove, "test": webhooks.send_test, "enable": webhooks.enable}[
+                action
+            ](request.user, int(endpoint_id))
+        if created is None:
+            return redirect("webhooks")
+    endpoints = list(webhooks.endpoints(request.user))
+    for endpoint in endpoints:
+        endpoint.recent = list(endpoint.deliveries.all()[:5])
+    return render(request, "notices/webhooks.html", {"endpoints": endpoints, "created": created})
