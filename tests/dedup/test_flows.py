@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from outtake.catalog.models import Asset
@@ -12,23 +13,24 @@ from outtake.dedup import services as dedup
 from outtake.dedup.models import DuplicateHold
 from outtake.market.models import Quote
 from outtake.market.services import available_clips
-from outtake.media.dedup.hashes import hash_media
+from outtake.media.authenticity import evidence
 from outtake.media.dedup.lists import write_entry, write_header
-from outtake.media.dedup.transforms import transform_video
 from outtake.media.hashing import sha256_file
+from outtake.media.probe import probe
+from tests.dedup.conftest import shots_of
 from tests.factories import ready_clip
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
-BUNNY = FIXTURES / "video" / "bigbuckbunny.mp4"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def upload(user, path: Path, tmp_path: Path):
+def upload(user, path: Path):
     """An asset as ingest leaves it, with the dedup step's hashes, without ingest's slower
     steps (people, text): catalog.services._make_ready makes the same on_clips_made call."""
-    shots = hash_media(path)
+    shots = shots_of(path)
     clip = ready_clip(user, duration_s=shots[-1]["end_s"], width=1280, height=720)
-    Asset.objects.filter(pk=clip.asset_id).update(sha256=sha256_file(path))
+    Asset.objects.filter(pk=clip.asset_id).update(
+        sha256=sha256_file(path), authenticity=evidence(path, probe(path))
+    )
     clip.asset.refresh_from_db()
     frames = [f for shot in shots for f in shot["frames"]]
     with transaction.atomic():
@@ -41,7 +43,7 @@ def auth(user) -> dict:
 
 
 def hashes_file(path: Path) -> str:
-    return "\n".join([write_header(), write_entry(path.name, "", hash_media(path))])
+    return "\n".join([write_header(), write_entry(path.name, "", shots_of(path))])
 
 
 def quote(client, buyer) -> dict:
@@ -51,11 +53,10 @@ def quote(client, buyer) -> dict:
     return response.json()
 
 
-def test_a_re_encoded_sub_clip_from_another_creator_is_held(client, make_user, tmp_path):
+def test_a_re_encoded_sub_clip_from_another_creator_is_held(client, make_user, bunny, variant):
     first, second, reviewer = make_user("creator"), make_user("creator"), make_user("reviewer")
-    original = upload(first, BUNNY, tmp_path)
-    copy = transform_video(BUNNY, tmp_path / "copy.mp4", "re-encode", start_s=1, end_s=5)
-    held = upload(second, copy, tmp_path)
+    original = upload(first, bunny)
+    held = upload(second, variant(bunny, "re-encode", start_s=1, end_s=5))
 
     answer = client.get(f"/api/dedup/assets/{held.id}", **auth(second)).json()
     assert answer["held"] and answer["holds"][0]["kind"] == "near"
@@ -69,6 +70,8 @@ def test_a_re_encoded_sub_clip_from_another_creator_is_held(client, make_user, t
     client.force_login(reviewer)
     queue = client.get("/review/duplicates/").content.decode()
     assert "distance" in queue and str(held.clips.get().index) in queue
+    # Both sides' authenticity facts: PyAV wrote these files, and its muxer says so.
+    assert queue.count("Where this file comes from") == 2 and "software tag: Lavf" in queue
     hold = DuplicateHold.objects.get()
     client.post(f"/review/duplicates/{hold.id}/", {"decision": "duplicate"})
     hold.refresh_from_db()
@@ -76,12 +79,12 @@ def test_a_re_encoded_sub_clip_from_another_creator_is_held(client, make_user, t
     assert page.status_code in (200, 302)
 
 
-def test_a_labs_hash_list_removes_a_clip_from_its_quote_only(client, make_user, tmp_path):
+def test_a_labs_hash_list_removes_a_clip_from_its_quote_only(client, make_user, bunny, variant):
     creator, lab, other_lab = make_user("creator"), make_user("buyer"), make_user("buyer")
-    asset = upload(creator, BUNNY, tmp_path)
+    asset = upload(creator, bunny)
     before = quote(client, lab)
     assert before["clip_count"] == 1, before["excluded"]
-    corpus = transform_video(BUNNY, tmp_path / "theirs.mp4", "grey")
+    corpus = variant(bunny, "grey")
     response = client.post(
         "/api/dedup/corpus-lists",
         {"text": hashes_file(corpus), "kind": "outtake"},
@@ -121,12 +124,14 @@ class _ClientSession:
         )
 
 
-def test_outtake_exclude_matches_locally_and_requotes(client, make_user, tmp_path, monkeypatch):
+def test_outtake_exclude_matches_locally_and_requotes(
+    client, make_user, tmp_path, monkeypatch, bunny, variant
+):
     creator, lab, other_lab = make_user("creator"), make_user("buyer"), make_user("buyer")
-    upload(creator, BUNNY, tmp_path)
+    upload(creator, bunny)
     first = quote(client, lab)
     theirs = tmp_path / "corpus.jsonl"
-    theirs.write_text(hashes_file(transform_video(BUNNY, tmp_path / "m.mp4", "mirror")))
+    theirs.write_text(hashes_file(variant(bunny, "mirror")))
     monkeypatch.setattr("requests.Session", lambda: _ClientSession(client))
     commands.exclude([theirs], quote=first["id"], server="", token=lab.raw_token, kind="auto")
     requoted = Quote.objects.filter(request_id=first["request_id"]).latest("created_at")
@@ -135,10 +140,10 @@ def test_outtake_exclude_matches_locally_and_requotes(client, make_user, tmp_pat
     assert quote(client, other_lab)["clip_count"] == 1
 
 
-def test_a_creators_published_list_marks_and_excludes_a_clip(client, make_user, tmp_path):
+def test_a_creators_published_list_marks_and_excludes_a_clip(client, make_user, bunny, variant):
     creator, lab = make_user("creator"), make_user("buyer")
-    asset = upload(creator, BUNNY, tmp_path)
-    exported = transform_video(BUNNY, tmp_path / "youtube.mp4", "resize")
+    asset = upload(creator, bunny)
+    exported = variant(bunny, "resize")
     response = client.post(
         "/api/dedup/published-lists",
         {"text": hashes_file(exported), "kind": "outtake"},
@@ -149,3 +154,41 @@ def test_a_creators_published_list_marks_and_excludes_a_clip(client, make_user, 
     marked = client.get(f"/api/dedup/assets/{asset.id}", **auth(creator)).json()
     assert marked["published_clips"] == [str(asset.clips.get().id)]
     assert quote(client, lab)["excluded"]["published elsewhere"] == 1
+
+
+def test_published_clips_are_priced_lower_by_setting_unless_unpublished_only(
+    client, make_user, settings, bunny
+):
+    creator, lab = make_user("creator"), make_user("buyer")
+    upload(creator, bunny)
+    response = client.post(
+        "/api/dedup/published-lists",
+        {"text": sha256_file(bunny), "kind": "sha256"},
+        content_type="application/json",
+        **auth(creator),
+    )
+    assert response.status_code == 201 and response.json()["matched_clips"] == 1
+    settings.OUTTAKE_DEDUP_PUBLISHED = "allow"
+    full = quote(client, lab)
+    assert full["clip_count"] == 1 and full["total_minor"] > 0
+    settings.OUTTAKE_DEDUP_PUBLISHED, settings.OUTTAKE_DEDUP_PUBLISHED_DISCOUNT = "discount", "0.5"
+    lower = quote(client, lab)
+    (item,) = lower["items"]
+    line = next(ln for ln in item["price_lines"] if ln["code"] == "published")
+    assert line["kind"] == "deduction" and "Published elsewhere" in line["label"]
+    half = round(full["total_minor"] * 0.5)
+    assert line["amount"]["minor"] == -half
+    assert lower["total_minor"] == item["price_minor"] == full["total_minor"] - half
+
+    answer = client.put(
+        f"/api/dedup/requests/{lower['request_id']}",
+        {"unpublished_only": True},
+        content_type="application/json",
+        **auth(lab),
+    )
+    assert answer.status_code == 200
+    requoted = client.post(f"/api/requests/{lower['request_id']}/quote", **auth(lab)).json()
+    assert requoted["clip_count"] == 0 and requoted["excluded"]["published elsewhere"] == 1
+    settings.OUTTAKE_DEDUP_PUBLISHED = "sometimes"
+    with pytest.raises(ImproperlyConfigured):
+        dedup.published_policy()

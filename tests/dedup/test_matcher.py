@@ -7,11 +7,12 @@ import pytest
 from PIL import Image
 
 from outtake.media.dedup.groups import group_near_duplicates
-from outtake.media.dedup.hashes import frame_variants, hash_media
+from outtake.media.dedup.hashes import frame_variants
 from outtake.media.dedup.index import HashIndex, brute_force
 from outtake.media.dedup.lists import bag_index, match_against_bag, parse
 from outtake.media.dedup.matcher import Signature, Thresholds, match_clips
-from outtake.media.dedup.transforms import TRANSFORMS, transform_photo, transform_video
+from outtake.media.dedup.transforms import TRANSFORMS, transform_photo
+from tests.dedup.conftest import shots_of
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 PHOTOS = ["astronaut.png", "coffee.png"]
@@ -51,16 +52,15 @@ def test_the_threatexchange_modes_family_matches_itself():
 
 
 @pytest.fixture(scope="module")
-def bikes(tmp_path_factory):
+def bikes(variant):
     """bikes.mp4 and copies of its seconds 2–8: re-encoded, 25 % faster, cropped 10 %."""
-    folder = tmp_path_factory.mktemp("variants")
     source = FIXTURES / "video" / "bikes.mp4"
     flat = lambda path: Signature.from_frames(  # noqa: E731
-        [f for shot in hash_media(path) for f in shot["frames"]]
+        [f for shot in shots_of(path) for f in shot["frames"]]
     )
     copies = {
-        name: flat(transform_video(source, folder / f"{i}.mp4", name, start_s=2, end_s=8))
-        for i, name in enumerate(("re-encode", "speed+25%", "speed-25%", "crop 10%"))
+        name: flat(variant(source, name, start_s=2, end_s=8))
+        for name in ("re-encode", "speed+25%", "speed-25%", "crop 10%")
     }
     return flat(source), copies, flat(FIXTURES / "video" / "bigbuckbunny.mp4")
 
@@ -100,6 +100,20 @@ def test_the_index_finds_what_a_linear_scan_finds():
     assert set(found.ids) >= set(range(0, 20_000, 1000))
 
 
+def test_removed_entries_are_not_found_from_the_tables_the_tail_or_a_reload(tmp_path):
+    hashes = np.random.default_rng(2).integers(0, 256, (40, 32), dtype=np.uint8)
+    index = HashIndex(hashes[:30], np.arange(30))
+    index.add(hashes[30:], np.arange(30, 40))
+    index.remove(np.array([3, 35]))  # one in the tables, one in the tail
+    assert sorted(index.search(hashes, 0).ids) == sorted(set(range(40)) - {3, 35})
+    index.save(tmp_path)
+    loaded = HashIndex.load(tmp_path)
+    assert sorted(loaded.search(hashes, 0).ids) == sorted(set(range(40)) - {3, 35})
+    merged = loaded.merged()
+    assert len(merged) == 38 and not len(merged.removed_ids)
+    assert sorted(merged.search(hashes, 0).ids) == sorted(set(range(40)) - {3, 35})
+
+
 def test_hash_lists_parse_and_match_as_a_bag():
     picture = photo("astronaut.png")
     _, hashes = frame_variants(picture)
@@ -123,3 +137,32 @@ def test_group_near_duplicates_puts_copies_together():
     }
     groups = group_near_duplicates(items)
     assert sorted(map(sorted, groups)) == [["a-grey.png", "a-mirror.png", "a.png"], ["b.png"]]
+
+
+def test_a_pdq_list_matches_per_hash_but_a_clip_needs_enough_of_its_frames():
+    """Each listed hash is some frame, in no order; a clip is in the list when at least half
+    of its frames are, and at least 2 (or all of a shorter clip)."""
+    rng = np.random.default_rng(4)
+    frames = rng.integers(0, 256, (10, 4, 32), dtype=np.uint8)  # unrelated frames, ~128 apart
+
+    def clip(n: int) -> Signature:
+        return Signature(np.arange(n, dtype=np.float64), frames[:n])
+
+    def listed(rows: list[int], variant: int = 0) -> np.ndarray:
+        bits = np.unpackbits(frames[rows, variant], axis=1)
+        bits[:, rng.integers(0, 256, 12)] ^= 1  # a re-encode moves a hash a few bits
+        text = "\n".join(h.tobytes().hex() for h in np.packbits(bits, axis=1)[::-1])
+        return parse(text, "pdq").frames
+
+    def matches(signature: Signature, bag: np.ndarray):
+        return match_against_bag(signature, bag_index(bag), Thresholds())
+
+    assert len(bag_index(listed([0, 1, 2]))) == 3  # one index entry per listed hash
+    assert matches(clip(10), listed([0, 2, 4, 6])) is None  # 4 of 10 frames
+    found = matches(clip(10), listed([9, 0, 2, 4, 6]))  # 5 of 10, listed in any order
+    assert found is not None and found["coverage"] == 0.5
+    assert matches(clip(3), listed([1])) is None  # one shared frame is not enough
+    assert matches(clip(3), listed([0, 2])) is not None
+    assert matches(clip(1), listed([0])) is not None  # a photo is one frame
+    assert matches(clip(4), listed([0, 1], variant=1)) is not None  # their copy is mirrored
+    assert matches(clip(4), listed([0, 1], variant=3)) is not None  # their copy is cropped

@@ -29,6 +29,8 @@ class Asset(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROCESSING)
     status_reason = models.TextField(blank=True)
     probe = models.JSONField(default=dict, blank=True)
+    # Facts about where the file comes from (media.authenticity): camera signs, C2PA, AI flag.
+    authenticity = models.JSONField(default=dict, blank=True)
     thumbnail_key = models.CharField(max_length=300, blank=True)
     # A watermarked contact sheet of the asset's shots, without the original's metadata.
     sheet_key = models.CharField(max_length=300, blank=True)

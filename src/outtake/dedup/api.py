@@ -1,9 +1,11 @@
 from uuid import UUID
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 
 from outtake.accounts.auth import scoped
+from outtake.catalog.models import Clip
 from outtake.catalog.services import assets_of
 from outtake.dedup import services
 from outtake.dedup.models import ListMatch
@@ -131,3 +133,14 @@ def set_preference(request, request_id: UUID, payload: PreferenceIn):
     )
     services.set_unpublished_only(req, payload.unpublished_only)
     return {"request_id": str(req.id), "unpublished_only": payload.unpublished_only}
+
+
+@router.get("/dedup/clips/{uuid:clip_id}/authenticity", auth=scoped("read"))
+def clip_authenticity(request, clip_id: UUID):
+    """Facts about where a clip's file comes from (camera signs, C2PA manifest and state,
+    whether it says it is AI-generated): evidence, not a verdict."""
+    try:
+        facts = services.authenticity_of(request.auth, clip_id)
+    except Clip.DoesNotExist:
+        raise Http404("no such clip") from None
+    return {"clip_id": str(clip_id), "authenticity": facts}

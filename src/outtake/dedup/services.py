@@ -4,24 +4,28 @@ Catalogue frames live in FrameHash rows and in an on-disk HashIndex (OUTTAKE_HOM
 with three entries per frame (full, central 90 %, central 80 %); a query sends all four
 variants of its frames (the mirror too), and a pair counts when one side is the full frame.
 Index hits are only candidates: every match is confirmed by the ordered clip matcher on the
-rows in the database, so stale index entries cost time, never a wrong hold.
+rows in the database, so stale index entries cost time, never a wrong hold; a reanalysis
+takes its replaced clips' frames out (forget_clips).
 """
 
 from __future__ import annotations
 
 import shutil
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from outtake.audit.services import record
 from outtake.catalog.models import Asset, Clip
+from outtake.core.pricing import Price, PriceLine
 from outtake.dedup.models import (
     DuplicateHold,
     FrameHash,
@@ -30,6 +34,7 @@ from outtake.dedup.models import (
     QuoteExclusion,
     RequestPreference,
 )
+from outtake.media.authenticity import for_buyers
 from outtake.media.dedup import lists
 from outtake.media.dedup.index import HashIndex, locked
 from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds, match_clips
@@ -39,6 +44,11 @@ from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds, match
 INDEXED = (0, 2, 3)
 # Candidate clips confirmed per new clip, most index hits first.
 MAX_CANDIDATES = 20
+# The index finds candidates within this many bits (the confirmation uses the frame threshold):
+# with 12 chunks, probing 2 bits per chunk covers every pair within 35 bits, while 36-40 would
+# need 3 per chunk, 7 times the probes (README, `make bench-dedup`). A candidate clip needs
+# only one of its frames that close.
+CANDIDATE_BITS = 35
 
 
 class DedupError(ValueError):
@@ -95,12 +105,29 @@ def add_to_index(frame_ids: list[int]) -> None:
     with locked(folder):
         index = HashIndex.load(folder) or HashIndex.empty()
         index.add(hashes, ids)
-        if len(index.tail_ids) > settings.OUTTAKE_DEDUP_TAIL_LIMIT:
-            index.merged().save(folder)
-        elif (folder / "words.npy").exists():
-            index.save_tail(folder)
-        else:
-            index.save(folder)
+        _save(index, folder)
+
+
+def remove_from_index(frame_ids: list[int]) -> None:
+    """Take FrameHash rows' entries out of the index (rows deleted with their clips)."""
+    ids = np.array(frame_ids, dtype=np.int64)[:, None] * N_VARIANTS + np.array(INDEXED)
+    folder = index_dir()
+    with locked(folder):
+        index = HashIndex.load(folder)
+        if index is None:
+            return
+        index.remove(ids.ravel())
+        _save(index, folder)
+
+
+def _save(index: HashIndex, folder: Path) -> None:
+    pending = len(index.tail_ids) + len(index.removed_ids)
+    if pending > settings.OUTTAKE_DEDUP_TAIL_LIMIT:
+        index.merged().save(folder)
+    elif (folder / "words.npy").exists():
+        index.save_tail(folder)
+    else:
+        index.save(folder)
 
 
 def rebuild_index(progress=None) -> int:
@@ -185,6 +212,14 @@ def in_catalogue(qs: QuerySet[Clip]) -> QuerySet[Clip]:
 # ---- within the catalogue ------------------------------------------------------------------
 
 
+def forget_clips(asset: Asset) -> None:
+    """Call before deleting the asset's clips (a reanalysis replaces them): their frames leave
+    the index once the deletion commits, instead of staying there until a rebuild."""
+    frame_ids = list(FrameHash.objects.filter(clip__asset=asset).values_list("id", flat=True))
+    if frame_ids:
+        transaction.on_commit(lambda: remove_from_index(frame_ids))
+
+
 def on_clips_made(asset: Asset, clips: list[Clip], analysis: dict) -> list[DuplicateHold]:
     """Store the new clips' frame hashes, hold duplicates, apply hash lists, then index them."""
     shots = {shot["index"]: shot for shot in analysis.get("shots", [])}
@@ -208,7 +243,8 @@ def find_matches(signature: Signature, *, exclude_asset: Any = None) -> list[tup
     """Catalogue clips the signature matches, with the match, best first."""
     if not len(signature):
         return []
-    found = catalogue_index().search(signature.hashes.reshape(-1, 32), thresholds().frame_bits)
+    radius = min(thresholds().frame_bits, CANDIDATE_BITS)
+    found = catalogue_index().search(signature.hashes.reshape(-1, 32), radius)
     allowed = (found.query % N_VARIANTS == 0) | (found.ids % N_VARIANTS == 0)
     frame_ids = np.unique(found.ids[allowed] // N_VARIANTS).tolist()
     per_clip = Counter(FrameHash.objects.filter(id__in=frame_ids).values_list("clip_id", flat=True))
@@ -391,14 +427,29 @@ def set_unpublished_only(request, value: bool) -> None:
     )
 
 
+PUBLISHED_POLICIES = ("exclude", "discount", "allow")
+
+
+def published_policy() -> str:
+    """What happens to clips marked published (OUTTAKE_DEDUP_PUBLISHED)."""
+    policy = settings.OUTTAKE_DEDUP_PUBLISHED
+    if policy not in PUBLISHED_POLICIES:
+        raise ImproperlyConfigured(
+            f"OUTTAKE_DEDUP_PUBLISHED must be one of {', '.join(PUBLISHED_POLICIES)}, "
+            f"not {policy!r}"
+        )
+    return policy
+
+
+def _unpublished_only(request) -> bool:
+    return RequestPreference.objects.filter(request=request, unpublished_only=True).exists()
+
+
 def left_out_of_quote(request) -> dict[Any, str]:
     """Clip id → why it leaves this request's quote: the lab already has it (its hash lists or
     its `outtake exclude` ids), or it was published elsewhere (by setting, or on request)."""
     out: dict[Any, str] = {}
-    published_rule = settings.OUTTAKE_DEDUP_PUBLISHED == "exclude" or (
-        RequestPreference.objects.filter(request=request, unpublished_only=True).exists()
-    )
-    if published_rule:
+    if published_policy() == "exclude" or _unpublished_only(request):
         for clip_id in published_clips().values_list("clip", flat=True):
             out[clip_id] = "published elsewhere"
     corpus = ListMatch.objects.filter(
@@ -409,6 +460,29 @@ def left_out_of_quote(request) -> dict[Any, str]:
     for clip_id in QuoteExclusion.objects.filter(request=request).values_list("clip", flat=True):
         out[clip_id] = "already in your corpus"
     return out
+
+
+def discounted_in_quote(request) -> set[Any]:
+    """Clip ids a quote prices lower because they were published elsewhere (policy discount)."""
+    if published_policy() != "discount" or _unpublished_only(request):
+        return set()
+    return set(published_clips().values_list("clip", flat=True))
+
+
+def apply_published_discount(price: Price) -> Price:
+    """Add the published-elsewhere deduction to a clip's price, as an explained line."""
+    share = Decimal(settings.OUTTAKE_DEDUP_PUBLISHED_DISCOUNT)
+    if not Decimal(0) <= share <= Decimal(1):
+        raise ImproperlyConfigured("OUTTAKE_DEDUP_PUBLISHED_DISCOUNT must be between 0 and 1")
+    price.lines.append(
+        PriceLine(
+            "deduction",
+            "published",
+            f"Published elsewhere by its creator −{share * 100:.0f} %",
+            -price.total.times(share),
+        )
+    )
+    return price
 
 
 def quote_candidates(user, quote) -> list[dict]:
@@ -453,3 +527,23 @@ def exclude_from_quote(user, quote, clip_ids: list[str]):
         data={"clips": sorted(str(c) for c in wanted)},
     )
     return build_quote(quote.request)
+
+
+# ---- authenticity evidence -------------------------------------------------------------------
+
+
+def authenticity_of(user, clip_id: Any) -> dict:
+    """A clip's authenticity evidence as its viewer may see it: in full for reviewers and the
+    creator; for a buyer, of clips it can see (catalogue, its quotes, its licenses), without
+    what could name the creator. Raises Clip.DoesNotExist for anyone else."""
+    from outtake.market.models import QuoteItem
+    from outtake.market.services import asset_shown_to_buyer
+
+    clip = Clip.objects.select_related("asset").get(pk=clip_id)
+    facts = clip.asset.authenticity or {}
+    if user.is_reviewer or clip.asset.owner_id == user.organization_id:
+        return facts
+    quoted = QuoteItem.objects.filter(quote__buyer=user.organization_id, clip=clip).exists()
+    if user.is_buyer and (quoted or asset_shown_to_buyer(user.organization, clip.asset_id)):
+        return for_buyers(facts)
+    raise Clip.DoesNotExist

@@ -1,9 +1,12 @@
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from outtake.accounts.views import role_required
 from outtake.dedup import services
-from outtake.dedup.models import DuplicateHold
+from outtake.dedup.forms import HashListForm
+from outtake.dedup.models import DuplicateHold, HashList
 
 
 @staff_member_required
@@ -18,3 +21,30 @@ def decide(request, hold_id: int):
     hold = get_object_or_404(DuplicateHold, pk=hold_id)
     services.decide(hold, request.user, request.POST.get("decision", ""))
     return redirect("dedup-queue")
+
+
+@role_required("buyer", "creator")
+def hash_lists(request):
+    """A lab's lists of what it already has, or a creator's of what they published."""
+    purpose = HashList.Purpose.CORPUS if request.user.is_buyer else HashList.Purpose.PUBLISHED
+    form = HashListForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            made = services.upload_list(
+                request.user,
+                form.cleaned_data["file"],
+                kind=form.cleaned_data["kind"],
+                purpose=purpose,
+                name=form.cleaned_data["name"],
+            )
+        except services.DedupError as exc:
+            form.add_error("file", str(exc))
+        else:
+            messages.success(request, f"{made.name}: {made.matches.count()} clip(s) matched.")
+            return redirect("hash-lists")
+    lists = HashList.objects.filter(owner=request.user.organization, purpose=purpose)
+    return render(
+        request,
+        "dedup/hash_lists.html",
+        {"form": form, "purpose": purpose, "lists": lists.order_by("-created_at")},
+    )

@@ -4,6 +4,10 @@ Each file goes through the same analysis as ingest, in a sandboxed child (a bad 
 own result, not the scan), several at a time. Values come from the default rate card, so no
 server or Django is needed. Progress is kept in a state file keyed by path, size and mtime,
 written after every file, so an interrupted scan resumes where it stopped.
+
+Near-duplicates inside the folder (a re-encode, an export, a sub-clip of another file) are
+grouped with the catalogue's matcher over the dedup frame hashes the analysis computes: each
+group is shown once, under its most valuable file, and its value is counted once.
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ from outtake.media.errors import MediaError
 from outtake.media.sandbox import run_isolated
 
 STATE_NAME = ".outtake-scan.json"
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: entries keep their dedup frame hashes for grouping
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".mts", ".m2ts", ".mxf", ".webm")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".heic", ".webp", ".dng")
 MEDIA_SUFFIXES = frozenset(VIDEO_SUFFIXES + PHOTO_SUFFIXES)
 SHEET_WIDTH = 480  # the contact sheet inlined in the report
+RETRIED_CODES = ("timeout", "out_of_memory")
 
 
 def find_media(directory: Path) -> list[Path]:
@@ -57,9 +62,11 @@ def analyse_file(path: str) -> dict[str, Any]:
 
     from outtake.media.analysis.analyse import analyse
     from outtake.media.analysis.previews import SHEET_NAME
+    from outtake.media.authenticity import annotate
 
     with tempfile.TemporaryDirectory(prefix="outtake-scan-") as previews:
         result = analyse(path, preview_dir=previews)
+        annotate(result, path, result["probe"])  # a file that says it is AI-generated is worth 0
         sheet = Path(previews, SHEET_NAME)
         thumbnail = None
         if sheet.exists():
@@ -82,6 +89,11 @@ def analyse_file(path: str) -> dict[str, Any]:
                 "identifiable": shot.get("people", {}).get("identifiable", 0),
             }
             for shot in result["shots"]
+        ],
+        "frames": [
+            {"t": frame["t"], "h": frame["h"]}
+            for shot in result["shots"]
+            for frame in shot.get("dedup", [])
         ],
         "thumbnail": thumbnail,
     }
@@ -131,9 +143,14 @@ class ScanState:
     def done(self, file: Path) -> dict[str, Any] | None:
         entry = self.files.get(str(file.resolve()))
         stat = file.stat()
-        if entry and (entry["size_bytes"], entry["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
-            return entry
-        return None
+        if not entry or (entry["size_bytes"], entry["mtime_ns"]) != (
+            stat.st_size,
+            stat.st_mtime_ns,
+        ):
+            return None
+        # Out of time or memory is tried again: the limits may be raised, and a scan killed
+        # mid-file can record its killed child as out of memory just before it dies.
+        return None if entry.get("code") in RETRIED_CODES else entry
 
     def record(self, entry: dict[str, Any]) -> None:
         with self._lock:
@@ -166,6 +183,7 @@ def _scan_one(path: Path, card: RateCard, memory_mb: int, timeout_s: float) -> d
         **analysis["probe"],
         "pipeline_version": analysis["pipeline_version"],
         "thumbnail": analysis["thumbnail"],
+        "frames": analysis["frames"],
         "clips": clips,
         "tags": sorted({t for c in clips for t in c["tags"]}),
         "problems": sorted({p["reason"] for c in clips for p in c["problems"]}),
@@ -216,13 +234,45 @@ def scan(
             if on_file:
                 on_file(entry, False)
     ordered = [entries[str(p.resolve())] for p in files]
-    return {"directory": str(directory.resolve()), "currency": card.currency, **totals(ordered)}
+    grouped = mark_near_duplicates(ordered)
+    report = totals([{k: v for k, v in e.items() if k != "frames"} for e in grouped])
+    return {"directory": str(directory.resolve()), "currency": card.currency, **report}
+
+
+def mark_near_duplicates(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Copies of the entries, each near-duplicate of another file marked "duplicate_of" the
+    path of its group's representative: the group's most valuable file (then the longest,
+    then the largest, likely the least re-encoded; then the first found)."""
+    from outtake.media.dedup.groups import group_near_duplicates
+    from outtake.media.dedup.matcher import Signature
+
+    out = [{k: v for k, v in e.items() if k != "duplicate_of"} for e in entries]
+    by_path = {e["path"]: e for e in out}
+    signatures = {
+        e["path"]: Signature.from_frames(e["frames"], key=e["path"]) for e in out if e.get("frames")
+    }
+    for group in group_near_duplicates(signatures):
+        members = [by_path[str(path)] for path in group]
+        best = max(
+            members,
+            key=lambda e: (e.get("value_minor", 0), e.get("duration_s") or 0, e["size_bytes"]),
+        )
+        for member in members:
+            if member is not best:
+                member["duplicate_of"] = best["path"]
+    return out
 
 
 def totals(entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per-file entries and the archive's totals: value, minutes and value by tier."""
+    """Per-file entries and the archive's totals: value, minutes and value by tier, with each
+    group of near-duplicates counted once (its members marked "duplicate_of" are left out)."""
     tiers: dict[str, dict[str, float]] = {}
+    groups: dict[str, list[str]] = {}
     for entry in entries:
+        if entry.get("duplicate_of"):
+            groups.setdefault(entry["duplicate_of"], []).append(entry["path"])
+    counted = [e for e in entries if not e.get("duplicate_of")]
+    for entry in counted:
         for clip in entry.get("clips", []):
             tier = tiers.setdefault(clip["tier"], {"minutes": 0.0, "clips": 0, "value_minor": 0})
             tier["minutes"] += (clip["end_s"] - clip["start_s"]) / 60
@@ -231,14 +281,22 @@ def totals(entries: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "files": entries,
         "failed": sum("error" in e for e in entries),
-        "minutes": sum((e.get("duration_s") or 0) for e in entries if e.get("kind") == "video")
+        "minutes": sum((e.get("duration_s") or 0) for e in counted if e.get("kind") == "video")
         / 60,
-        "value_minor": sum(e.get("value_minor", 0) for e in entries),
-        "people_needing_releases": sum(e.get("people_needing_releases", 0) for e in entries),
+        "value_minor": sum(e.get("value_minor", 0) for e in counted),
+        "people_needing_releases": sum(e.get("people_needing_releases", 0) for e in counted),
+        "groups": [
+            {"representative": rep, "near_duplicates": dups} for rep, dups in groups.items()
+        ],
         "tiers": {code: {**t, "minutes": round(t["minutes"], 2)} for code, t in tiers.items()},
     }
 
 
 def sellable_paths(report: dict[str, Any]) -> set[str]:
-    """Files the scan values above zero: what `outtake upload --only-sellable` sends."""
-    return {e["path"] for e in report["files"] if e.get("value_minor", 0) > 0}
+    """Files the scan values above zero, one per group of near-duplicates: what
+    `outtake upload --only-sellable` sends."""
+    return {
+        e["path"]
+        for e in report["files"]
+        if e.get("value_minor", 0) > 0 and not e.get("duplicate_of")
+    }

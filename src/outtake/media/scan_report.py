@@ -14,6 +14,7 @@ h1{margin-bottom:.2rem} .muted{color:#666} table{border-collapse:collapse;width:
 td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
 img{max-width:240px;border-radius:4px} .tag{background:#eef;border-radius:3px;padding:0 .3rem;
 margin-right:.2rem;font-size:.85em} .warn{color:#a60} .total{font-size:1.6rem;font-weight:600}
+.dups{color:#555;font-size:.9em}
 """
 
 
@@ -43,7 +44,7 @@ def tier_chart(tiers: dict[str, dict[str, Any]], currency: str) -> str:
     return "".join(parts)
 
 
-def _row(entry: dict[str, Any], currency: str) -> str:
+def _row(entry: dict[str, Any], currency: str, copies: list[str]) -> str:
     name = escape(Path(entry["path"]).name)
     if "error" in entry:
         error = escape(entry["error"])
@@ -56,6 +57,9 @@ def _row(entry: dict[str, Any], currency: str) -> str:
     worth = escape(_money(entry["value_minor"], currency))
     people = entry["people_needing_releases"]
     releases = f"<br><b>{people} identifiable: releases needed</b>" if people else ""
+    if copies:
+        listed = ", ".join(escape(Path(c).name) for c in copies)
+        name += f"<br><span class='dups'>near-duplicates (value counted once): {listed}</span>"
     return (
         f"<tr><td>{thumb}</td><td>{name}<br><span class='muted'>{length}, {size}, "
         f"{len(entry['clips'])} clip(s)</span></td><td>{tags}{releases}</td>"
@@ -65,13 +69,22 @@ def _row(entry: dict[str, Any], currency: str) -> str:
 
 def render_html(report: dict[str, Any]) -> str:
     currency = report["currency"]
-    rows = "".join(_row(e, currency) for e in report["files"])
+    copies = {g["representative"]: g["near_duplicates"] for g in report.get("groups", [])}
+    # Each group of near-duplicates is one row, under its representative.
+    rows = "".join(
+        _row(e, currency, copies.get(e["path"], []))
+        for e in report["files"]
+        if not e.get("duplicate_of")
+    )
+    grouped = sum(len(c) for c in copies.values())
+    shown = len(report["files"]) - grouped
+    dups = f", {grouped} near-duplicate(s) grouped under them" if grouped else ""
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>What my footage is worth — Outtake scan</title><style>{_STYLE}</style></head><body>
 <h1>What this footage is worth</h1>
 <p class="muted">Scanned on this computer by Outtake; nothing was uploaded.</p>
 <p class="total">{escape(_money(report["value_minor"], currency))}
-<span class="muted">for {report["minutes"]:.1f} minutes in {len(report["files"])} files</span></p>
+<span class="muted">for {report["minutes"]:.1f} minutes in {shown} files{dups}</span></p>
 <p>{report["people_needing_releases"]} identifiable people would need releases.</p>
 <h2>Value by tier</h2>{tier_chart(report["tiers"], currency)}
 <h2>Files</h2><table><tr><th></th><th>File</th><th>Tags</th><th>Problems</th><th>Value</th></tr>

@@ -17,9 +17,15 @@ from typing import Any
 import numpy as np
 import pdqhash
 
-from outtake.media.analysis import measures
 from outtake.media.analysis.decode import Frame, PhotoSource, VideoSource
-from outtake.media.analysis.hashes import COLLAPSE_BITS, MIN_QUALITY, PdqHashes, stretched
+from outtake.media.analysis.hashes import (
+    COLLAPSE_BITS,
+    MIN_QUALITY,
+    PdqHashes,
+    PdqView,
+    frame_pdq_view,
+    pdq_view,
+)
 from outtake.media.analysis.pipeline import Context, Pipeline, Step
 from outtake.media.analysis.shots import Shots
 from outtake.media.probe import probe
@@ -39,14 +45,16 @@ def _central(picture: np.ndarray, margin: float) -> np.ndarray:
 
 def frame_variants(picture: np.ndarray) -> tuple[int, list[bytes]]:
     """(quality, [full, mirror, c90, c80] as 32-byte PDQ hashes) of an RGB picture."""
-    rows, columns = measures.bars(picture.max(axis=2))
-    picture = stretched(measures.crop_bars(picture, rows, columns))
-    dihedral, quality = pdqhash.compute_dihedral(picture)
-    hashes = [dihedral[0], dihedral[_MIRROR]]
+    return view_variants(pdq_view(picture))
+
+
+def view_variants(view: PdqView) -> tuple[int, list[bytes]]:
+    """frame_variants() of a picture whose PDQ view is already made (by the pdq step)."""
+    hashes = [view.dihedral[0], view.dihedral[_MIRROR]]
     for name in VARIANTS[2:]:
-        bits, _ = pdqhash.compute(_central(picture, _CENTRAL[name]))
+        bits, _ = pdqhash.compute(_central(view.picture, _CENTRAL[name]))
         hashes.append(bits)
-    return int(quality), [np.packbits(h.astype(np.uint8)).tobytes() for h in hashes]
+    return view.quality, [np.packbits(h.astype(np.uint8)).tobytes() for h in hashes]
 
 
 def _bits_apart(a: bytes, b: bytes) -> int:
@@ -66,10 +74,12 @@ class DedupHashes(Step):
         self._frames: dict[int, tuple[float, int, list[bytes]]] = {}
 
     def consume(self, frame: Frame) -> None:
-        picture = frame.images.get(PdqHashes.FRAMES.name)
-        if picture is None or frame.index in self._frames:
+        if frame.index in self._frames:
             return
-        quality, hashes = frame_variants(picture)
+        view = frame_pdq_view(frame)
+        if view is None:
+            return
+        quality, hashes = view_variants(view)
         if quality < MIN_QUALITY:
             self.stats.count("low_quality")
             return

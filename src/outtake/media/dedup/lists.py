@@ -7,6 +7,14 @@ Formats (one file is one format):
 - `outtake hashes DIR` files: JSON lines, a header {"format": "outtake-hashes/1"} then one
   {"path", "sha256", "shots": [{"start_s", "end_s", "frames": [{"t", "q", "h"}]}]} per file.
 SHA-256 and PDQ digests have the same length, so the uploader says which a plain list holds.
+
+A list is matched per hash, as ThreatExchange's format intends: each line is the hash of some
+frame, of some video, in no order. A frame of a clip is in the list when any of its variants
+(full, mirror, central 90 %, 80 %) is within the frame threshold of a listed hash (or, for
+`outtake hashes` files, of any listed variant, one side being a full frame). A clip is in the
+list when enough of its frames are: at least min_coverage of them (default half) and at least
+min_frames (default 2), or every frame of a clip that has fewer (a photo is one frame). So a
+single shared frame (a logo card, a black frame that slipped through) never excludes a clip.
 """
 
 from __future__ import annotations
@@ -74,17 +82,22 @@ def parse(text: str, kind: str = "auto") -> ParsedList:
 
 
 def bag_index(frames: np.ndarray) -> HashIndex:
-    """An index over a bag of frames' variants; an entry's id is frame × variants + variant."""
+    """An index over a bag of frames' variants; an entry's id is frame × variants + variant.
+    Variants equal to the frame's full hash (all of a plain PDQ list's) are indexed once."""
     n = len(frames)
-    ids = np.arange(n * N_VARIANTS, dtype=np.int64)
-    return HashIndex(frames.reshape(n * N_VARIANTS, 32), ids)
+    repeated = (frames == frames[:, :1]).all(axis=-1)
+    repeated[:, 0] = False
+    keep = ~repeated.ravel()
+    ids = np.arange(n * N_VARIANTS, dtype=np.int64)[keep]
+    return HashIndex(frames.reshape(n * N_VARIANTS, 32)[keep], ids)
 
 
 def match_against_bag(clip: Signature, index: HashIndex, thresholds: Thresholds) -> dict | None:
     """Evidence that enough of a clip's frames are in the bag, or None.
 
-    A bag has no order (a PDQ list need not come from one video), so this counts matched
-    frames: at least min_coverage of the clip's, and min_frames (or all of a shorter clip)."""
+    A bag has no order (a PDQ list need not come from one video), so this counts the clip's
+    frames found in it: at least min_coverage of them, and min_frames (or all of a shorter
+    clip); see the module's docstring."""
     if not len(clip):
         return None
     queries = clip.hashes.reshape(-1, 32)
