@@ -62,6 +62,21 @@ def test_probe_fixture_videos_match_a_full_decode(path, size, codec, audio):
     assert info["image_mode"] is None
 
 
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="reads /proc/self/io (Linux)")
+def test_an_mp4_is_probed_from_its_index_not_read_through():
+    # The header's index says what is present; only the first and last frames are decoded.
+    def bytes_read() -> int:
+        with open("/proc/self/io") as io:
+            return int(next(line for line in io if line.startswith("rchar")).split()[1])
+
+    probe(BIKES)  # the first call imports modules, which reads files too
+    before = bytes_read()
+    info = probe(BIGBUCKBUNNY)
+    read = bytes_read() - before
+    assert info["frame_count"] == decoded_facts(BIGBUCKBUNNY)["frame_count"]
+    assert read < 0.5 * BIGBUCKBUNNY.stat().st_size
+
+
 def test_bigbuckbunny_details():
     info = probe(BIGBUCKBUNNY)
     assert info["duration_s"] == pytest.approx(5.28, abs=0.05)  # 132 frames at 25 fps

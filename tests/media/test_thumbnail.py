@@ -4,6 +4,10 @@ import av
 import pytest
 from PIL import Image, ImageChops, ImageFile, ImageStat
 
+from outtake.media.analysis.decode import VideoSource
+from outtake.media.analysis.pipeline import Pipeline
+from outtake.media.analysis.shots import Shots
+from outtake.media.analysis.thumbnail import Thumbnail
 from outtake.media.errors import MediaError
 from outtake.media.images import to_rgb
 from outtake.media.probe import probe
@@ -180,7 +184,17 @@ def test_empty_and_unreadable_files_get_no_thumbnail(tmp_path):
     assert not (tmp_path / "out.jpg").exists()
 
 
-# --- videos -------------------------------------------------------------------------------
+# --- videos: the thumbnail is a frame of the analysis pass ----------------------------------
+
+
+def video_thumbnail(path: Path, out: Path, max_side: int = 480) -> tuple[int, int] | None:
+    step = Thumbnail(out, max_side=max_side)
+    source = VideoSource(path)
+    try:
+        Pipeline(Shots(), [step]).run(source, probe(path))
+    finally:
+        source.close()
+    return step.size
 
 
 def frame_at(path: Path, seconds: float) -> Image.Image:
@@ -193,7 +207,7 @@ def frame_at(path: Path, seconds: float) -> Image.Image:
 
 def test_video_thumbnail_is_the_frame_at_ten_percent(tmp_path):
     out = tmp_path / "bbb.jpg"
-    assert make_thumbnail(BIGBUCKBUNNY, out) == (480, 270)
+    assert video_thumbnail(BIGBUCKBUNNY, out) == (480, 270)
     thumb = assert_plain_jpeg(out, (480, 270))
     duration = probe(BIGBUCKBUNNY)["duration_s"]
     wanted = frame_at(BIGBUCKBUNNY, 0.10 * duration).resize((480, 270))
@@ -203,7 +217,7 @@ def test_video_thumbnail_is_the_frame_at_ten_percent(tmp_path):
 
 
 def test_video_thumbnail_respects_max_side(tmp_path):
-    assert make_thumbnail(BIKES, tmp_path / "bikes.jpg", max_side=160) == (160, 68)
+    assert video_thumbnail(BIKES, tmp_path / "bikes.jpg", max_side=160) == (160, 68)
 
 
 def test_video_thumbnail_is_turned_upright(video, tmp_path):
@@ -214,7 +228,7 @@ def test_video_thumbnail_is_turned_upright(video, tmp_path):
 
     # Stored landscape, shown turned 90° clockwise (a phone held upright).
     path = video("portrait.mp4", frames=10, rotation=-90, picture=top_red_bottom_blue)
-    size = make_thumbnail(path, tmp_path / "portrait.jpg")
+    size = video_thumbnail(path, tmp_path / "portrait.jpg")
     assert size == (240, 320)  # never scaled up
     thumb = assert_plain_jpeg(tmp_path / "portrait.jpg", size)
     assert thumb.getpixel((220, 160))[0] > 200  # the stored top is now on the right

@@ -8,7 +8,7 @@ import pdqhash
 import pytest
 
 from outtake.media.analysis.analyse import analyse
-from outtake.media.analysis.hashes import hamming, pdq_hex
+from outtake.media.analysis.hashes import hamming, pdq_hex, pdq_view
 
 from .conftest import shots_video, write_clip
 
@@ -67,3 +67,28 @@ def test_hex_is_pdq_canonical_order():
     assert pdq_hex(bits) == "8" + "0" * 63
     picture = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     assert hamming(pdq_hex(pdqhash.compute(picture)[0]), pdq_hex(pdqhash.compute(picture)[0])) == 0
+
+
+def test_pdq_and_dedup_steps_share_one_pdq_computation_per_frame(clip, monkeypatch):
+    computed = []
+    dihedral = pdqhash.compute_dihedral
+
+    def counted(picture):
+        computed.append(picture.shape)
+        return dihedral(picture)
+
+    monkeypatch.setattr(pdqhash, "compute_dihedral", counted)
+    result = analyse(clip("v.mp4", shots_video([37], 100, seed=4)))
+    assert len(computed) == result["stats"]["pdq"]["hashed"] == 5  # 4 seconds, 1 shot start
+    for shot in result["shots"]:
+        # The same frames kept, with the pdq step's hash as dedup's full-frame variant.
+        assert [(h["t"], h["hash"]) for h in shot["pdq"]] == [
+            (d["t"], d["h"][0]) for d in shot["dedup"]
+        ]
+
+
+def test_the_shared_hash_is_pdqhash_computes_own():
+    picture = np.random.default_rng(5).integers(0, 256, (288, 512, 3), dtype=np.uint8)
+    view = pdq_view(picture)
+    bits, quality = pdqhash.compute(view.picture)
+    assert np.array_equal(view.dihedral[0], bits) and view.quality == quality

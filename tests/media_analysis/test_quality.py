@@ -121,3 +121,17 @@ def test_a_photo_is_one_shot_with_the_checks_that_apply(fixture_path):
     assert set(shot["quality"]) == {"black", "bars", "blur", "low_light"}
     assert shot["problems"] == []
     assert len(shot["pdq"]) == 1
+
+
+def test_each_shot_is_judged_by_its_own_bitrate(clip):
+    # A still shot costs the encoder almost nothing; a grainy pan after it costs a lot.
+    other = canvas(8)
+
+    def frames() -> Iterator[np.ndarray]:
+        rng = np.random.default_rng(5)
+        for i in range(2 * FRAMES):
+            yield pan(SCENE, 3) if i < FRAMES else grain(pan(other, 2 * i), rng, 8)
+
+    result = analyse(clip("still_then_pan.mp4", frames(), bit_rate=400_000))
+    still, moving = (shot["quality"]["low_bitrate"]["value"] for shot in result["shots"])
+    assert moving > 3 * still

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import ProtectedError, Q, QuerySet
 from django.utils import timezone
 
 from outtake.audit.services import record
@@ -140,26 +140,90 @@ def _ingest(asset: Asset) -> Asset:
         )
         if twin is not None:
             return _reject(asset, f"you already uploaded this file (asset {twin.id})")
-        thumb = workdir / "thumb.jpg"
-        previews = workdir / "previews"
-        try:
-            result = inspect_isolated(
-                str(path),
-                str(thumb),
-                preview_dir=previews,
-                max_pixels=settings.OUTTAKE_MAX_IMAGE_PIXELS,
-                max_duration_s=settings.OUTTAKE_MAX_DURATION_S,
-                min_shot_s=settings.OUTTAKE_MIN_SHOT_S,
-                memory_mb=settings.OUTTAKE_MEDIA_MEMORY_MB,
-                timeout_s=settings.OUTTAKE_MEDIA_TIMEOUT_S,
-            )
-        except MediaError as exc:
-            return _reject(asset, exc.reason, code=exc.code)
-        asset.thumbnail_key = f"thumbs/{asset.id}.jpg"
-        get_store().put_file(asset.thumbnail_key, thumb)
-        return _make_ready(asset, result["probe"], result["analysis"], previews)
+        return _analyse(asset, path, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _analyse(asset: Asset, path: Path, workdir: Path, *, announce: bool = True) -> Asset:
+    """Probe, analyse and thumbnail the file in a sandboxed child; make the asset's clips."""
+    thumb = workdir / "thumb.jpg"
+    previews = workdir / "previews"
+    try:
+        result = inspect_isolated(
+            str(path),
+            str(thumb),
+            preview_dir=previews,
+            max_pixels=settings.OUTTAKE_MAX_IMAGE_PIXELS,
+            max_duration_s=settings.OUTTAKE_MAX_DURATION_S,
+            min_shot_s=settings.OUTTAKE_MIN_SHOT_S,
+            memory_mb=settings.OUTTAKE_MEDIA_MEMORY_MB,
+            timeout_s=settings.OUTTAKE_MEDIA_TIMEOUT_S,
+        )
+    except MediaError as exc:
+        return _reject(asset, exc.reason, code=exc.code)
+    asset.thumbnail_key = f"thumbs/{asset.id}.jpg"
+    get_store().put_file(asset.thumbnail_key, thumb)
+    return _make_ready(asset, result["probe"], result["analysis"], previews, announce=announce)
+
+
+def analysis_version() -> str:
+    """The pipeline_version ingest records now (from the steps' versions; no model loads)."""
+    from outtake.media.analysis.analyse import analysis_version as version
+
+    return version()
+
+
+def is_analysed_by(asset: Asset, version: str) -> bool:
+    """Whether every clip of the asset (and it has some) was made by that pipeline version."""
+    return set(asset.clips.values_list("pipeline_version", flat=True)) == {version}
+
+
+def stale_assets(version: str) -> QuerySet[Asset]:
+    """Ready assets with a clip made by another pipeline version, or with none."""
+    stale_clips = Clip.objects.exclude(pipeline_version=version).values("asset_id")
+    return (
+        Asset.objects.filter(status=Asset.Status.READY)
+        .filter(Q(id__in=stale_clips) | Q(clips__isnull=True))
+        .distinct()
+        .order_by("created_at")
+    )
+
+
+def reanalyse(asset_id: str, *, force: bool = False) -> bool:
+    """Analyse a ready asset again with the current pipeline and remake its clips; False when
+    it was already analysed by this version (unless force) and nothing was done.
+
+    Raises CatalogError for assets that are not ready, or whose clips are quoted or licensed
+    (those clips must stay as they were sold). Any other failure propagates, so the task
+    running it retries just this asset; the asset keeps its clips until the new ones are in.
+    """
+    asset = Asset.objects.select_related("owner", "uploaded_by").get(pk=asset_id)
+    if asset.status != Asset.Status.READY:
+        raise CatalogError(f"asset {asset.id} is {asset.status}, not ready: nothing to reanalyse")
+    if not force and is_analysed_by(asset, analysis_version()):
+        return False
+    _refuse_if_clips_are_held(asset)
+    settings.OUTTAKE_TMP_DIR.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(dir=settings.OUTTAKE_TMP_DIR, prefix="reanalyse-"))
+    try:
+        _analyse(asset, _local_copy(asset, workdir), workdir, announce=False)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return True
+
+
+def _refuse_if_clips_are_held(asset: Asset) -> None:
+    """Try deleting the clips and roll back: quotes and licenses protect theirs."""
+    try:
+        with transaction.atomic():
+            asset.clips.all().delete()
+            transaction.set_rollback(True)
+    except ProtectedError as exc:
+        raise CatalogError(
+            f"asset {asset.id} has clips in quotes or licenses; they keep the analysis they "
+            "were offered with"
+        ) from exc
 
 
 def _store_preview(key: str, path: Path) -> str:
@@ -171,12 +235,26 @@ def _store_preview(key: str, path: Path) -> str:
 
 
 @transaction.atomic
-def _make_ready(asset: Asset, probe: dict, analysis: dict, previews: Path | None = None) -> Asset:
+def _make_ready(
+    asset: Asset,
+    probe: dict,
+    analysis: dict,
+    previews: Path | None = None,
+    *,
+    announce: bool = True,
+) -> Asset:
     """Store the probe and make one clip per shot (a photo is one clip), each priced, with
-    its watermarked preview and the asset's contact sheet when the analysis made them."""
+    its watermarked preview and the asset's contact sheet when the analysis made them.
+
+    Clips of an earlier analysis are replaced and their previews deleted from storage once
+    this commits. announce=False (a reanalysis) records the audit event but tells nobody.
+    """
     from outtake.media.analysis.previews import SHEET_NAME
 
+    old_blobs = set(asset.clips.exclude(preview_key="").values_list("preview_key", flat=True))
+    old_blobs |= {asset.sheet_key} - {""}
     asset.probe = probe
+    asset.authenticity = analysis.get("authenticity", {})
     if previews is not None:
         asset.sheet_key = _store_preview(f"sheets/{asset.id}.jpg", previews / SHEET_NAME)
     asset.kind = probe["kind"]
@@ -184,12 +262,15 @@ def _make_ready(asset: Asset, probe: dict, analysis: dict, previews: Path | None
     asset.status_reason = ""
     asset.processed_at = timezone.now()
     asset.save()
+    dedup.forget_clips(asset)
     asset.clips.all().delete()
     clips = [
         reprice(_make_clip(asset, probe, shot, analysis["pipeline_version"], previews))
         for shot in analysis["shots"]
     ]
     dedup.on_clips_made(asset, clips, analysis)
+    stale = old_blobs - {c.preview_key for c in clips} - {asset.sheet_key}
+    transaction.on_commit(lambda: _delete_blobs(stale))
     value = sum(c.price_minor for c in clips if c.sellable)
     sellable = sum(1 for c in clips if c.sellable)
     record(
@@ -203,6 +284,8 @@ def _make_ready(asset: Asset, probe: dict, analysis: dict, previews: Path | None
             "pipeline_version": analysis["pipeline_version"],
         },
     )
+    if not announce:
+        return asset
     notify(
         [asset.uploaded_by],
         "asset.ready",
@@ -212,6 +295,12 @@ def _make_ready(asset: Asset, probe: dict, analysis: dict, previews: Path | None
         f"/assets/{asset.id}/",
     )
     return asset
+
+
+def _delete_blobs(keys: set[str]) -> None:
+    store = get_store()
+    for key in sorted(keys):
+        store.delete(key)
 
 
 def _make_clip(

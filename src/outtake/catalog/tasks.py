@@ -1,13 +1,26 @@
+import logging
+
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from outtake.catalog import services
 from outtake.catalog.upload_endpoint import tus_app
 
+log = logging.getLogger("outtake.catalog")
+
 
 @db_task(retries=2, retry_delay=30)
 def ingest_asset(asset_id: str) -> None:
     services.ingest(asset_id)
+
+
+@db_task(retries=2, retry_delay=60)
+def reanalyse_asset(asset_id: str, force: bool = False) -> None:
+    """One asset per task: a crash retries only that asset (its clips stay until then)."""
+    try:
+        services.reanalyse(asset_id, force=force)
+    except services.CatalogError as exc:
+        log.info("asset %s not reanalysed: %s", asset_id, exc)  # retrying cannot help
 
 
 @db_periodic_task(crontab(minute="*/15"))

@@ -21,18 +21,21 @@ def inspect_file(
     # Imported here, in the child: the parent calling inspect_isolated needs neither PyAV nor
     # Pillow loaded.
     from outtake.media.analysis.analyse import analyse
-    from outtake.media.thumbnail import make_thumbnail
+    from outtake.media.authenticity import annotate
 
+    # One decode: the thumbnail is a frame the analysis pass decodes anyway.
     result = analyse(
         path,
         min_shot_s=min_shot_s,
         max_pixels=max_pixels,
         max_duration_s=max_duration_s,
         preview_dir=preview_dir,
+        thumbnail_path=thumbnail_path,
     )
     info = result.pop("probe")
-    width, height = make_thumbnail(path, thumbnail_path, max_pixels=max_pixels)
-    return {"probe": info, "analysis": result, "thumbnail": {"width": width, "height": height}}
+    thumbnail = result.pop("thumbnail")
+    annotate(result, path, info)  # authenticity facts; AI-generated shots become unsellable
+    return {"probe": info, "analysis": result, "thumbnail": thumbnail}
 
 
 def inspect_isolated(

@@ -125,7 +125,7 @@ def _probe_video(
     if declared_s is not None and declared_s > max_duration_s:
         raise _too_long(declared_s, max_duration_s)
 
-    found = _demux(container, stream)
+    found = _indexed(container, stream, size) or _demux(container, stream)
     tb = float(stream.time_base)
     present_s = (found.end - found.start) * tb if found.end is not None else 0.0
     _refuse_if_cut_off(stream, size, found, declared_s, present_s)
@@ -190,6 +190,50 @@ def _declared_duration(
     if container.duration:
         return container.duration / av.time_base
     return None
+
+
+def _indexed(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, size: int
+) -> _Demuxed | None:
+    """What an MP4/QuickTime file's index (in its header) says is present, without reading the
+    media data; None for other containers, whose index (if any) lists only keyframes.
+
+    A sample the index places past the end of the file is missing, as demuxing would find.
+    Only the first frame is decoded here; the last is decoded by _decode_end.
+    """
+    entries = stream.index_entries
+    if not container.format.name.startswith("mov,") or entries is None or not len(entries):
+        return None
+    if stream.frames and len(entries) != stream.frames:
+        return None  # an index that disagrees with the header: read what is really there
+    rate = stream.average_rate or stream.guessed_rate
+    frame_ticks = round(1 / (rate * stream.time_base)) if rate else 0
+    found = _Demuxed()
+    for entry in entries:
+        if not entry.size or entry.pos + entry.size > size:
+            continue
+        found.frames += 1
+        found.bytes += entry.size
+        at = entry.timestamp
+        found.start = at if found.start is None else min(found.start, at)
+        found.end = max(found.end or at, at + frame_ticks)
+        if entry.is_keyframe:
+            found.last_key = at if found.last_key is None else max(found.last_key, at)
+    _first_frame(container, stream, found)
+    return found
+
+
+def _first_frame(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, found: _Demuxed
+) -> None:
+    try:
+        for packet in container.demux(stream):
+            found.first_frame = _decode_first(stream, packet if packet.size else None, found)
+            if found.first_frame is not None:
+                return
+    except av.FFmpegError as exc:
+        raise_if_out_of_resources(exc)
+        found.read_error = str(exc)
 
 
 def _demux(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> _Demuxed:

@@ -6,6 +6,7 @@ OUTTAKE_STORAGE_URL setting (file://, memory://, s3://bucket/prefix) and nothing
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -50,6 +51,11 @@ class BlobStore:
 
     def put_bytes(self, key: str, data: bytes) -> None:
         obstore.put(self._store, key, data)
+
+    def delete(self, key: str) -> None:
+        """Remove a blob; one already gone is not an error."""
+        with contextlib.suppress(FileNotFoundError):
+            obstore.delete(self._store, key)
 
     def get_bytes(self, key: str) -> bytes:
         return bytes(obstore.get(self._store, key).bytes())

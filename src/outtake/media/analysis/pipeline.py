@@ -60,6 +60,9 @@ class Step:
     def __init__(self) -> None:
         self.stats = StepStats()
 
+    def begin(self, info: dict[str, Any]) -> None:
+        """Called with the file's probe before the pass: a step may change its needs here."""
+
     def feed(self, frame: Frame) -> None:
         if any(need.name in frame.images for need in self.needs):
             with self.stats.timed():
@@ -83,25 +86,31 @@ class ShotStep(Step):
         """The shots, and the first frame of each shot after the first, with start_needs."""
         raise NotImplementedError
 
+    def wants_window(self, first: int, last: int) -> bool:
+        """Whether segment() may ask the source for the frames first..last."""
+        return True
+
 
 class Pipeline:
     def __init__(self, shots: ShotStep, steps: Sequence[Step]) -> None:
         self.shots = shots
         self.steps = list(steps)
-        self.needs = _distinct_needs([shots, *self.steps])
+        self.needs = _distinct_needs([shots, *self.steps])  # refuse a clash at once
 
     @property
     def version(self) -> str:
-        parts = [f"{s.name}/{s.version}" for s in (self.shots, *self.steps)]
-        return " ".join([PIPELINE_VERSION, *parts])
+        return version_of([self.shots, *self.steps])
 
     def run(self, source: FrameSource, info: dict[str, Any]) -> dict[str, Any]:
         """Analyse source in one pass; info is its probe. Returns a JSON-serialisable dict."""
-        for frame in source.frames(self.needs):
+        for step in (self.shots, *self.steps):
+            step.begin(info)
+        needs = _distinct_needs([self.shots, *self.steps])  # begin() may have changed them
+        for frame in source.frames(needs, self.shots.wants_window):
             self.shots.feed(frame)
             for step in self.steps:
                 step.feed(frame)
-        start_needs = [need for need in self.needs if need.shot_starts]
+        start_needs = [need for need in needs if need.shot_starts]
         with self.shots.stats.timed():
             shots, starts = self.shots.segment(source, info, start_needs)
         for frame in starts:
@@ -123,6 +132,11 @@ class Pipeline:
         stats = {"decode": source.stats.as_dict()}
         stats.update((step.name, step.stats.as_dict()) for step in (self.shots, *self.steps))
         return {"pipeline_version": self.version, "shots": results, "stats": stats}
+
+
+def version_of(steps: Sequence[Step | type[Step]]) -> str:
+    """The pipeline version of these steps (or step classes: no model needs loading)."""
+    return " ".join([PIPELINE_VERSION, *(f"{s.name}/{s.version}" for s in steps)])
 
 
 def _distinct_needs(steps: Sequence[Step]) -> list[FrameNeed]:

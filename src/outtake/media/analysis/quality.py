@@ -11,6 +11,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 
 from outtake.media.analysis import measures
@@ -36,6 +37,8 @@ DARK_FAIL_MEAN, DARK_FAIL_P90 = 25, 50
 # Bits per pixel per frame below which H.264 shows blocks and smearing; more efficient codecs
 # get by on a share of it. Intra and mezzanine codecs (ProRes, DNxHD) are never starved.
 BITRATE_WARN_BPP, BITRATE_FAIL_BPP = 0.02, 0.005
+# Shots shorter than this are judged by the file's bitrate: one keyframe would dominate theirs.
+MIN_BITRATE_SPAN_S = 2.0
 CODEC_EFFICIENCY = {
     "h264": 1.0,
     "mpeg4": 1.5,
@@ -82,7 +85,7 @@ class _Sample:
 
 class Quality(Step):
     name = "quality"
-    version = 1
+    version = 2
     FRAMES = FrameNeed("quality.gray", 320)
     DETAIL = FrameNeed("quality.detail", 640, every_s=1.0, shot_starts=True)
     needs = (FRAMES, DETAIL)
@@ -98,7 +101,7 @@ class Quality(Step):
         if gray is not None:
             change = None
             if self._previous is not None:
-                change = float(np.abs(gray.astype(np.int16) - self._previous).mean())
+                change = cv2.mean(cv2.absdiff(gray, self._previous))[0]
             self._previous = gray
             rows, columns = measures.bars(gray)
             height, width = gray.shape
@@ -114,7 +117,6 @@ class Quality(Step):
 
     def finish(self, context: Context) -> list[dict[str, Any]]:
         results = []
-        bitrate = bitrate_check(context.info)
         for shot in context.shots:
             samples = [s for s in self._samples if shot.start_frame <= s.index < shot.end_frame]
             checks = [
@@ -123,7 +125,7 @@ class Quality(Step):
                 bars_check(samples),
                 blur_check([w for i, w in self._edges if _within(shot, i)]),
                 low_light_check(samples),
-                bitrate,
+                bitrate_check(context.info, _shot_bitrate(context, shot)),
             ]
             checks = [c for c in checks if c is not None]
             results.append(
@@ -225,10 +227,22 @@ def low_light_check(samples: list[_Sample]) -> Check | None:
     )
 
 
-def bitrate_check(info: dict[str, Any]) -> Check | None:
-    """Bits per pixel per frame for the codec, from the probe; None where it says nothing."""
+def _shot_bitrate(context: Context, shot: Shot) -> float | None:
+    """The shot's own video bitrate: a low-bitrate stretch is not hidden by the rest of the file.
+    None for shots too short to measure (a keyframe would dominate) or without packet sizes."""
+    duration = shot.end_s - shot.start_s
+    if context.source is None or duration < MIN_BITRATE_SPAN_S:
+        return None
+    size = context.source.video_bytes(shot.start_s, shot.end_s)
+    return size * 8 / duration if size else None
+
+
+def bitrate_check(info: dict[str, Any], rate: float | None = None) -> Check | None:
+    """Bits per pixel per frame for the codec, at rate (bits a second; the whole file's video
+    bitrate from the probe when None); None where nothing is known."""
     efficiency = CODEC_EFFICIENCY.get(info.get("video_codec") or "")
-    rate, width, height, fps = (info.get(k) for k in ("video_bitrate", "width", "height", "fps"))
+    rate = rate or info.get("video_bitrate")
+    width, height, fps = (info.get(k) for k in ("width", "height", "fps"))
     if info.get("kind") != "video" or not (efficiency and rate and width and height and fps):
         return None
     bpp = rate / (width * height * fps)

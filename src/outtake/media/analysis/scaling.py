@@ -62,7 +62,10 @@ def pictures(frame: av.video.frame.VideoFrame, needs: Sequence[FrameNeed]) -> di
                 base = rgb
             made[key] = _area(base, sizes[need.name])
         picture = made[key]
-        images[need.name] = picture[..., ::-1] if need.pix_fmt == "bgr24" else picture
+        # OpenCV's swap, not a reversed view: the view is copied later to be contiguous, at
+        # 20 times the cost (the shots step takes BGR of every frame decoded).
+        bgr = need.pix_fmt == "bgr24"
+        images[need.name] = cv2.cvtColor(picture, cv2.COLOR_RGB2BGR) if bgr else picture
     return images
 
 
@@ -73,10 +76,22 @@ def _swscale(frame: av.video.frame.VideoFrame, width: int, height: int, fmt: str
 def _scaled_plane(plane: av.video.plane.VideoPlane, size: tuple[int, int], bits: int) -> np.ndarray:
     dtype = np.uint8 if bits == 8 else np.uint16
     rows = np.frombuffer(plane, dtype).reshape(plane.height, -1)[:, : plane.width]
-    scaled = cv2.resize(rows, size, interpolation=cv2.INTER_AREA)
+    scaled = _area(_halved(rows, size), size)
     if bits == 8:
         return scaled
     return cv2.convertScaleAbs(scaled, alpha=2.0 ** (8 - bits))  # values are ≥ 0: abs is a no-op
+
+
+def _halved(picture: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """picture halved while it stays a whole multiple of size (so the result is the same, up to
+    rounding): OpenCV's area scaling by exactly two is several times faster than by other
+    factors (a 1080p plane to 320 px: 0.22 ms instead of 0.46)."""
+    while not picture.shape[1] % (2 * size[0]) and not picture.shape[0] % (2 * size[1]):
+        half = (picture.shape[1] // 2, picture.shape[0] // 2)
+        picture = cv2.resize(
+            picture[: 2 * half[1], : 2 * half[0]], half, interpolation=cv2.INTER_AREA
+        )
+    return picture
 
 
 def _area(picture: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -67,7 +67,7 @@ class Shots(ShotStep):
         )
         self._served: list[int] = []
         # (last served frame before the cut, first served frame after it)
-        self._candidates: list[tuple[int, int]] = []
+        self._candidates: dict[tuple[int, int], None] = {}  # a set, in order
 
     def consume(self, frame: Frame) -> None:
         image = frame.images.get(self.FRAMES.name)
@@ -79,7 +79,10 @@ class Shots(ShotStep):
             after = cut.frame_num
             position = bisect.bisect_left(self._served, after)
             if position > 0:
-                self._candidates.append((self._served[position - 1], after))
+                self._candidates[self._served[position - 1], after] = None
+
+    def wants_window(self, first: int, last: int) -> bool:
+        return (first, last) in self._candidates
 
     def segment(
         self, source: FrameSource, info: dict[str, Any], start_needs: Sequence[FrameNeed]
