@@ -41,11 +41,15 @@ def fixture_path():
 
 @pytest.fixture
 def make_user(db):
-    from outtake.accounts.services import create_token, create_user
+    from outtake.accounts.services import accept_creator_agreement, create_token, create_user
 
-    def make(role: str, email: str | None = None, **kw):
+    def make(role: str, email: str | None = None, agreement: bool = True, **kw):
+        """A user with a raw API token; a creator has accepted the creator agreement unless
+        `agreement=False`, as a real creator does before uploading."""
         email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.org"
         user = create_user(email, "correct horse battery", role, **kw)
+        if role == "creator" and agreement:
+            accept_creator_agreement(user)
         user.raw_token = create_token(user, "test").raw
         return user
 
@@ -102,6 +106,9 @@ class Exchange:
         out = self.cli("user", "create", "--role", role, "--email", email, "--password", password)
         info = json.loads(out.stdout)
         info["password"] = password
+        if role == "creator":  # a creator accepts the creator agreement before uploading
+            r = self.api(info["token"]).post(self.url("/api/agreement"), json={}, timeout=60)
+            r.raise_for_status()
         return info
 
     def api(self, token: str) -> requests.Session:

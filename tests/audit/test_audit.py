@@ -11,7 +11,12 @@ def test_state_changes_leave_a_verifiable_chain(make_user):
     creator = make_user("creator")
     set_terms(creator, {"exclusive_allowed": False})
     kinds = list(AuditEvent.objects.values_list("kind", flat=True))
-    assert kinds == ["account.created", "token.created", "terms.version"]
+    assert kinds == [
+        "account.created",
+        "account.ownership_attested",
+        "token.created",
+        "terms.version",
+    ]
     assert verify_chain() == (True, "")
 
 

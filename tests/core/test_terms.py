@@ -63,3 +63,9 @@ def test_unknown_things_are_refused():
         validate_terms({"protections": {"no_fun": True}})
     with pytest.raises(TermsError):
         validate_terms({"uses": {"ai_training": "maybe"}})
+
+
+def test_precise_location_is_an_opt_in():
+    assert default_terms()["precise_location"] is False
+    assert validate_terms({})["precise_location"] is False  # terms saved before it existed
+    assert validate_terms({"precise_location": True})["precise_location"] is True

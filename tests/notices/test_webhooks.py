@@ -158,13 +158,16 @@ def test_a_revocation_reaches_the_buyers_system(
     creator, buyer = make_user("creator"), make_user("buyer")
     endpoint = webhooks.add(buyer, receiver.url)
     clip = ready_clip(creator)
-    accept_quote(buyer, build_quote(create_request(buyer, {"budget": "1000"})))
+    lic = accept_quote(buyer, build_quote(create_request(buyer, {"budget": "1000"})))
     receiver.requests.clear()
     with django_capture_on_commit_callbacks(execute=True):
         claims.withdraw_asset(creator, clip.asset, reason="personal")
     [request] = [r for r in receiver.requests if b"revocation.notice" in r["body"]]
     assert signature_ok(endpoint.secret, request)
-    assert json.loads(request["body"])["data"]["url"].startswith("http")
+    data = json.loads(request["body"])["data"]
+    assert data["url"].startswith("http") and data["clip_ids"] == [str(clip.id)]
+    assert data["license_id"] == str(lic.id) and data["kind"] == "withdrawal"
+    assert data["acknowledge"] == f"/api/revocation-notices/{data['notice_id']}/acknowledge"
 
 
 def test_api_shows_the_secret_once_and_keeps_organisations_apart(make_user, client, settings):

@@ -11,6 +11,7 @@ from outtake.accounts.models import Attestation
 from outtake.audit.models import AuditEvent
 from outtake.storage import get_store
 from tests.factories import ready_clip
+from tests.provenance.pdftext import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +41,7 @@ def test_signup_accepts_the_agreement_with_the_documents_hash(client):
 
 
 def test_a_new_template_asks_again(make_user, client, monkeypatch):
-    creator = make_user("creator")
+    creator = make_user("creator", agreement=False)
     assert services.needs_agreement(creator)
     r = client.post("/api/agreement", {}, content_type="application/json", **auth(creator))
     assert r.status_code == 201
@@ -90,3 +91,90 @@ def test_upload_metadata_attest_flag(make_user, tmp_path, monkeypatch):
     upload_endpoint._register(Upload())
     assert Attestation.objects.filter(scope="upload", asset=asset).count() == 1
     assert Asset.objects.count() == 1
+
+
+def test_without_the_agreement_no_browser_upload_and_no_sales(make_user, client, monkeypatch):
+    from outtake.market.services import build_quote, create_request
+
+    creator, buyer = make_user("creator", agreement=False), make_user("buyer")
+    ready_clip(creator)
+    client.force_login(creator)
+    page = client.get("/footage/").content.decode()
+    assert 'id="uploader"' not in page and "accept the current" in page
+    assert "/agreement/" in page
+    assert not creator.tokens.filter(name="browser upload").exists()
+    q = build_quote(create_request(buyer, {"budget": "1000"}))
+    assert q.clip_count == 0
+    assert q.excluded == {"creator has not accepted the current creator agreement": 1}
+
+    page = client.get("/agreement/").content.decode()
+    assert "you cannot upload" in page and "/agreement/current.pdf" in page
+    _, text = pdf_text(client.get("/agreement/current.pdf").content)
+    assert "Creator Agreement" in text and creator.organization.pseudonym in text
+    r = client.get("/api/agreement/document", **auth(creator))
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    assert not Attestation.objects.exists()  # reading records nothing
+
+    client.post("/agreement/", {"accept": "1"})
+    [accepted] = Attestation.objects.filter(scope="agreement")
+    assert accepted.user == creator and accepted.agreement_version == "v1"
+    event = AuditEvent.objects.get(kind="account.ownership_attested")
+    assert event.actor == creator and event.data["account"] == creator.email
+    assert event.data["document_sha256"] == accepted.document_sha256
+    assert 'id="uploader"' in client.get("/footage/").content.decode()
+    assert build_quote(create_request(buyer, {"budget": "1000"})).clip_count == 1
+
+    # A new template: unsellable and no uploads again until the creator accepts it.
+    monkeypatch.setattr(services, "agreement_version", lambda: "v2")
+    assert 'id="uploader"' not in client.get("/footage/").content.decode()
+    assert build_quote(create_request(buyer, {"budget": "1000"})).clip_count == 0
+
+
+async def _tus_post(app, token: str) -> tuple[int, str]:
+    headers = {"tus-resumable": "1.0.0", "authorization": f"Bearer {token}", "upload-length": "3"}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+    }
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]).decode()
+
+
+@pytest.mark.django_db(transaction=True)  # the tus app reads users from another thread
+def test_tus_refuses_a_creator_without_the_agreement(make_user, tmp_path):
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    from outtake.catalog import upload_endpoint
+    from outtake.uploads.tus import TusApp
+
+    app = TusApp(
+        tmp_path,
+        authenticate=upload_endpoint._authenticate,
+        on_complete=upload_endpoint._on_complete,
+        max_size=1000,
+    )
+    creator = make_user("creator", agreement=False)
+    try:
+        status, body = asyncio.run(_tus_post(app, creator.raw_token))
+        assert status == 403
+        assert "Accept the current creator agreement" in body and "/api/agreement" in body
+        assert list(tmp_path.iterdir()) == []
+        services.accept_creator_agreement(creator)
+        assert asyncio.run(_tus_post(app, creator.raw_token))[0] == 201
+    finally:  # the connection the app's worker thread opened must not outlive the test
+        asyncio.run(sync_to_async(connections.close_all)())

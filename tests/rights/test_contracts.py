@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 
-from outtake.accounts.services import accept_creator_agreement
 from outtake.audit.models import AuditEvent
 from outtake.core.terms import OWNERSHIP_ATTESTATIONS, PROTECTIONS, USES
 from outtake.market.services import accept_quote, build_quote, create_request
@@ -38,8 +37,6 @@ def auth(user) -> dict:
 def sold(make_user):
     """A license over two creators' clips, one with a constrained use the buyer accepted."""
     a, b, buyer = make_user("creator"), make_user("creator"), make_user("buyer")
-    accept_creator_agreement(a)
-    accept_creator_agreement(b)
     ready_clip(a, duration_s=90)
     ready_clip(b, width=3840, height=2160, duration_s=30)
     set_terms(a, {"uses": {"fine_tuning": {"state": "constrained", "constraint": CONDITION}}})

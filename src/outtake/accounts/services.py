@@ -186,15 +186,18 @@ def agreement_version() -> str:
     return TEMPLATE_VERSION
 
 
-def needs_agreement(user: User) -> bool:
-    """A creator who has not accepted the current creator agreement template."""
-    if not user.is_creator:
-        return False
-    return not Attestation.objects.filter(
-        organization=user.organization,
+def accepted_current_agreement(organization_id) -> bool:
+    """Whether someone of this organisation accepted the current creator agreement template."""
+    return Attestation.objects.filter(
+        organization_id=organization_id,
         scope=Attestation.Scope.AGREEMENT,
         agreement_version=agreement_version(),
     ).exists()
+
+
+def needs_agreement(user: User) -> bool:
+    """A creator who has not accepted the current creator agreement template."""
+    return user.is_creator and not accepted_current_agreement(user.organization_id)
 
 
 def agreements_of(user: User):
@@ -203,19 +206,14 @@ def agreements_of(user: User):
     )
 
 
-@transaction.atomic
-def accept_creator_agreement(user: User, statements: list[str] | None = None) -> Attestation:
-    """Record a creator's acceptance of the creator agreement (rendered now, with their default
-    terms) and their ownership attestation; the PDF's hash is kept with it."""
+def _agreement(user: User, chosen: list[str]):
+    """The creator agreement as this creator would accept it now, with their default terms."""
     from outtake.core.money import Money
     from outtake.provenance.contract import CreatorAgreement
-    from outtake.provenance.documents import render_agreement_pdf
     from outtake.rights.services import current_version
-    from outtake.storage import get_store
 
     if not user.is_creator:
         raise PermissionError("only creators accept the creator agreement")
-    chosen = _statements(statements)
     org = user.organization
     card = settings.RATE_CARD
     terms = current_version(org)
@@ -230,6 +228,27 @@ def accept_creator_agreement(user: User, statements: list[str] | None = None) ->
         payout_minimum=Money.from_decimal(card.payout_minimum, card.currency),
         attestations=tuple(OWNERSHIP_ATTESTATIONS[c] for c in chosen),
     )
+    return doc, terms
+
+
+def current_agreement_pdf(user: User) -> bytes:
+    """The current agreement to read before accepting it (not stored, nothing recorded)."""
+    from outtake.provenance.documents import render_agreement_pdf
+
+    doc, _ = _agreement(user, _statements(None))
+    return render_agreement_pdf(doc)
+
+
+@transaction.atomic
+def accept_creator_agreement(user: User, statements: list[str] | None = None) -> Attestation:
+    """Record a creator's acceptance of the creator agreement (rendered now, with their default
+    terms) and their ownership attestation; the PDF's hash is kept with it."""
+    from outtake.provenance.documents import render_agreement_pdf
+    from outtake.storage import get_store
+
+    chosen = _statements(statements)
+    doc, terms = _agreement(user, chosen)
+    org = user.organization
     pdf = render_agreement_pdf(doc)
     digest = hashlib.sha256(pdf).hexdigest()
     key = f"contracts/agreements/{org.id}/{doc.agreement_id}.pdf"
@@ -250,6 +269,7 @@ def accept_creator_agreement(user: User, statements: list[str] | None = None) ->
         subject=attestation,
         data={
             "agreement": doc.agreement_id,
+            "account": user.email,
             "template": f"creator_agreement_{doc.template_version}",
             "document_sha256": digest,
             "statements": chosen,

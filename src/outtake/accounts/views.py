@@ -23,6 +23,7 @@ from outtake.accounts.forms import LoginForm, SignupForm, TokenForm
 from outtake.accounts.models import ApiToken, User
 from outtake.config.api import DOMAIN_ERRORS
 from outtake.core.money import Money
+from outtake.rights.sellability import require_current_agreement
 
 ROLE_HOME = {
     User.Role.CREATOR: "footage",
@@ -147,7 +148,9 @@ BROWSER_UPLOAD_TOKEN_LIFETIME = timedelta(hours=12)
 
 
 def browser_upload_token(request: HttpRequest) -> str:
-    """The raw upload-only token Uppy sends to /uploads/: one per session, revoked at logout."""
+    """The raw upload-only token Uppy sends to /uploads/: one per session, revoked at logout.
+    A creator who has not accepted the current agreement gets a 403 saying what to do."""
+    require_current_agreement(request.user)
     saved = request.session.get(UPLOAD_TOKEN_SESSION_KEY)
     if saved and services.user_for_token(saved["raw"], "upload") == request.user:
         return saved["raw"]

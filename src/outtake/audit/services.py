@@ -190,7 +190,19 @@ def verify_all(extra: list[dict[str, Any]] | None = None) -> tuple[bool, list[st
 
 
 def events_about(user) -> QuerySet[AuditEvent]:
-    """The events a creator or buyer may read: their organisation's, or done by them."""
+    """The events a creator or buyer may read: their organisation's, done by them, and, for a
+    creator, those about the licenses of their clips and the buyers' acknowledgements of their
+    revocations (recorded under the buyer's organisation)."""
+    from outtake.market.models import License
+    from outtake.rights.models import RevocationNotice
+
     if user.is_reviewer:
         return AuditEvent.objects.all()
-    return AuditEvent.objects.filter(Q(organization=user.organization) | Q(actor=user))
+    mine = Q(organization=user.organization) | Q(actor=user)
+    if user.is_creator:
+        licenses = License.objects.filter(items__creator=user.organization)
+        notices = RevocationNotice.objects.filter(revocation__asset__owner=user.organization)
+        for model, qs in ((License, licenses), (RevocationNotice, notices)):
+            ids = {str(pk) for pk in qs.values_list("id", flat=True)}
+            mine |= Q(subject_type=model._meta.label_lower, subject_id__in=ids)
+    return AuditEvent.objects.filter(mine)

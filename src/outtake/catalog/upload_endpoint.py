@@ -11,6 +11,7 @@ from django.conf import settings
 from outtake.accounts.models import User
 from outtake.accounts.services import attest_upload, user_for_token
 from outtake.catalog.services import register_upload
+from outtake.rights.sellability import require_current_agreement
 from outtake.uploads.tus import TusApp, Upload
 
 
@@ -18,6 +19,7 @@ async def _authenticate(token: str) -> str | None:
     user = await sync_to_async(user_for_token)(token, "upload")
     if user is None or not (user.is_creator or user.is_reviewer):
         return None
+    await sync_to_async(require_current_agreement)(user)  # a 403 saying what to do
     return str(user.pk)
 
 

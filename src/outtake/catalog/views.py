@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from outtake.accounts.auth import request_user
 from outtake.accounts.models import User
+from outtake.accounts.services import needs_agreement
 from outtake.accounts.views import browser_upload_token, role_required
 from outtake.catalog.forms import TagsForm
 from outtake.catalog.models import Asset, Clip
@@ -96,11 +97,10 @@ def _asset_page(request: HttpRequest) -> dict[str, Any]:
 
 @role_required(User.Role.CREATOR)
 def footage(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "catalog/footage.html",
-        {"upload_token": browser_upload_token(request), **_asset_page(request)},
-    )
+    """A creator who has not accepted the current agreement still sees their assets, with a
+    link to the agreement in place of the uploader."""
+    token = None if needs_agreement(request.user) else browser_upload_token(request)
+    return render(request, "catalog/footage.html", {"upload_token": token, **_asset_page(request)})
 
 
 @role_required(User.Role.CREATOR)

@@ -119,6 +119,8 @@ def default_terms() -> dict[str, Any]:
         # Revocation clause: None, no further deliveries only; N, also no use in training runs
         # started more than N days after the notice.
         "training_stop_notice_days": None,
+        # Deliveries carry GPS finer than about 1 km only if the creator opts in (DESIGN.md).
+        "precise_location": False,
     }
 
 
@@ -192,6 +194,7 @@ def _validate_commercial(terms: dict[str, Any], base: dict[str, Any]) -> None:
     base["territory"] = sorted({c.upper() for c in territory})
     base["term_years"] = _optional_int(terms, "term_years", 1, 99)
     base["training_stop_notice_days"] = _optional_int(terms, "training_stop_notice_days", 0, 365)
+    base["precise_location"] = bool(terms.get("precise_location", False))
 
 
 def fits_scope(

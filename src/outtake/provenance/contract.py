@@ -187,3 +187,21 @@ class CreatorAgreement:
     def __post_init__(self) -> None:
         # Normalise through the one validator so the PDF shows exactly what Outtake enforces.
         object.__setattr__(self, "default_terms", validate_terms(self.default_terms))
+
+
+@dataclass(frozen=True)
+class ReleaseDocument:
+    """A model or property release as the person (or owner) signed it through their link."""
+
+    release_id: str  # derived from the link's token, which itself stays secret
+    kind: str  # "model" | "property"
+    person: str  # how the creator described who (or what) is shown
+    signed_name: str
+    signed_on: dt.date  # the date the signer wrote
+    signed_at: str  # when Outtake recorded the signature (ISO 8601, UTC)
+    asset_id: str
+    clip_ids: tuple[str, ...]  # the clips covered; empty: every clip of the asset
+    consent: tuple[str, ...]  # exactly the text shown on the signing page
+    signature_png: bytes  # the drawn signature
+    guardian_name: str = ""  # a minor's release is signed by the guardian
+    template_version: str = TEMPLATE_VERSION

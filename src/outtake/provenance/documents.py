@@ -7,13 +7,19 @@ bytes and the hash the buyer accepted can be recomputed.
 
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from outtake.core.terms import ALL_PROTECTIONS, PROTECTIONS, USES
-from outtake.provenance.contract import PLATFORM, CreatorAgreement, LicenseDocument
+from outtake.provenance.contract import (
+    PLATFORM,
+    CreatorAgreement,
+    LicenseDocument,
+    ReleaseDocument,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -59,6 +65,16 @@ def agreement_html(doc: CreatorAgreement) -> str:
     )
 
 
+def release_html(doc: ReleaseDocument) -> str:
+    signature = base64.b64encode(doc.signature_png).decode()
+    return _env.get_template(f"release_{doc.template_version}.html").render(
+        doc=doc,
+        kind_title=doc.kind.capitalize(),
+        signature_src=f"data:image/png;base64,{signature}",
+        **_common(),
+    )
+
+
 def html_to_pdf(html: str, template_version: str) -> bytes:
     # Imported here: WeasyPrint loads Pango at import, which workers that never render don't need.
     from weasyprint import CSS, HTML
@@ -76,3 +92,7 @@ def render_license_pdf(doc: LicenseDocument) -> bytes:
 
 def render_agreement_pdf(doc: CreatorAgreement) -> bytes:
     return html_to_pdf(agreement_html(doc), doc.template_version)
+
+
+def render_release_pdf(doc: ReleaseDocument) -> bytes:
+    return html_to_pdf(release_html(doc), doc.template_version)

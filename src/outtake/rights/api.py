@@ -28,6 +28,7 @@ class TermsIn(Schema):
     territory: list[str] = []
     term_years: int | None = None
     training_stop_notice_days: int | None = None
+    precise_location: bool = False  # deliver GPS finer than about 1 km
 
 
 class TermsOut(Schema):
@@ -205,6 +206,13 @@ def get_agreement(request):
     )
 
 
+@router.get("/agreement/document", auth=scoped("read"))
+def get_agreement_document(request):
+    """The current creator agreement (PDF) with your details and default terms, to read first."""
+    pdf = accounts.current_agreement_pdf(_creator(request))
+    return HttpResponse(pdf, content_type="application/pdf")
+
+
 @router.post("/agreement", response={201: AttestationOut}, auth=scoped("upload"))
 def post_agreement(request, payload: AttestIn):
     """Accept the current creator agreement, attesting ownership of what you upload."""
@@ -357,7 +365,8 @@ def acknowledge_notice(request, notice_id: int):
 
 
 class ReleaseIn(Schema):
-    person: str
+    person: str  # who is shown; for a property release, the property and its owner
+    kind: str = "model"  # or "property": a private place or an artwork the creator marked
     clip_id: UUID | None = None
     minor: bool = False
     guardian_name: str = ""
@@ -365,6 +374,7 @@ class ReleaseIn(Schema):
 
 class ReleaseOut(Schema):
     id: int
+    kind: str
     asset_id: UUID
     clip_id: UUID | None
     person: str
@@ -378,6 +388,7 @@ class ReleaseOut(Schema):
 def _release_out(r) -> ReleaseOut:
     return ReleaseOut(
         id=r.id,
+        kind=r.kind,
         asset_id=r.asset_id,
         clip_id=r.clip_id,
         person=r.person,
@@ -398,6 +409,17 @@ def list_releases(request):
     return [_release_out(r) for r in releases.releases_of(_creator(request))]
 
 
+@router.get("/releases/{int:release_id}/pdf", auth=scoped("read"))
+def get_release_pdf(request, release_id: int):
+    """A release signed by link, as a PDF sealed with Outtake's platform seal."""
+    release = get_object_or_404(releases.releases_of(_creator(request)), pk=release_id)
+    response = HttpResponse(releases.release_pdf(release), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{releases.release_number(release)}.pdf"'
+    )
+    return response
+
+
 @router.post("/assets/{uuid:asset_id}/releases", response={201: ReleaseOut}, auth=scoped("upload"))
 def post_release_request(request, asset_id: UUID, payload: ReleaseIn):
     """A signing link for a person shown (their consent is recorded when they sign)."""
@@ -409,6 +431,7 @@ def post_release_request(request, asset_id: UUID, payload: ReleaseIn):
         clip=_clip(asset, payload.clip_id),
         minor=payload.minor,
         guardian_name=payload.guardian_name,
+        kind=payload.kind,
     )
     return Status(201, _release_out(release))
 
@@ -424,8 +447,9 @@ def post_release_upload(
     clip_id: Form[UUID | None] = None,
     minor: Form[bool] = False,
     guardian_name: Form[str] = "",
+    kind: Form[str] = "model",
 ):
-    """A release signed elsewhere (PDF or image)."""
+    """A release signed elsewhere (PDF or image): kind "model" or "property"."""
     asset = get_object_or_404(assets_of(_creator(request)), pk=asset_id)
     release = releases.upload_release(
         request.auth,
@@ -435,5 +459,6 @@ def post_release_upload(
         clip=_clip(asset, clip_id),
         minor=minor,
         guardian_name=guardian_name,
+        kind=kind,
     )
     return Status(201, _release_out(release))

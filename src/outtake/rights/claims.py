@@ -179,6 +179,14 @@ def revoke_clips(asset: Asset, kind: str, *, reason: str, by=None, email: str = 
             f"Clips of your license were revoked ({revocation.get_kind_display()})",
             f"{len(clip_ids)} licensed clip(s) are affected. {clause} Please acknowledge.",
             f"/notices/revocations/{notice.id}/",
+            data={
+                "notice_id": notice.id,
+                "license_id": str(license.id),
+                "clip_ids": clip_ids,
+                "kind": kind,
+                "training_stop_notice_days": notice_days,
+                "acknowledge": f"/api/revocation-notices/{notice.id}/acknowledge",
+            },
         )
     record(
         f"revocation.{kind}",

@@ -252,6 +252,11 @@ def certify_request(user, csr_pem: str) -> BuyerCertificate:
     return _save_certificate(user, cert, [root], issued_by_outtake=True)
 
 
+def certificates_of(user) -> QuerySet[BuyerCertificate]:
+    """The signing certificates registered for the user's organisation, newest first."""
+    return BuyerCertificate.objects.filter(organization=user.organization).order_by("-created_at")
+
+
 def _save_certificate(user, cert, chain, *, issued_by_outtake: bool) -> BuyerCertificate:
     digest = fingerprint(cert)
     if BuyerCertificate.objects.filter(fingerprint=digest).exists():

@@ -213,18 +213,26 @@ class RevocationNotice(models.Model):
 
 
 class Release(models.Model):
-    """A model release of one person shown in an asset (or one of its clips), covering AI
-    training: uploaded by the creator, or signed by the person through a link."""
+    """A release covering AI training: a model release of one person shown in an asset (or one
+    of its clips), or a property release by the owner of a private place or an artwork shown.
+    Uploaded by the creator, or signed (and revocable) by the person or owner through a link."""
+
+    class Kind(models.TextChoices):
+        MODEL = "model"
+        PROPERTY = "property"
 
     class Method(models.TextChoices):
         UPLOADED = "uploaded"
         SIGNED = "signed"
 
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.MODEL)
+
     asset = models.ForeignKey("catalog.Asset", on_delete=models.PROTECT, related_name="releases")
     clip = models.ForeignKey(
         "catalog.Clip", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )  # None: every clip of the asset
-    person = models.CharField(max_length=200)  # how the creator describes who is shown
+    # How the creator describes who is shown, or the property and its owner.
+    person = models.CharField(max_length=200)
     method = models.CharField(max_length=16, choices=Method.choices)
     minor = models.BooleanField(default=False)
     guardian_name = models.CharField(max_length=200, blank=True)
@@ -234,6 +242,9 @@ class Release(models.Model):
     signed_on = models.DateField(null=True, blank=True)  # the date the person wrote
     signed_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # A release signed by link, rendered to PDF and sealed with Outtake's platform seal (once).
+    sealed_key = models.CharField(max_length=300, blank=True)
+    sealed_sha256 = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -74,4 +74,3 @@ def below_floor(clip, terms: dict[str, Any]) -> bool:
     # Compare in minor units: price / minutes < floor  <=>  price * 60 < floor * seconds.
     floor_minor = Money.from_decimal(Decimal(floor), clip.currency).minor
     return clip.price_minor * 60 < floor_minor * clip.duration_s
-

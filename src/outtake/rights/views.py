@@ -3,6 +3,7 @@
 import json
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +23,7 @@ from outtake.core.terms import (
     default_terms,
 )
 from outtake.rights import approvals, claims, contracts, releases, services
-from outtake.rights.forms import TermsForm
+from outtake.rights.forms import ReleaseForm, TermsForm
 from outtake.rights.models import Release, TermsVersion
 from outtake.storage import get_store
 
@@ -46,6 +47,10 @@ def _summary(terms: dict) -> str:
     ]
     if not terms["exclusive_allowed"]:
         parts.append("no exclusive licenses")
+    if terms.get("approval_required"):
+        parts.append("each deal needs my approval")
+    if terms.get("precise_location"):
+        parts.append("precise location delivered")
     return "; ".join(parts) or "every use allowed"
 
 
@@ -147,6 +152,13 @@ def agreement(request: HttpRequest) -> HttpResponse:
             "acceptances": accounts.agreements_of(request.user),
         },
     )
+
+
+@role_required(User.Role.CREATOR)
+def agreement_current_pdf(request: HttpRequest) -> HttpResponse:
+    """The current agreement, with this creator's details and terms, to read before accepting."""
+    pdf = accounts.current_agreement_pdf(request.user)
+    return HttpResponse(pdf, content_type="application/pdf")
 
 
 @role_required(User.Role.CREATOR)
@@ -254,8 +266,123 @@ def release_sign(request: HttpRequest, token: str) -> HttpResponse:
         "rights/release_sign.html",
         {
             "release": release,
-            "consent": releases.consent_text(),
+            "consent": releases.consent_text(release.kind),
             "today": date.today().isoformat(),
             "error": error,
+        },
+    )
+
+
+def _pdf(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def release_sign_pdf(request: HttpRequest, token: str) -> HttpResponse:
+    """The signer downloads their sealed release from the same link they signed through."""
+    release = get_object_or_404(Release, token=token)
+    try:
+        data = releases.release_pdf(release)
+    except releases.ReleaseError as exc:
+        return render(request, "error.html", {"message": str(exc)}, status=404)
+    return _pdf(data, f"{releases.release_number(release)}.pdf")
+
+
+@role_required(User.Role.CREATOR)
+def release_pdf(request: HttpRequest, release_id: int) -> HttpResponse:
+    """The creator downloads a sealed release of their asset."""
+    release = get_object_or_404(releases.releases_of(request.user), pk=release_id)
+    return _pdf(releases.release_pdf(release), f"{releases.release_number(release)}.pdf")
+
+
+def _pem_field(request: HttpRequest, name: str) -> str:
+    """A PEM pasted into a text area or uploaded as a file."""
+    upload = request.FILES.get(f"{name}_file")
+    if upload is not None:
+        return upload.read(64 * 1024).decode("utf-8", errors="replace")
+    return request.POST.get(name, "")
+
+
+@role_required(User.Role.BUYER)
+def license_signing(request: HttpRequest, license_id) -> HttpResponse:
+    """Co-sign a license with the buyer's own key: get a certificate from Outtake's CA for a
+    CSR (or register the lab's own), then upload the sealed PDF signed with that key."""
+    contract = get_object_or_404(contracts.contracts_for(request.user), license_id=license_id)
+    issued = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "csr":
+            issued = contracts.certify_request(request.user, _pem_field(request, "csr_pem"))
+            messages.success(request, "Outtake's CA issued your certificate; download it below.")
+        elif action == "certificate":
+            contracts.register_certificate(
+                request.user,
+                _pem_field(request, "certificate_pem"),
+                _pem_field(request, "chain_pem"),
+            )
+            messages.success(request, "Your certificate is registered for your organisation.")
+        elif action == "cosigned":
+            upload = request.FILES.get("pdf")
+            if upload is None:
+                raise contracts.ContractError("choose the co-signed PDF to upload")
+            contracts.submit_cosigned(request.user, contract, upload.read())
+            messages.success(request, "Co-signed: the license now carries your signature too.")
+            return redirect("license-signing", license_id=license_id)
+    return render(
+        request,
+        "rights/license_signing.html",
+        {
+            "contract": contract,
+            "issued": issued,
+            "certificates": contracts.certificates_of(request.user),
+        },
+    )
+
+
+@role_required(User.Role.BUYER)
+def certificate_pem(request: HttpRequest, certificate_id: int) -> HttpResponse:
+    """A registered certificate and its chain, e.g. to sign with the key it certifies."""
+    cert = get_object_or_404(contracts.certificates_of(request.user), pk=certificate_id)
+    response = HttpResponse(
+        cert.certificate_pem + cert.chain_pem, content_type="application/x-pem-file"
+    )
+    response["Content-Disposition"] = f'attachment; filename="certificate-{cert.id}.pem"'
+    return response
+
+
+@role_required(User.Role.CREATOR)
+def release_list(request: HttpRequest) -> HttpResponse:
+    """The creator's releases, and a new one: a signing link to send, or an uploaded document."""
+    assets = assets_of(request.user).order_by("-created_at")[:500]
+    form = ReleaseForm(request.POST or None, request.FILES or None, assets=assets)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        asset = get_object_or_404(assets_of(request.user), pk=data["asset"])
+        fields = {
+            "person": data["person"],
+            "kind": data["kind"],
+            "minor": data["minor"],
+            "guardian_name": data["guardian_name"],
+        }
+        try:
+            if data["document"] is not None:
+                document = data["document"].read(releases.MAX_UPLOAD + 1)
+                releases.upload_release(request.user, asset, document, **fields)
+                messages.success(request, "Release on record.")
+            else:
+                releases.request_release(request.user, asset, **fields)
+                messages.success(request, "Send the new signing link to the person (or owner).")
+        except releases.ReleaseError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("releases")
+    return render(
+        request,
+        "rights/releases.html",
+        {
+            "form": form,
+            "releases": releases.releases_of(request.user).order_by("-created_at")[:500],
+            "public_url": settings.OUTTAKE_PUBLIC_URL,
         },
     )

@@ -65,7 +65,7 @@ _MAX_METADATA_CHARS = 8192
 _WRITE_BLOCK = 1 << 20  # bytes gathered before one disk write; bounds memory per request
 
 Authenticate = Callable[[str], Awaitable[str | None]]
-"""Bearer token -> owner id, or None to refuse."""
+"""Bearer token -> owner id, or None to refuse; PermissionError(reason): a 403 with the reason."""
 
 
 @dataclass
@@ -178,7 +178,10 @@ class TusApp:
         refusal = {"WWW-Authenticate": "Bearer"}
         if scheme.lower() != "bearer" or not token:
             raise _Reply(401, "missing bearer token", refusal)
-        owner = await self.authenticate(token)
+        try:
+            owner = await self.authenticate(token)
+        except PermissionError as exc:  # a known user who may not upload yet: say why
+            raise _Reply(403, str(exc)) from exc
         if owner is None:
             raise _Reply(401, "token refused", refusal)
         return owner
