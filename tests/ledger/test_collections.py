@@ -7,9 +7,11 @@ import pytest
 from django.utils import timezone
 
 from outtake.ledger.models import Collection
+from outtake.ledger.pools import pool_formula
 from outtake.ledger.services import sale_shares, trial_balance
 from outtake.ledger.statements import statement
 from outtake.market.services import MarketError, accept_quote, quote_collection
+from outtake.rights.services import set_terms
 from tests.factories import ready_clip
 from tests.ledger.conftest import pay
 
@@ -59,6 +61,24 @@ def test_one_cent_over_many_creators(people, make_user):
         ready_clip(creator, tags=["drone"])
     quote = quote_collection(people.buyer, drone_collection(price_minor=1))
     assert sorted(i.price_minor for i in quote.items.all()) == [0] * 6 + [1]
+
+
+def test_a_creators_minimum_price_holds_in_a_collection(people):
+    a, b = people.creators
+    ready_clip(a, width=3840, height=2160, tags=["drone"])  # value 4.00
+    ready_clip(b, tags=["drone"])  # value 2.50
+    set_terms(b, {"min_price_per_minute": "2.50"})
+    # 5.00 by value would give b 1.92; b's minute is worth at least 2.50 to b.
+    quote = quote_collection(people.buyer, drone_collection(price_minor=500))
+    parts = {i.creator: i.price_minor for i in quote.items.all()}
+    assert parts == {a.organization: 250, b.organization: 250}
+    lines = {i.creator: i.price_lines[0] for i in quote.items.all()}
+    assert "is your minimum price" in pool_formula([lines[b.organization]])
+    assert "= 2.50 USD (the price less the parts held at a minimum) × 4.00 USD ÷ 4.00 USD" in (
+        pool_formula([lines[a.organization]])
+    )
+    with pytest.raises(MarketError, match=r"cannot be sold: .* add up to 2\.50 USD"):
+        quote_collection(people.buyer, drone_collection(price_minor=249))
 
 
 def test_empty_or_withdrawn_collections_are_refused(people):

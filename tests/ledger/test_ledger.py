@@ -56,9 +56,11 @@ def test_sale_and_payment_move_shares(make_user):
     org = creator.organization
     assert -balance(chart.creator_pending(org, "USD")).minor == 851  # 85 % of 10.01, half-even
     assert invoice.fee_minor == 150
-    with pytest.raises(LedgerError):
-        record_payment(invoice, amount_minor=1000, reference="short", by=reviewer)
-    record_payment(invoice, amount_minor=1001, reference="BANK-1", by=reviewer)
+    with pytest.raises(LedgerError, match="positive"):
+        record_payment(invoice, amount_minor=0, reference="nothing", by=reviewer)
+    record_payment(invoice, amount_minor=1000, reference="short", by=reviewer)
+    assert -balance(chart.creator_pending(org, "USD")).minor == 851  # not paid yet
+    record_payment(invoice, amount_minor=1, reference="BANK-1", by=reviewer)
     assert balance(chart.creator_pending(org, "USD")).minor == 0
     assert -balance(chart.creator_payable(org, "USD")).minor == 851
     assert balance(chart.cash("USD")).minor == 1001

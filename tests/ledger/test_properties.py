@@ -1,4 +1,5 @@
-"""Random sequences of sales, payments, refunds and payout runs keep the books exact."""
+"""Random sequences of sales, payments (whole, part and over), refunds and payout runs keep
+the books exact."""
 
 from datetime import timedelta
 
@@ -13,8 +14,15 @@ from outtake.audit.models import AuditEvent
 from outtake.ledger import chart
 from outtake.ledger.models import Invoice, Payout
 from outtake.ledger.payouts import run_payouts
-from outtake.ledger.services import balance, creator_earnings, refund, trial_balance
+from outtake.ledger.services import (
+    balance,
+    buyer_credit,
+    creator_earnings,
+    refund,
+    trial_balance,
+)
 from outtake.ledger.statements import statement
+from outtake.market.services import mark_paid
 from tests.ledger.conftest import give_destination, pay, sell
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +34,7 @@ ops = st.lists(
             st.lists(st.tuples(st.integers(0, 2), st.integers(1, 300_000)), min_size=1, max_size=3),
         ),
         st.tuples(st.just("pay"), st.integers(0, 10)),
+        st.tuples(st.just("part"), st.integers(0, 10)),
         st.tuples(st.just("refund"), st.integers(0, 10)),
         st.tuples(st.just("payout"), st.none()),
     ),
@@ -49,25 +58,31 @@ def test_books_stay_exact(make_user, ops):
         for c in creators:
             give_destination(c.organization)
         buyer, reviewer = make_user("buyer"), make_user("reviewer")
-        invoiced = paid_in = refunded = 0
+        invoiced = paid_in = refunded = credited = 0
         for op, arg in ops:
             if op == "sell":
                 invoiced += sell(buyer, [(creators[i], p) for i, p in arg]).amount_minor
-            elif op in ("pay", "refund"):
-                status = Invoice.Status.OPEN if op == "pay" else Invoice.Status.PAID
+            elif op in ("pay", "part", "refund"):
+                status = Invoice.Status.PAID if op == "refund" else Invoice.Status.OPEN
                 candidates = list(Invoice.objects.filter(buyer=buyer.organization, status=status))
                 if not candidates:
                     continue
                 invoice = candidates[arg % len(candidates)]
-                if op == "pay":
+                if op == "pay":  # the full amount, even after a part payment: a credit
+                    credited += invoice.amount_minor - invoice.due_minor
                     pay(invoice, reviewer)
                     paid_in += invoice.amount_minor
+                elif op == "part":
+                    part = max(1, invoice.due_minor // 2)
+                    mark_paid(invoice, amount_minor=part, reference="part", by=reviewer)
+                    paid_in += part
                 else:
                     refund(invoice, reason="test", by=reviewer)
                     refunded += invoice.amount_minor
             else:
                 run_payouts()
             check(creators, invoiced, paid_in, refunded)
+            assert buyer_credit(buyer.organization, "USD").minor == credited
         end = timezone.now() + timedelta(seconds=1)
         for c in creators:
             st_ = statement(c.organization, start, end)

@@ -4,7 +4,7 @@ from outtake.core.money import Money
 from outtake.ledger import chart
 from outtake.ledger.models import BankLine, Invoice, JournalEntry, Payment
 from outtake.ledger.reconcile import StatementError, import_statement, parse_csv
-from outtake.ledger.services import balance, trial_balance
+from outtake.ledger.services import balance, buyer_credit, trial_balance
 from outtake.market.models import License
 from tests.ledger.conftest import require_postgres, run_together, sell
 
@@ -44,19 +44,21 @@ def test_matches_by_label_and_amount_and_lists_the_rest(people):
         "2026-11-10,10.00,USD,OUT-000999,Lab,TX-NONE\n"
     )
     report = import_statement(parse_csv(text), by=people.reviewer)
-    assert [label for _, label in report.matched] == [paid.label]
+    # A short transfer is a part payment: matched, the invoice stays open for the rest.
+    assert [label for _, label in report.matched] == [paid.label, short.label]
     reasons = {line.bank_transaction_id: reason for line, reason in report.unmatched}
     assert reasons == {
         "TX-S": "no invoice number in the reference",
         "TX-FEE": "outgoing or zero amount",
-        "TX-SHORT": f"{short.label} is for 20.00 USD, received 19.99 USD",
         "TX-NONE": "no invoice with that number",
     }
     paid.refresh_from_db()
     assert paid.status == Invoice.Status.PAID
     assert License.objects.get(pk=paid.license_id).status == License.Status.PAID
     assert BankLine.objects.get(bank_transaction_id="TX-1").payment == paid.payments.get()
-    assert BankLine.objects.filter(status=BankLine.Status.UNMATCHED).count() == 4
+    assert BankLine.objects.filter(status=BankLine.Status.UNMATCHED).count() == 3
+    short.refresh_from_db()
+    assert (short.status, short.due_minor) == (Invoice.Status.OPEN, 1)
     assert -balance(chart.creator_payable(c1.organization, "USD")).minor == 850
     assert trial_balance() == {"USD": 0}
 
@@ -74,15 +76,23 @@ def test_same_statement_twice_posts_once(people):
 
 
 @pytest.mark.django_db
-def test_a_second_transfer_for_a_paid_invoice_is_listed(people):
+def test_a_second_transfer_for_a_paid_invoice_becomes_the_buyers_credit(people):
     invoice = sell(people.buyer, [(people.creators[0], 1000)])
     text = statement_for(invoice)
     import_statement(parse_csv(text), by=people.reviewer)
     again = text.replace("TX-1\n", "TX-1-DUPLICATE\n")
     report = import_statement(parse_csv(again), by=people.reviewer)
-    [(_, reason)] = [u for u in report.unmatched if u[0].bank_transaction_id.endswith("CATE")]
-    assert reason == f"{invoice.label} is already paid"
-    assert balance(chart.cash("USD")).minor == 1000
+    [(line, reason)] = report.credited
+    assert line.bank_transaction_id == "TX-1-DUPLICATE"
+    assert reason == f"{invoice.label} is already paid: held as the buyer's credit"
+    row = BankLine.objects.get(bank_transaction_id="TX-1-DUPLICATE")
+    assert (row.status, row.invoice, row.payment) == (BankLine.Status.CREDITED, invoice, None)
+    assert balance(chart.cash("USD")).minor == 2000
+    assert buyer_credit(people.buyer.organization, "USD").minor == 1000
+    assert Payment.objects.count() == 1 and trial_balance() == {"USD": 0}
+    # Importing that statement once more changes nothing.
+    assert len(import_statement(parse_csv(again), by=people.reviewer).already_imported) == 3
+    assert buyer_credit(people.buyer.organization, "USD").minor == 1000
 
 
 @pytest.mark.django_db

@@ -57,9 +57,10 @@ def test_statement_lines_explain_the_balance(people):
     assert recovered.amount.minor == 0 and recovered.gross.minor == 1700
 
     rows = list(csv.reader(io.StringIO(statement_csv(whole))))
-    assert rows[1][1] == "opening balance" and rows[-1][1] == "closing balance"
-    assert rows[-1][10] == str(whole.closing.to_decimal())
-    assert len(rows) == len(whole.lines) + 3
+    assert rows[1][1] == "opening balance" and rows[-2][1] == "closing balance"
+    assert rows[-2][10] == str(whole.closing.to_decimal())
+    assert rows[-1][:3] == ["# audit chain", whole.audit_head, str(whole.audit_events)]
+    assert len(rows) == len(whole.lines) + 4
 
 
 def test_buyers_shown_as_an_ai_lab(people):

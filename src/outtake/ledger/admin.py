@@ -4,6 +4,8 @@ from django.contrib import admin, messages
 from django.shortcuts import redirect, render
 from django.urls import path
 
+from outtake.core.money import Money
+from outtake.ledger.camt import parse_camt053
 from outtake.ledger.models import (
     Account,
     BankLine,
@@ -21,7 +23,8 @@ from outtake.ledger.models import (
     TaxProfile,
 )
 from outtake.ledger.payouts import run_payouts
-from outtake.ledger.services import LedgerError
+from outtake.ledger.reconcile import import_statement, parse_csv
+from outtake.ledger.services import LedgerError, apply_credit, refund_credit
 from outtake.ledger.tax import mask
 from outtake.market.services import mark_paid
 
@@ -73,16 +76,26 @@ class InvoiceAdmin(ReadOnlyAdmin):
         "fee_minor",
         "currency",
         "status",
+        "due",
         "issued_at",
         "paid_at",
     )
     list_filter = ("status",)
-    actions = ["mark_transfer_received", "refund_in_full"]
+    actions = [
+        "mark_transfer_received",
+        "refund_in_full",
+        "apply_buyer_credit",
+        "refund_buyer_credit",
+    ]
+
+    @admin.display(description="still due")
+    def due(self, obj) -> str:
+        return str(Money(obj.due_minor, obj.currency)) if obj.status == Invoice.Status.OPEN else ""
 
     def has_change_permission(self, request, obj=None):
         return request.user.is_staff
 
-    @admin.action(description="Mark bank transfer received (full amount)")
+    @admin.action(description="Mark bank transfer received (the amount still due)")
     def mark_transfer_received(self, request, queryset):
         if "apply" in request.POST:
             form = PaymentForm(request.POST)
@@ -91,7 +104,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
                     try:
                         mark_paid(
                             invoice,
-                            amount_minor=invoice.amount_minor,
+                            amount_minor=invoice.due_minor,
                             reference=form.cleaned_data["reference"],
                             by=request.user,
                         )
@@ -127,10 +140,37 @@ class InvoiceAdmin(ReadOnlyAdmin):
             else:
                 self.message_user(request, f"{invoice.label} refunded.", messages.SUCCESS)
 
+    @admin.action(description="Pay from the buyer's credit (over-payments)")
+    def apply_buyer_credit(self, request, queryset):
+        for invoice in queryset:
+            try:
+                payment = apply_credit(invoice, by=request.user)
+            except LedgerError as exc:
+                self.message_user(request, f"{invoice.label}: {exc}", messages.ERROR)
+            else:
+                paid = Money(payment.amount_minor, payment.currency)
+                self.message_user(request, f"{invoice.label}: {paid} paid from credit.")
+
+    @admin.action(description="Refund the buyer's credit (then send the transfer)")
+    def refund_buyer_credit(self, request, queryset):
+        for buyer, currency in {(i.buyer, i.currency) for i in queryset}:
+            try:
+                amount = refund_credit(
+                    buyer, currency, reason=f"refunded by {request.user.email}", by=request.user
+                )
+            except LedgerError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"Send {amount} back to {buyer.name}.")
+
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
     list_display = ("invoice", "amount_minor", "currency", "reason", "recorded_by", "at")
+
+
+class StatementForm(forms.Form):
+    statement = forms.FileField(help_text="The bank's CSV export or ISO 20022 camt.053 XML.")
 
 
 @admin.register(BankLine)
@@ -149,6 +189,38 @@ class BankLineAdmin(ReadOnlyAdmin):
     )
     list_filter = ("status",)
     search_fields = ("reference", "counterparty", "bank_transaction_id")
+    change_list_template = "ledger/admin_bankline_changelist.html"
+
+    def get_urls(self):
+        upload = self.admin_site.admin_view(self.import_view)
+        return [path("import/", upload, name="ledger_bankline_import"), *super().get_urls()]
+
+    def import_view(self, request):
+        """Upload the bank's statement (CSV or camt.053 XML); show what matched and what not."""
+        report, error = None, ""
+        form = StatementForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data["statement"].read()
+            try:
+                text = data.decode("utf-8-sig")
+                is_xml = text.lstrip().startswith("<")
+                lines = parse_camt053(data) if is_xml else parse_csv(text)
+                report = import_statement(lines, by=request.user)
+            except UnicodeDecodeError:
+                error = "the statement is not UTF-8 text"
+            except (LedgerError, PermissionError) as exc:  # StatementError included
+                error = str(exc)
+        return render(
+            request,
+            "ledger/admin_statement_import.html",
+            {
+                "form": form,
+                "report": report,
+                "error": error,
+                "title": "Import a bank statement",
+                **self.admin_site.each_context(request),
+            },
+        )
 
 
 @admin.register(Payout)

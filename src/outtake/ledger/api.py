@@ -8,13 +8,14 @@ from ninja import Router, Schema, Status
 
 from outtake.accounts.auth import scoped
 from outtake.ledger import services
+from outtake.ledger.camt import parse_camt053
 from outtake.ledger.invoices import invoice_document, invoice_pdf
 from outtake.ledger.models import Collection, Invoice, Payout
 from outtake.ledger.payments import StripeCard, stripe_webhook
 from outtake.ledger.payouts import run_payouts
 from outtake.ledger.pools import FORMULA
 from outtake.ledger.price_index import price_index
-from outtake.ledger.reconcile import import_statement, parse_csv
+from outtake.ledger.reconcile import StatementError, import_statement, parse_csv
 from outtake.ledger.statements import statement
 from outtake.market.api import QuoteOut
 from outtake.market.services import mark_paid, quote_collection
@@ -100,19 +101,24 @@ def refund_invoice(request, invoice_id: int, payload: RefundIn):
 
 
 class StatementIn(Schema):
-    csv: str
+    csv: str = ""
+    camt053: str = ""  # ISO 20022 camt.053 XML, instead of the CSV
 
 
 class ImportOut(Schema):
     matched: list[dict]
     unmatched: list[dict]
     already_imported: list[str]
+    credited: list[dict]  # quoted invoices no longer open: held as the buyer's credit
 
 
 @router.post("/bank-statements", response=ImportOut, auth=scoped("read"))
 def import_bank_statement(request, payload: StatementIn):
-    """Reviewers import a bank statement CSV; matched transfers mark invoices paid."""
-    report = import_statement(parse_csv(payload.csv), by=request.auth)
+    """Reviewers import a bank statement (CSV or camt.053); matched transfers pay invoices."""
+    if bool(payload.csv) == bool(payload.camt053):
+        raise StatementError("send the statement as csv or as camt053, one of them")
+    lines = parse_camt053(payload.camt053) if payload.camt053 else parse_csv(payload.csv)
+    report = import_statement(lines, by=request.auth)
     return ImportOut(
         matched=[
             {"bank_transaction_id": ln.bank_transaction_id, "invoice": label}
@@ -123,6 +129,10 @@ def import_bank_statement(request, payload: StatementIn):
             for ln, reason in report.unmatched
         ],
         already_imported=[ln.bank_transaction_id for ln in report.already_imported],
+        credited=[
+            {"bank_transaction_id": ln.bank_transaction_id, "reason": reason}
+            for ln, reason in report.credited
+        ],
     )
 
 

@@ -7,6 +7,7 @@ Outtake is the creators' agent: a buyer's payment is client money held for the c
   asset      cash:bank                   the bank account holding client money
   asset      creator:clawback:{creator}  shares already paid out of a sale later refunded,
                                          recovered from the creator's future earnings
+  liability  credit:{buyer}              a buyer's over-payments, to refund or apply later
   liability  creator:pending:{creator}   creators' shares of invoices not yet paid
   liability  creator:payable:{creator}   creators' shares of paid invoices, not yet paid out
   liability  tax:withheld                withheld from payouts, owed to the tax authority
@@ -51,6 +52,16 @@ def buyer_receivable(org, currency: str) -> Account:
         f"receivable:{org.id}:{currency}",
         f"Receivable from {org.name}",
         Account.Type.ASSET,
+        org,
+        currency,
+    )
+
+
+def buyer_credit(org, currency: str) -> Account:
+    return _get(
+        f"credit:{org.id}:{currency}",
+        f"Over-paid by {org.name}, to refund or apply",
+        Account.Type.LIABILITY,
         org,
         currency,
     )

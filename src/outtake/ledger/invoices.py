@@ -57,6 +57,8 @@ def invoice_document(invoice: Invoice) -> dict[str, Any]:
         "creators_total": _money(total - fee),
         "outtake_fee": _money(fee),
         "total": _money(total),
+        "received": _money(Money(invoice.received_minor, currency)),
+        "due": _money(Money(invoice.due_minor, currency)),
         "payment_instructions": payment_instructions(invoice),
     }
 

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from outtake.core.money import Money
+from outtake.ledger.encryption import EncryptedTextField
 
 
 class Account(models.Model):
@@ -91,6 +92,15 @@ class Invoice(models.Model):
     def label(self) -> str:
         return f"OUT-{self.number:06d}"
 
+    @property
+    def received_minor(self) -> int:
+        """What the buyer has paid towards it so far (over-payments included)."""
+        return int(self.payments.aggregate(s=models.Sum("amount_minor"))["s"] or 0)
+
+    @property
+    def due_minor(self) -> int:
+        return max(0, self.amount_minor - self.received_minor)
+
     def __str__(self) -> str:
         return self.label
 
@@ -99,6 +109,7 @@ class Payment(models.Model):
     class Method(models.TextChoices):
         BANK_TRANSFER = "bank_transfer"
         CARD = "card"
+        CREDIT = "credit", "Buyer credit"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
     amount_minor = models.BigIntegerField()
@@ -132,6 +143,7 @@ class BankLine(models.Model):
     class Status(models.TextChoices):
         MATCHED = "matched"
         UNMATCHED = "unmatched"
+        CREDITED = "credited"  # quoted an invoice no longer open: held as the buyer's credit
 
     bank_transaction_id = models.CharField(max_length=200, unique=True)
     booked_on = models.DateField()
@@ -226,7 +238,8 @@ class Payout(models.Model):
 
 class TaxProfile(models.Model):
     """A creator's tax residence and the fields of the US form they certified (W-9 for US
-    persons, W-8BEN for other individuals). Tax ids are shown masked on every page."""
+    persons, W-8BEN for other individuals). Tax ids are encrypted at rest and shown masked
+    everywhere but the accountant's yearly export."""
 
     class Form(models.TextChoices):
         NONE = "", "none yet"
@@ -240,8 +253,9 @@ class TaxProfile(models.Model):
     form = models.CharField(max_length=8, choices=Form.choices, blank=True)
     legal_name = models.CharField(max_length=200)
     address = models.TextField(blank=True, help_text="Permanent residence address")
-    tax_id = models.CharField(max_length=32, blank=True, help_text="US SSN, ITIN or EIN")
-    foreign_tax_id = models.CharField(max_length=64, blank=True, help_text="W-8BEN line 6a")
+    # Encrypted at rest (ledger.encryption); max_length is the plain id's.
+    tax_id = EncryptedTextField(max_length=32, blank=True, help_text="US SSN, ITIN or EIN")
+    foreign_tax_id = EncryptedTextField(max_length=64, blank=True, help_text="W-8BEN line 6a")
     date_of_birth = models.DateField(null=True, blank=True, help_text="W-8BEN line 8")
     treaty_country = models.CharField(max_length=2, blank=True, help_text="W-8BEN line 9")
     treaty_article = models.CharField(max_length=64, blank=True, help_text="W-8BEN line 10")

@@ -38,7 +38,7 @@ class BankTransfer:
 
     def instructions(self, invoice: Invoice) -> str:
         bank = settings.OUTTAKE_BANK_ACCOUNT or "Outtake's client-money account"
-        amount = Money(invoice.amount_minor, invoice.currency)
+        amount = Money(invoice.due_minor, invoice.currency)
         return f"Pay {amount} by bank transfer to {bank}, quoting {invoice.label} as reference."
 
 
@@ -87,7 +87,7 @@ class StripeCard:
         form = {
             "mode": "payment",
             "line_items[0][price_data][currency]": invoice.currency.lower(),
-            "line_items[0][price_data][unit_amount]": str(invoice.amount_minor),
+            "line_items[0][price_data][unit_amount]": str(invoice.due_minor),
             "line_items[0][price_data][product_data][name]": f"Outtake invoice {invoice.label}",
             "line_items[0][quantity]": "1",
             "client_reference_id": invoice.label,
@@ -175,8 +175,11 @@ def _pay(session: dict, event_id: str, mark_paid) -> tuple[Invoice | None, str]:
     if invoice is None:
         return None, f"no invoice {label!r}"
     paid = Money(int(session.get("amount_total") or 0), str(session.get("currency", "")).upper())
-    if (paid.minor, paid.currency) != (invoice.amount_minor, invoice.currency):
-        return invoice, f"{invoice.label} is for {Money(invoice.amount_minor, invoice.currency)}"
+    if invoice.status != Invoice.Status.OPEN:  # e.g. paid by bank transfer as well
+        return invoice, f"{invoice.label} is already {invoice.status}"
+    # A card pays what is due in one go; any other amount is for a human to sort out.
+    if (paid.minor, paid.currency) != (invoice.due_minor, invoice.currency):
+        return invoice, f"{invoice.label} is for {Money(invoice.due_minor, invoice.currency)}"
     try:
         with transaction.atomic():
             mark_paid(

@@ -1,5 +1,8 @@
 """Bank statement import: match incoming transfers to invoices, list what does not match.
 
+Statements arrive as CSV (parse_csv) or ISO 20022 camt.053 XML (camt.parse_camt053); both
+give the same StatementLines, matched here by one matcher.
+
 Each line is stored once under the bank's transaction id (a unique column), so importing the
 same statement twice, even at the same moment, records each payment once.
 """
@@ -18,14 +21,14 @@ from django.db import IntegrityError, transaction
 from outtake.audit.services import record
 from outtake.core.money import MINOR_UNITS, Money
 from outtake.ledger.models import BankLine, Invoice
-from outtake.ledger.services import LedgerError
+from outtake.ledger.services import LedgerError, receive_credit
 
 COLUMNS = ("date", "amount", "currency", "reference", "counterparty", "bank_transaction_id")
 # Banks mangle references: "OUT-000123", "out 123", "OUT000123 thanks" all mean invoice 123.
 INVOICE_REF = re.compile(r"\bOUT[-\s]?0*(\d{1,9})\b", re.IGNORECASE)
 
 
-class StatementError(ValueError):
+class StatementError(LedgerError):
     pass
 
 
@@ -43,6 +46,7 @@ class ImportReport:
     matched: list[tuple[StatementLine, str]] = field(default_factory=list)  # (line, invoice)
     unmatched: list[tuple[StatementLine, str]] = field(default_factory=list)  # (line, reason)
     already_imported: list[StatementLine] = field(default_factory=list)
+    credited: list[tuple[StatementLine, str]] = field(default_factory=list)  # (line, reason)
 
 
 def parse_csv(text: str) -> list[StatementLine]:
@@ -63,7 +67,7 @@ def parse_csv(text: str) -> list[StatementLine]:
             lines.append(
                 StatementLine(
                     booked_on=date.fromisoformat(row["date"]),
-                    amount=_money(row["amount"], currency),
+                    amount=money_from_text(row["amount"], currency),
                     reference=row["reference"],
                     counterparty=row["counterparty"],
                     bank_transaction_id=row["bank_transaction_id"],
@@ -74,7 +78,7 @@ def parse_csv(text: str) -> list[StatementLine]:
     return lines
 
 
-def _money(text: str, currency: str) -> Money:
+def money_from_text(text: str, currency: str) -> Money:
     amount = Decimal(text.replace(",", ""))
     money = Money.from_decimal(amount, currency)
     if money.to_decimal() != amount:
@@ -83,7 +87,7 @@ def _money(text: str, currency: str) -> Money:
 
 
 def import_statement(lines: list[StatementLine], *, by) -> ImportReport:
-    """Record every line; a line that pays an open invoice in full marks it paid."""
+    """Record every line; a line quoting an open invoice pays it, in full or in part."""
     if not by.is_reviewer:
         raise PermissionError("only reviewers import bank statements")
     report = ImportReport()
@@ -96,6 +100,7 @@ def import_statement(lines: list[StatementLine], *, by) -> ImportReport:
             "lines": len(lines),
             "matched": [inv for _, inv in report.matched],
             "unmatched": len(report.unmatched),
+            "credited": len(report.credited),
             "already_imported": len(report.already_imported),
         },
     )
@@ -125,7 +130,7 @@ def _import_line(line: StatementLine, by, report: ImportReport) -> None:
             report.already_imported.append(line)
             return
         invoice, reason = _match(line)
-        if invoice is not None:
+        if invoice is not None and invoice.status == Invoice.Status.OPEN:
             try:
                 with transaction.atomic():
                     mark_paid(
@@ -135,23 +140,36 @@ def _import_line(line: StatementLine, by, report: ImportReport) -> None:
                         by=by,
                     )
             except LedgerError as exc:  # paid meanwhile, by hand or by another line
-                invoice, reason = None, str(exc)
-        if invoice is None:
-            row.reason = reason[:300]
-            row.save(update_fields=["reason"])
-            report.unmatched.append((line, reason))
+                invoice.refresh_from_db()
+                reason = str(exc)
+            else:
+                row.status, row.invoice = BankLine.Status.MATCHED, invoice
+                row.payment = invoice.payments.latest("id")
+                row.save(update_fields=["status", "invoice", "payment"])
+                report.matched.append((line, invoice.label))
+                return
+        if invoice is not None and invoice.status != Invoice.Status.OPEN:
+            # Paid twice (or by card as well): the money is the buyer's, held as credit.
+            receive_credit(
+                invoice,
+                line.amount,
+                reference=f"{line.reference} [{line.bank_transaction_id}]",
+                by=by,
+                idempotency_key=f"bank-credit:{line.bank_transaction_id}",
+            )
+            reason = f"{invoice.label} is already {invoice.status}: held as the buyer's credit"
+            row.status, row.invoice, row.reason = BankLine.Status.CREDITED, invoice, reason
+            row.save(update_fields=["status", "invoice", "reason"])
+            report.credited.append((line, reason))
             return
-        row.status, row.invoice, row.payment = (
-            BankLine.Status.MATCHED,
-            invoice,
-            invoice.payments.get(),
-        )
-        row.save(update_fields=["status", "invoice", "payment"])
-        report.matched.append((line, invoice.label))
+        row.reason = reason[:300]
+        row.save(update_fields=["reason"])
+        report.unmatched.append((line, reason))
 
 
 def _match(line: StatementLine) -> tuple[Invoice | None, str]:
-    """The open invoice a line pays in full, or the reason there is none."""
+    """The invoice a line quotes (an open one it pays in full or in part; one no longer open
+    gets the money as its buyer's credit), or the reason there is none."""
     if line.amount.minor <= 0:
         return None, "outgoing or zero amount"
     numbers = {int(n) for n in INVOICE_REF.findall(line.reference)}
@@ -162,11 +180,10 @@ def _match(line: StatementLine) -> tuple[Invoice | None, str]:
     invoice = Invoice.objects.filter(number=numbers.pop()).first()
     if invoice is None:
         return None, "no invoice with that number"
-    if invoice.status != Invoice.Status.OPEN:
-        return None, f"{invoice.label} is already {invoice.status}"
-    if invoice.currency != line.amount.currency or invoice.amount_minor != line.amount.minor:
+    if invoice.currency != line.amount.currency:
         return None, (
             f"{invoice.label} is for {Money(invoice.amount_minor, invoice.currency)}, "
             f"received {line.amount}"
         )
+    # Less than due is a part payment, more leaves the buyer a credit: record_payment decides.
     return invoice, ""

@@ -23,7 +23,7 @@ from outtake.ledger.models import (
     Posting,
     Refund,
 )
-from outtake.notices.services import notify_org
+from outtake.notices.services import notify_org, notify_reviewers
 
 
 class LedgerError(ValueError):
@@ -195,46 +195,57 @@ def record_payment(
     method: str = Payment.Method.BANK_TRANSFER,
 ) -> Payment:
     """A reviewer marks a bank transfer received, or a provider confirms a card payment
-    (by=None): cash in, receivable settled, and every creator's pending share becomes
-    payable (first paying back any clawback they owe)."""
+    (by=None): cash in, receivable settled.
+
+    An invoice may be paid in several transfers: only when they reach its total is it paid
+    and does every creator's pending share become payable (first paying back any clawback
+    they owe). What is paid beyond the total is held as the buyer's credit, to refund or
+    apply to a later invoice: never lost."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != Invoice.Status.OPEN:
         raise LedgerError(f"{invoice.label} is already {invoice.status}")
-    if amount_minor != invoice.amount_minor:
-        raise LedgerError(
-            f"{invoice.label} is for {Money(invoice.amount_minor, invoice.currency)}; "
-            f"received {Money(amount_minor, invoice.currency)} (partial payments are not "
-            "accepted yet)"
-        )
+    if amount_minor <= 0:
+        raise LedgerError("a payment is a positive amount")
     currency = invoice.currency
     license = invoice.license
-    total = Money(invoice.amount_minor, currency)
+    due = Money(invoice.due_minor, currency)
+    received = Money(amount_minor, currency)
+    settled = min(received, due)
+    credit = chart.buyer_credit(invoice.buyer, currency)
+    source = credit if method == Payment.Method.CREDIT else chart.cash(currency)
     lines = [
-        Line(chart.cash(currency), total),
-        Line(chart.buyer_receivable(invoice.buyer, currency), -total),
+        Line(source, received),
+        Line(chart.buyer_receivable(invoice.buyer, currency), -settled),
+        Line(credit, settled - received),
     ]
-    shares, _ = sale_shares(license)
+    in_full = received >= due
+    shares = sale_shares(license)[0] if in_full else {}
     for org, share in shares.items():
         lines.append(Line(chart.creator_pending(org, currency), share))
         lines.append(Line(chart.creator_payable(org, currency), -share))
+    how = Payment.Method(method).label.lower()
     entry = post(
-        "payment",
-        f"{invoice.label} paid by {Payment.Method(method).label.lower()} {reference}".strip(),
+        # Only the payment that completes the invoice is a "payment": statements read it as
+        # the moment the creators' shares became payable.
+        "payment" if in_full else "payment.part",
+        f"{invoice.label} {'paid' if in_full else 'part-paid'} by {how} {reference}".strip(),
         lines,
         license=license,
-        idempotency_key=f"payment:{invoice.pk}",
+        # The invoice row is locked, so the count is this payment's number.
+        idempotency_key=f"payment:{invoice.pk}:{invoice.payments.count() + 1}",
     )
     payment = Payment.objects.create(
         invoice=invoice,
         amount_minor=amount_minor,
         currency=currency,
         method=method,
-        reference=reference,
+        reference=reference[:200],
         recorded_by=by,
         entry=entry,
     )
-    invoice.status, invoice.paid_at = Invoice.Status.PAID, timezone.now()
-    invoice.save(update_fields=["status", "paid_at"])
+    if in_full:
+        invoice.status, invoice.paid_at = Invoice.Status.PAID, timezone.now()
+        invoice.save(update_fields=["status", "paid_at"])
     record(
         "payment.received",
         actor=by,
@@ -246,11 +257,123 @@ def record_payment(
             "currency": currency,
             "reference": reference,
             "method": method,
+            "still_due_minor": (due - settled).minor,
+            "credited_minor": (received - settled).minor,
         },
     )
+    _tell_buyer(invoice, received, due - settled, received - settled)
     for org in shares:
         recover_clawback(org, currency)
     return payment
+
+
+def _tell_buyer(invoice: Invoice, received: Money, still_due: Money, credited: Money) -> None:
+    if still_due.minor:
+        notify_org(
+            invoice.buyer,
+            "payment.partial",
+            f"{received} received for {invoice.label}; {still_due} still due",
+            "Your package is built once the whole invoice is paid.",
+            f"/licenses/{invoice.license_id}/",
+        )
+    if credited.minor:
+        body = (
+            f"You paid {credited} more than {invoice.label}. It is held as your credit: "
+            "ask us to refund it or to apply it to your next invoice."
+        )
+        notify_org(invoice.buyer, "payment.credit", f"Over-payment of {credited}", body, "")
+        notify_reviewers(
+            "payment.credit",
+            f"{invoice.buyer.name} over-paid {invoice.label} by {credited}",
+            "Refund the credit or apply it to an open invoice.",
+            f"/admin/ledger/invoice/{invoice.pk}/change/",
+        )
+
+
+def receive_credit(
+    invoice: Invoice, amount: Money, *, reference: str, by, idempotency_key: str
+) -> JournalEntry:
+    """Money received for an invoice that is no longer open (paid twice, by card as well):
+    held as the buyer's credit, to refund or apply, never lost."""
+    _reviewer(by)
+    if amount.minor <= 0 or amount.currency != invoice.currency:
+        raise LedgerError(f"cannot credit {amount} for {invoice.label}")
+    entry = post(
+        "credit.received",
+        f"{reference}: {invoice.label} is already {invoice.status}; held as credit",
+        [
+            Line(chart.cash(amount.currency), amount),
+            Line(chart.buyer_credit(invoice.buyer, amount.currency), -amount),
+        ],
+        idempotency_key=idempotency_key,
+    )
+    record(
+        "credit.received",
+        actor=by,
+        org=invoice.buyer,
+        subject=entry,
+        data={"invoice": invoice.label, "amount_minor": amount.minor, "currency": amount.currency},
+    )
+    _tell_buyer(invoice, amount, Money.zero(amount.currency), amount)
+    return entry
+
+
+def _reviewer(by) -> None:
+    if by is None or not by.is_reviewer:
+        raise PermissionError("only reviewers move a buyer's credit")
+
+
+def buyer_credit(org, currency: str) -> Money:
+    """What Outtake holds for a buyer from over-payments."""
+    return -balance(chart.buyer_credit(org, currency))
+
+
+def apply_credit(invoice: Invoice, *, by) -> Payment:
+    """Pay what is still due on an open invoice (or part of it) from the buyer's credit."""
+    from outtake.market.services import mark_paid
+
+    _reviewer(by)
+    with transaction.atomic():
+        lock(chart.buyer_credit(invoice.buyer, invoice.currency))
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        amount = min(buyer_credit(invoice.buyer, invoice.currency).minor, invoice.due_minor)
+        if amount <= 0:
+            raise LedgerError(f"{invoice.buyer.name} has no credit to apply")
+        mark_paid(
+            invoice,
+            amount_minor=amount,
+            reference="from credit",
+            by=by,
+            method=Payment.Method.CREDIT,
+        )
+        return invoice.payments.latest("id")
+
+
+@transaction.atomic
+def refund_credit(org, currency: str, *, reason: str, by) -> Money:
+    """Send a buyer's whole credit back to them (the reviewer then makes the transfer)."""
+    _reviewer(by)
+    if not reason.strip():
+        raise LedgerError("a refund needs a reason")
+    account = chart.buyer_credit(org, currency)
+    lock(account)
+    amount = buyer_credit(org, currency)
+    if amount.minor <= 0:
+        raise LedgerError(f"{org.name} has no credit in {currency}")
+    entry = post(
+        "credit.refund",
+        f"Credit refunded to {org.name}: {reason}",
+        [Line(account, amount), Line(chart.cash(currency), -amount)],
+    )
+    record(
+        "credit.refunded",
+        actor=by,
+        org=org,
+        subject=entry,
+        data={"amount_minor": amount.minor, "currency": currency, "reason": reason[:300]},
+    )
+    notify_org(org, "credit.refunded", f"{amount} of credit refunded to you", reason[:300], "")
+    return amount
 
 
 @transaction.atomic

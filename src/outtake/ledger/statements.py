@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.template.loader import render_to_string
 
-from outtake.audit.models import ChainHead
+from outtake.audit.services import latest_head
 from outtake.core.money import Money
 from outtake.ledger import chart
 from outtake.ledger.models import Account, JournalEntry, Payout, Posting, StoredStatement
@@ -60,9 +60,11 @@ class Statement:
     payable: Money
     clawback: Money
     lines: list[StatementLine] = field(default_factory=list)
-    # The audit chain's head when the statement was made: a later rewrite of history shows.
+    # The audit chain's head when the statement was made, and its last signed checkpoint
+    # (audit.services.latest_head): a later rewrite of history shows against them.
     audit_head: str = ""
     audit_events: int = 0
+    audit_checkpoint: dict | None = None
 
     def of_kind(self, kind: str) -> list[StatementLine]:
         return [ln for ln in self.lines if ln.kind == kind]
@@ -129,10 +131,11 @@ def statement(org, start: datetime, end: datetime, currency: str = "USD") -> Sta
         line = _line(entry, own, amount, org, currency, sales_status, clawback.pk)
         if line is not None:
             lines.append(line)
-    head = ChainHead.objects.filter(pk=1).first()
+    head = latest_head()
     return Statement(
-        audit_head=head.hash if head else "",
-        audit_events=head.count if head else 0,
+        audit_head=head["head"],
+        audit_events=head["count"],
+        audit_checkpoint=head["checkpoint"],
         creator=org.pseudonym,
         currency=currency,
         start=start,
@@ -294,7 +297,8 @@ CSV_COLUMNS = (
 
 
 def statement_csv(st: Statement) -> str:
-    """The statement as CSV, amounts in major units, opening and closing balance included."""
+    """The statement as CSV, amounts in major units, opening and closing balance included,
+    the audit chain head in the last row."""
 
     def dec(m: Money | None) -> str:
         return "" if m is None else str(m.to_decimal())
@@ -323,7 +327,24 @@ def statement_csv(st: Statement) -> str:
             ]
         )
     w.writerow([st.end.date().isoformat(), "closing balance", *blank, dec(st.closing), "", ""])
+    w.writerow(audit_row(st))
     return out.getvalue()
+
+
+def audit_row(st: Statement) -> list:
+    """The CSV's footer: the audit chain head and the last signed checkpoint, so a copy of
+    the statement can be checked against the chain later (`outtake check`)."""
+    cp = st.audit_checkpoint or {}
+    return [
+        "# audit chain",
+        st.audit_head,
+        st.audit_events,
+        "checkpoint",
+        cp.get("at", ""),
+        cp.get("count", ""),
+        cp.get("head", ""),
+        cp.get("signature", ""),
+    ]
 
 
 def statement_pdf(st: Statement) -> bytes:

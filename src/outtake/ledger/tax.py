@@ -1,7 +1,8 @@
 """Creators' tax profiles and payout details, and the yearly earnings export for accountants.
 
-Tax ids and bank account numbers are stored as entered (finance needs them for filings and
-bank files) and shown masked everywhere else; the audit trail records that they changed,
+Tax ids are encrypted at rest (ledger.encryption) and bank account numbers stored as entered
+(finance needs them for filings and bank files); both are shown masked everywhere but the
+yearly export for the creator's accountant; the audit trail records that they changed,
 never their values.
 """
 
@@ -83,6 +84,10 @@ def save_tax_profile(user, data: dict[str, Any]) -> TaxProfile:
         raise LedgerError("treaty country: a two-letter ISO code")
     if not values["legal_name"]:
         raise LedgerError("your legal name is needed")
+    for name in TAX_FIELDS:
+        limit = TaxProfile._meta.get_field(name).max_length
+        if limit and isinstance(values[name], str) and len(values[name]) > limit:
+            raise LedgerError(f"{name.replace('_', ' ')}: at most {limit} characters")
     form = values["form"]
     if form == TaxProfile.Form.W9:
         if len(re.sub(r"\D", "", values["tax_id"])) != 9:
@@ -174,7 +179,9 @@ def yearly_export_csv(org, year: int, currency: str = "USD") -> str:
     w = csv.writer(out)
     w.writerow(["# Outtake earnings", year, currency, org.pseudonym])
     if profile:
+        # The accountant files with the ids: the one place besides the database they appear.
         w.writerow(["# tax residence", profile.country, profile.get_form_display()])
+        w.writerow(["# tax ids", profile.legal_name, profile.tax_id, profile.foreign_tax_id])
     w.writerow(YEARLY_COLUMNS)
     totals = [0] * (len(YEARLY_COLUMNS) - 1)
     for m in range(1, 13):

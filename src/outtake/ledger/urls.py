@@ -9,5 +9,8 @@ urlpatterns = [
     path("earnings/tax/", views.tax_and_payouts, name="tax"),
     path("earnings/tax/<int:year>.csv", views.yearly_export, name="yearly-export"),
     path("invoices/<int:invoice_id>/pay-by-card/", views.pay_by_card, name="pay-by-card"),
+    path("earnings/collections/", views.my_collections, name="my-collections"),
+    path("collections/", views.collections, name="collections"),
+    path("collections/<int:pk>/license/", views.license_collection, name="license-collection"),
     path("prices/", views.prices, name="prices"),
 ]

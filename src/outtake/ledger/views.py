@@ -4,18 +4,27 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
 from outtake.accounts.models import User
 from outtake.accounts.views import role_required
 from outtake.core.money import Money
-from outtake.ledger import charts, tax
+from outtake.ledger import charts, offers, tax
 from outtake.ledger import price_index as pi
 from outtake.ledger.forms import PayoutDestinationForm, TaxProfileForm
 from outtake.ledger.insights import earnings_overview
-from outtake.ledger.models import Invoice, PayoutDestination, StoredStatement, TaxProfile
+from outtake.ledger.models import (
+    Collection,
+    Invoice,
+    PayoutDestination,
+    StoredStatement,
+    TaxProfile,
+)
 from outtake.ledger.payments import StripeCard
+from outtake.ledger.pools import FORMULA
 from outtake.ledger.services import LedgerError, creator_earnings
 from outtake.ledger.statements import period, statement, statement_csv, statement_pdf
+from outtake.market.services import MarketError, quote_collection
 from outtake.storage import get_store
 
 
@@ -174,6 +183,46 @@ def pay_by_card(request: HttpRequest, invoice_id: int) -> HttpResponse:
     """Send the buyer to Stripe Checkout for a small invoice of their organization."""
     invoice = get_object_or_404(Invoice, pk=invoice_id, buyer=request.user.organization)
     return redirect(StripeCard().checkout(invoice).url)
+
+
+@role_required(User.Role.BUYER)
+def collections(request: HttpRequest) -> HttpResponse:
+    """Pooled collections a lab can license, with what each holds for it now."""
+    return render(
+        request,
+        "ledger/collections.html",
+        {"offers": offers.offers(request.user.organization), "formula": FORMULA},
+    )
+
+
+@require_POST
+@role_required(User.Role.BUYER)
+def license_collection(request: HttpRequest, pk: int) -> HttpResponse:
+    """Quote the collection for this lab; it is accepted on the quote page like any quote."""
+    collection = get_object_or_404(Collection, pk=pk, active=True)
+    try:
+        quote = quote_collection(request.user, collection)
+    except MarketError as exc:
+        messages.error(request, str(exc))
+        return redirect("collections")
+    messages.success(request, f"Quoted «{collection.title}»: accept it to license it.")
+    return redirect("quote", quote_id=quote.id)
+
+
+@role_required(User.Role.CREATOR)
+def my_collections(request: HttpRequest) -> HttpResponse:
+    """Which of the creator's clips are in which collection, and their part and share."""
+    org = request.user.organization
+    return render(
+        request,
+        "ledger/my_collections.html",
+        {
+            "places": offers.places(org),
+            "sales": offers.pooled_sales(org),
+            "formula": FORMULA,
+            "share_percent": _share_percent(),
+        },
+    )
 
 
 def prices(request: HttpRequest) -> HttpResponse:
