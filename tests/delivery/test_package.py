@@ -20,7 +20,8 @@ from django.conf import settings
 from django.utils import timezone
 from PIL import Image
 
-from outtake.core.terms import default_terms
+from outtake.audit.models import AuditEvent, Checkpoint
+from outtake.audit.services import verify_all
 from outtake.delivery import services
 from outtake.delivery.models import Delivery
 from outtake.provenance.c2pa_sign import LICENSE_LABEL, MIME, assertion, read_state
@@ -28,64 +29,12 @@ from outtake.provenance.cut import clean_jpeg, cut_video
 from outtake.provenance.eu_summary import validate
 from outtake.provenance.signing import verify_detached
 from outtake.provenance.xmp import DMI_SEE_CONSTRAINT, find_xmp, read_rights
+from outtake.rights.models import Release
+from outtake.rights.releases import release_number
 from outtake.storage import get_store
-from tests.factories import license_for, ready_clip
+from tests.delivery.packages import download, gps_jpeg, licensed_clips, media_of
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
-VIDEO = FIXTURES / "video" / "bigbuckbunny.mp4"
 MLCROISSANT = Path(sys.executable).parent / "mlcroissant"
-
-
-def _gps_jpeg(tmp_path: Path) -> Path:
-    """A JPEG with a camera serial, GPS and a name in its Exif, rotated by orientation 6."""
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    exif[0xA431] = "SN-SECRET-42"  # BodySerialNumber
-    exif[0x010F] = "SecretCam"
-    exif.get_ifd(0x8825).update({1: "N", 2: (48.0, 51.0, 30.1234), 3: "E", 4: (2.0, 17.0, 40.2)})
-    path = tmp_path / "holiday-at-home.jpg"
-    rng = np.random.default_rng(1)
-    Image.fromarray(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)).save(
-        path, exif=exif.tobytes(), comment=b"my home"
-    )
-    return path
-
-
-@pytest.fixture
-def package(db, make_user, tmp_path):
-    creator, buyer = make_user("creator"), make_user("buyer")
-    video = ready_clip(creator, duration_s=5.3)
-    photo = ready_clip(creator, kind="image", duration_s=0)
-    jpeg = _gps_jpeg(tmp_path)
-    for clip, source in ((video, VIDEO), (photo, jpeg)):
-        asset = clip.asset
-        asset.blob_key = f"originals/{asset.id}{source.suffix}"
-        asset.sha256 = hashlib.sha256(source.read_bytes()).hexdigest()
-        asset.save()
-        get_store().put_bytes(asset.blob_key, source.read_bytes())
-    video.start_s, video.end_s, video.pdq = 1.0, 3.0, [{"t": 1.0, "hash": "ab" * 32}]
-    video.save()
-    license = license_for(buyer, [(video, 300), (photo, 40)])
-    terms = default_terms()
-    terms["uses"]["ai_inference"] = {"state": "constrained", "constraint": "no faces"}
-    license.items.update(terms_snapshot={"version": 1, "terms": terms})
-    license.uses = ["ai_training", "ai_inference"]
-    license.accepted_constraints = ["ai_inference"]
-    license.paid_at = timezone.now()
-    license.save()
-    delivery = Delivery.objects.create(license=license)
-    delivery = services.build(str(delivery.id))
-    folder = tmp_path / "package"
-    for path in delivery.files:
-        target = folder / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(get_store().get_bytes(f"{delivery.blob_key}/{path}"))
-    return delivery, folder, video, photo, buyer
-
-
-def _media(folder: Path, row: dict) -> bytes:
-    data = (folder / row["shard"]).read_bytes()
-    return data[row["media_offset"] : row["media_offset"] + row["media_size"]]
 
 
 def test_package_files_hashes_and_signature(package):
@@ -99,7 +48,7 @@ def test_package_files_hashes_and_signature(package):
         "license.pdf",
         "license.odrl.json",
         "DATASHEET.md",
-        "audit_chain_head.json",
+        "audit_head.json",
         "MANIFEST.sha256",
         "MANIFEST.sha256.sig",
         "shards/shard-000000.tar",
@@ -115,6 +64,23 @@ def test_package_files_hashes_and_signature(package):
     assert delivery.sha256 == hashlib.sha256(sums).hexdigest()
     assert (folder / "license.pdf").read_bytes().startswith(b"%PDF")
     assert json.loads((folder / "license.odrl.json").read_bytes())["@type"] == "Agreement"
+
+
+def test_audit_chain_head_is_in_the_package_and_its_datasheet(package):
+    delivery, folder, *_ = package
+    head = json.loads((folder / "audit_head.json").read_bytes())
+    listed = (folder / "MANIFEST.sha256").read_text()
+    assert f"{hashlib.sha256((folder / 'audit_head.json').read_bytes()).hexdigest()}  " in listed
+    # The head when the package was built: the events up to then, not the later "ready" one.
+    ready = AuditEvent.objects.get(kind="delivery.ready", subject_id=str(delivery.id))
+    before = AuditEvent.objects.filter(pk__lt=ready.pk).order_by("-pk")
+    assert (head["count"], head["head"]) == (before.count(), before.first().hash)
+    checkpoint = Checkpoint.objects.order_by("-count").first()
+    assert head["checkpoint"]["head"] == checkpoint.head
+    assert head["checkpoint"]["statement"] == checkpoint.statement
+    assert verify_all([head["checkpoint"], head])[0]
+    sheet = (folder / "DATASHEET.md").read_text()
+    assert f"`{head['head']}`" in sheet and f"event {checkpoint.count}" in sheet
 
 
 def test_shards_load_with_webdataset_and_carry_labels_and_provenance(package):
@@ -156,7 +122,7 @@ def test_shards_load_with_webdataset_and_carry_labels_and_provenance(package):
     index = pq.read_table(folder / "index.parquet").to_pylist()
     assert {r["key"] for r in index} == set(samples)
     for row in index:
-        assert hashlib.sha256(_media(folder, row)).hexdigest() == row["media_sha256"]
+        assert hashlib.sha256(media_of(folder, row)).hexdigest() == row["media_sha256"]
 
 
 def test_photo_loses_private_metadata_but_not_pixels(package, tmp_path):
@@ -164,8 +130,8 @@ def test_photo_loses_private_metadata_but_not_pixels(package, tmp_path):
     (row,) = [
         r for r in pq.read_table(folder / "index.parquet").to_pylist() if r["kind"] == "image"
     ]
-    data = _media(folder, row)
-    original = _gps_jpeg(tmp_path).read_bytes()
+    data = media_of(folder, row)
+    original = gps_jpeg(tmp_path).read_bytes()
     assert b"SN-SECRET-42" not in data and b"SecretCam" not in data and b"my home" not in data
     image = Image.open(io.BytesIO(data))
     exif = image.getexif()
@@ -180,7 +146,7 @@ def test_c2pa_trusted_with_license_assertions_and_xmp(package):
     root = (settings.OUTTAKE_PKI_DIR / "root.pem").read_bytes()
     odrl = hashlib.sha256((folder / "license.odrl.json").read_bytes()).hexdigest()
     for row in pq.read_table(folder / "index.parquet").to_pylist():
-        data = _media(folder, row)
+        data = media_of(folder, row)
         mime = MIME["." + row["media"].rsplit(".", 1)[1]]
         state, manifest, failures = read_state(data, mime, root)
         assert (state, failures) == ("Trusted", []), row["media"]
@@ -295,3 +261,47 @@ def test_cut_keeps_10_bit_hevc_by_stream_copy(tmp_path):
 def test_clean_jpeg_rejects_other_files():
     with pytest.raises(ValueError):
         clean_jpeg(b"GIF89a")
+
+
+def test_release_ids_and_opted_in_location_in_the_sample_never_the_token(db, make_user, tmp_path):
+    license, video, _, _ = licensed_clips(make_user, tmp_path)
+    # This creator also opted in to precise location: the labels keep the exact GPS.
+    item = license.items.get(clip=video)
+    item.terms_snapshot["terms"]["precise_location"] = True
+    item.save()
+    owner = video.asset.owner.members.first()
+    release = Release.objects.create(
+        asset=video.asset,
+        person="woman in the red coat",
+        method=Release.Method.SIGNED,
+        token="the-signing-link-token",
+        signed_at=timezone.now(),
+        created_by=owner,
+    )
+    Release.objects.create(  # revoked: not a release the package may name
+        asset=video.asset,
+        person="man with a dog",
+        method=Release.Method.SIGNED,
+        token="another-token",
+        signed_at=timezone.now(),
+        revoked_at=timezone.now(),
+        created_by=owner,
+    )
+    delivery = services.build(str(Delivery.objects.create(license=license).id))
+    folder = download(delivery, tmp_path / "package")
+    (row,) = [
+        r for r in pq.read_table(folder / "index.parquet").to_pylist() if r["kind"] == "video"
+    ]
+    shard = (folder / row["shard"]).read_bytes()
+    sample = json.loads(shard[row["json_offset"] : row["json_offset"] + row["json_size"]])
+    expected = [release_number(release)]
+    assert sample["provenance"]["release_ids"] == expected
+    assert sample["labels"]["people"]["release_ids"] == expected
+    assert sample["labels"]["technical"]["gps"] == video.asset.probe["gps"]
+    data = media_of(folder, row)
+    root = (settings.OUTTAKE_PKI_DIR / "root.pem").read_bytes()
+    state, manifest, _ = read_state(data, MIME[".mp4"], root)
+    assert state == "Trusted" and assertion(manifest, LICENSE_LABEL)["release_ids"] == expected
+    xmp = read_rights(find_xmp(data))
+    assert xmp["ModelReleaseID"] == expected
+    assert b"the-signing-link-token" not in shard and b"another-token" not in shard

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from outtake.delivery.models import Delivery
+from outtake.delivery.models import Delivery, Push
 
 
 @admin.register(Delivery)
@@ -18,3 +18,18 @@ class DeliveryAdmin(admin.ModelAdmin):
         "error",
         "ready_at",
     )
+
+
+@admin.register(Push)
+class PushAdmin(admin.ModelAdmin):
+    """Read-only: the record of a push. The lab's encrypted keys are never shown."""
+
+    list_display = ("id", "delivery", "bucket", "prefix", "status", "bytes_sent", "created_at")
+    list_filter = ("status",)
+    exclude = ("credentials",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -17,8 +17,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from outtake.provenance.c2pa_sign import MIME, Signer, manifest_definition
-from outtake.provenance.cut import VIDEO_FORMATS, clean_jpeg, clean_png, cut_video
+from outtake.provenance.cut import (
+    VIDEO_FORMATS,
+    clean_jpeg,
+    clean_png,
+    clean_webp,
+    cut_video,
+    to_png,
+)
 from outtake.provenance.shards import Shard, ShardWriter
+from outtake.provenance.transcode import Profile, transcode_video
 from outtake.provenance.xmp import RightsXmp, xmp_box
 
 # A remuxed clip waits in memory up to this size before the signer reads it; longer ones spill.
@@ -62,11 +70,19 @@ class SampleSpec:
     xmp: RightsXmp
     license_assertion: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)
+    transcode: Profile | None = None  # None: stream copy
+
+
+# Photos delivered as they are, only their metadata rewritten; any other still format becomes a
+# lossless PNG.
+_PHOTO_CLEANERS = {".jpg": clean_jpeg, ".jpeg": clean_jpeg, ".png": clean_png, ".webp": clean_webp}
 
 
 def _out_ext(spec: SampleSpec) -> str:
     if spec.kind == "video":
-        return spec.ext if spec.ext in VIDEO_FORMATS else ".mp4"
+        return spec.ext if spec.ext in VIDEO_FORMATS and not spec.transcode else ".mp4"
+    if spec.ext not in _PHOTO_CLEANERS:
+        return ".png"
     return ".jpg" if spec.ext == ".jpeg" else spec.ext
 
 
@@ -74,6 +90,21 @@ def _media(spec: SampleSpec) -> tuple[BinaryIO, list[dict], dict | None]:
     """The cleaned media with XMP (not yet signed), the edit actions, and the cut."""
     packet = spec.xmp.packet()
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+    if spec.kind == "video" and spec.transcode:
+        profile = spec.transcode
+        cut = transcode_video(str(spec.source), spec.start_s, spec.end_s, spool, profile)
+        spool.seek(0, 2)
+        spool.write(xmp_box(packet))
+        action = {
+            "action": "c2pa.transcoded",
+            "description": (
+                f"Re-encoded to the buyer's profile {profile.name} ({profile.label}): "
+                f"{cut.clip_start_s:.6f}–{cut.clip_end_s:.6f} s of the original; container "
+                "metadata, camera serials, file name and location removed; rights XMP added."
+            ),
+        }
+        spool.seek(0)
+        return spool, [action], cut.as_dict()
     if spec.kind == "video":
         cut = cut_video(str(spec.source), spec.start_s, spec.end_s, spool, _out_ext(spec))
         spool.seek(0, 2)
@@ -90,19 +121,21 @@ def _media(spec: SampleSpec) -> tuple[BinaryIO, list[dict], dict | None]:
         spool.seek(0)
         return spool, [action], cut.as_dict()
     data = spec.source.read_bytes()
-    if spec.ext in (".jpg", ".jpeg"):
-        cleaned = clean_jpeg(data, packet)
-    elif spec.ext == ".png":
-        cleaned = clean_png(data, packet)
-    else:
-        raise ValueError(f"cannot deliver {spec.ext} photos without re-encoding")
-    spool.write(cleaned)
+    cleaner = _PHOTO_CLEANERS.get(spec.ext)
+    spool.write(cleaner(data, packet) if cleaner else to_png(data, packet))
     spool.seek(0)
-    action = {
-        "action": "c2pa.edited.metadata",
-        "description": "Exif, IPTC, comments and text chunks removed (camera serials, file name, "
-        "location); rights XMP added; pixels untouched.",
-    }
+    if cleaner:
+        action = {
+            "action": "c2pa.edited.metadata",
+            "description": "Exif, IPTC, comments and text chunks removed (camera serials, file "
+            "name, location); rights XMP added; pixels untouched.",
+        }
+    else:
+        action = {
+            "action": "c2pa.transcoded",
+            "description": f"Converted from {spec.ext} to lossless PNG (the same pixel values, "
+            "turned upright) without the original's metadata; rights XMP added.",
+        }
     return spool, [action], None
 
 

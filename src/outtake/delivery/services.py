@@ -12,11 +12,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from outtake import __version__
-from outtake.audit.models import ChainHead
-from outtake.audit.services import record
+from outtake.audit.models import Checkpoint
+from outtake.audit.services import CHECKPOINT_PURPOSE, latest_head, record
 from outtake.core.privacy import public_metadata
 from outtake.core.terms import NOT_ALLOWED, USES
 from outtake.delivery.models import Delivery
@@ -25,15 +26,19 @@ from outtake.market.models import License
 from outtake.notices.services import notify_org
 from outtake.provenance import eu_summary
 from outtake.provenance.c2pa_sign import Signer
+from outtake.provenance.ca import issue_leaf
 from outtake.provenance.contract import snapshot_fingerprint
 from outtake.provenance.croissant import croissant
 from outtake.provenance.documents import render_license_pdf
 from outtake.provenance.odrl import build_policy
 from outtake.provenance.pdfseal import seal_pdf
 from outtake.provenance.signing import dumps_canonical, sign_detached
+from outtake.provenance.transcode import PROFILES, STREAM_COPY
 from outtake.provenance.xmp import RightsXmp, data_mining_value
+from outtake.rights.claims import revoked_clip_ids
 from outtake.rights.contracts import document_from, license_document
-from outtake.rights.releases import release_summary
+from outtake.rights.models import Release, RevocationNotice
+from outtake.rights.releases import release_number, release_summary
 from outtake.storage import get_store
 
 log = logging.getLogger("outtake.delivery")
@@ -41,6 +46,7 @@ DOWNLOAD_SALT = "outtake.download"
 FORMAT = "outtake-delivery/2"
 INDEX = "index.parquet"
 MANIFEST = "MANIFEST.sha256"
+AUDIT_HEAD = "audit_head.json"
 TAR = "application/x-tar"
 
 
@@ -49,36 +55,71 @@ class DeliveryError(ValueError):
 
 
 def start_delivery(license: License) -> Delivery:
-    from outtake.delivery.tasks import build_delivery
-
-    if license.paid_at is None:
-        raise DeliveryError("nothing is delivered before it is paid")
-    last = license.deliveries.order_by("-version").first()
-    delivery = Delivery.objects.create(license=license, version=(last.version + 1) if last else 1)
-    transaction.on_commit(lambda: build_delivery(str(delivery.id)))
-    return delivery
+    """The license's next version (clips revoked since are left out and listed for deletion)."""
+    return build_next_version(license, [])
 
 
 def build_next_version(license: License, removed_clip_ids: list[str]) -> Delivery:
-    """After a revocation or removal request: a new version without those clips, whose
+    """A new version without the given clips, nor any the rights app has revoked; its
     removals.json tells the buyer which sample ids to delete (earlier removals carry over)."""
     from outtake.delivery.tasks import build_delivery
 
     if license.paid_at is None:
         raise DeliveryError("nothing is delivered before it is paid")
     last = license.deliveries.order_by("-version").first()
-    removed = sorted({*(last.removed_clip_ids if last else []), *map(str, removed_clip_ids)})
+    before = set(last.removed_clip_ids) if last else set()
+    removed = sorted({*before, *map(str, removed_clip_ids), *revoked_clip_ids(license)})
     delivery = Delivery.objects.create(
         license=license, version=(last.version + 1) if last else 1, removed_clip_ids=removed
     )
-    record(
-        "delivery.removals",
-        org=license.buyer,
-        subject=delivery,
-        data={"license": str(license.id), "version": delivery.version, "removed": removed},
-    )
+    if set(removed) != before:
+        record(
+            "delivery.removals",
+            org=license.buyer,
+            subject=delivery,
+            data={"license": str(license.id), "version": delivery.version, "removed": removed},
+        )
     transaction.on_commit(lambda: build_delivery(str(delivery.id)))
     return delivery
+
+
+def choose_transcode_profile(user, license: License, profile: str) -> Delivery | None:
+    """The buyer picks how video is delivered (stream copy or a transcode profile); a license
+    already delivered gets its next version in that form."""
+    if license.buyer_id != user.organization_id:
+        raise PermissionError("not your license")
+    if profile != STREAM_COPY and profile not in PROFILES:
+        raise DeliveryError(f"profile must be one of {STREAM_COPY}, {', '.join(PROFILES)}")
+    if profile == license.transcode_profile:
+        return None
+    License.objects.filter(pk=license.pk).update(transcode_profile=profile)
+    license.transcode_profile = profile
+    record(
+        "license.transcode_profile",
+        actor=user,
+        org=license.buyer,
+        subject=license,
+        data={"profile": profile},
+    )
+    if license.paid_at is None or not license.deliveries.exists():
+        return None
+    return start_delivery(license)
+
+
+def deliver_removals() -> list[Delivery]:
+    """After revocations and removal requests: the next version of every delivered license
+    whose latest version still contains a revoked clip (a periodic job runs this)."""
+    started = []
+    affected = License.objects.filter(
+        paid_at__isnull=False,
+        deliveries__isnull=False,
+        id__in=RevocationNotice.objects.values("license"),
+    ).distinct()
+    for license in affected:
+        last = license.deliveries.order_by("-version").first()
+        if revoked_clip_ids(license) - set(last.removed_clip_ids):
+            started.append(build_next_version(license, []))
+    return started
 
 
 def acknowledge_removals(user, delivery: Delivery) -> Delivery:
@@ -99,6 +140,25 @@ def acknowledge_removals(user, delivery: Delivery) -> Delivery:
             data={"removed": delivery.removed_clip_ids},
         )
     return delivery
+
+
+def active_releases(clip) -> list[Release]:
+    """Signed, unrevoked releases covering a clip (the asset's, or this clip's own)."""
+    return list(
+        Release.objects.filter(
+            Q(clip__isnull=True) | Q(clip=clip),
+            asset_id=clip.asset_id,
+            signed_at__isnull=False,
+            revoked_at__isnull=True,
+        ).order_by("pk")
+    )
+
+
+def _release_status(people: str, release_ids: list[str]) -> str:
+    """PLUS ModelReleaseStatus: not applicable, limited (releases cover AI training only), none."""
+    if "no identifiable" in people:
+        return "MR-NAP"
+    return "MR-LMR" if release_ids else "MR-NON"
 
 
 def _states(license: License, snapshot: dict) -> dict[str, dict]:
@@ -137,14 +197,18 @@ def _ext(asset) -> str:
 
 def _specs(license: License, delivery: Delivery, tmp: Path, odrl_sha256: str) -> list[SampleSpec]:
     specs = []
+    profile = PROFILES.get(license.transcode_profile)
     items = license.items.select_related("clip__asset__owner").order_by("id")
     for item in items.exclude(clip_id__in=delivery.removed_clip_ids):
         clip, asset = item.clip, item.clip.asset
         states = _states(license, item.terms_snapshot)
         people = release_summary(clip)
-        release_ids: list[str] = []  # signed model releases, once the rights app records them
+        release_ids = [release_number(r) for r in active_releases(clip)]
         labels = {
-            "technical": public_metadata(asset.probe),
+            "technical": public_metadata(
+                asset.probe,
+                precise_location=item.terms_snapshot["terms"].get("precise_location", False),
+            ),
             "shot": {
                 "index": clip.index,
                 "start_s": clip.start_s,
@@ -174,7 +238,11 @@ def _specs(license: License, delivery: Delivery, tmp: Path, odrl_sha256: str) ->
             "terms_snapshot": item.terms_snapshot,
             "terms_id": snapshot_fingerprint(item.terms_snapshot["terms"]),
             "release_ids": release_ids,
+            "granted_uses": states,
+            "transcode_profile": license.transcode_profile,
         }
+        if profile is not None:
+            provenance["transcode"] = profile.as_dict()
         specs.append(
             SampleSpec(
                 key=str(clip.id),
@@ -192,7 +260,7 @@ def _specs(license: License, delivery: Delivery, tmp: Path, odrl_sha256: str) ->
                     web_statement=f"{settings.OUTTAKE_PUBLIC_URL}/licenses/{license.id}/",
                     licensor="Outtake",
                     creator=asset.owner.pseudonym,
-                    model_release_status="MR-NAP" if "no identifiable" in people else "MR-NON",
+                    model_release_status=_release_status(people, release_ids),
                     model_release_ids=tuple(release_ids),
                 ),
                 license_assertion={
@@ -203,6 +271,7 @@ def _specs(license: License, delivery: Delivery, tmp: Path, odrl_sha256: str) ->
                     "terms_id": provenance["terms_id"],
                     "odrl_policy_sha256": odrl_sha256,
                 },
+                transcode=profile,
             )
         )
     return specs
@@ -248,6 +317,7 @@ def _documents(
         creators=len(creators),
     )
     uses = ", ".join(USES[c].label for c in license.uses)
+    head = audit_head()
     crois = croissant(
         name=f"outtake-license-{license.id}-v{delivery.version}",
         description=f"{len(rows)} licensed clips from {len(creators)} creator(s) for: {uses}.",
@@ -260,15 +330,12 @@ def _documents(
         index_columns=[(f.name, str(f.type)) for f in INDEX_SCHEMA],
         rai=_rai(license, uses, latest.date().isoformat()),
     )
-    head = ChainHead.objects.filter(id=1).first()
     docs = {
         "croissant.json": dumps_canonical(crois),
         "eu_ai_act_summary.json": dumps_canonical(eu),
         "eu_ai_act_summary.md": eu_summary.markdown(eu).encode(),
-        "DATASHEET.md": _datasheet(license, delivery, rows, uses).encode(),
-        "audit_chain_head.json": dumps_canonical(
-            {"hash": head.hash if head else None, "count": head.count if head else 0}
-        ),
+        "DATASHEET.md": _datasheet(license, delivery, rows, uses, head).encode(),
+        AUDIT_HEAD: dumps_canonical(head),
     }
     if delivery.removed_clip_ids:
         docs["removals.json"] = dumps_canonical(
@@ -283,17 +350,29 @@ def _documents(
     return docs
 
 
+def _preparation(license: License) -> tuple[str, str]:
+    """(how clips were cut, what that did to pixels) for the documents."""
+    profile = PROFILES.get(license.transcode_profile)
+    if profile is None:
+        return "Cut at shot boundaries by stream copy (no re-encode)", "No pixel or sample changes."
+    return (
+        f"Cut at shot boundaries and re-encoded to the buyer's profile {profile.name}",
+        f"Re-encoded: {profile.label} (x264 CRF {profile.crf}, AAC audio).",
+    )
+
+
 def _rai(license: License, uses: str, latest_upload: str) -> dict:
+    cut, manipulation = _preparation(license)
     return {
         "dataCollection": "Unpublished footage uploaded by its creators, who set per-use terms "
         "and attest they hold all rights.",
         "dataCollectionType": "Direct licensing from rightsholders",
-        "dataCollectionRawData": "Originals stay with Outtake; clips are cut by stream copy.",
+        "dataCollectionRawData": "Originals stay with Outtake; clips are cut from them.",
         # mlcroissant reads this spelling (the RAI vocabulary writes "Timeframe"); ISO dates.
         "dataCollectionTimeFrame": latest_upload,
-        "dataPreprocessingProtocol": "Cut at shot boundaries by stream copy (no re-encode); "
-        "camera serials, file names and GPS removed; XMP and C2PA added.",
-        "dataManipulationProtocol": "No pixel or sample changes.",
+        "dataPreprocessingProtocol": f"{cut}; camera serials, file names and GPS removed; "
+        "XMP and C2PA added.",
+        "dataManipulationProtocol": manipulation,
         "machineAnnotationTools": "PyAV probe, PySceneDetect shots, PDQ hashes, OpenCV people "
         "detection, Silero VAD speech, RapidOCR text.",
         "personalSensitiveInformation": "Identifiable people only with a release; minors "
@@ -306,8 +385,29 @@ def _rai(license: License, uses: str, latest_upload: str) -> dict:
     }
 
 
-def _datasheet(license: License, delivery: Delivery, rows: list[dict], uses: str) -> str:
+def audit_head() -> dict:
+    """The audit chain's head and its latest signed checkpoint, with the statement that was
+    signed and the checkpoint certificate, so `outtake verify` checks it offline."""
+    head = latest_head()
+    checkpoint = Checkpoint.objects.order_by("-count", "-id").first()
+    signed = head["checkpoint"] or {}
+    if checkpoint is not None and signed.get("signature") == checkpoint.signature:
+        cert = issue_leaf(settings.OUTTAKE_PKI_DIR, CHECKPOINT_PURPOSE).cert_path.read_text()
+        signed.update(statement=checkpoint.statement, certificate=cert)
+    return head
+
+
+def _datasheet(
+    license: License, delivery: Delivery, rows: list[dict], uses: str, head: dict
+) -> str:
     videos = sum(1 for r in rows if r["kind"] == "video")
+    checkpoint = head["checkpoint"]
+    signed = (
+        f"signed checkpoint at event {checkpoint['count']} ({checkpoint['at']}): "
+        f"`{checkpoint['head']}`"
+        if checkpoint
+        else "no signed checkpoint yet"
+    )
     return "\n".join(
         [
             f"# Datasheet: license {license.id}, version {delivery.version}",
@@ -321,13 +421,17 @@ def _datasheet(license: License, delivery: Delivery, rows: list[dict], uses: str
             "## Collection Process",
             "Uploaded by creators, who set per-use terms; see croissant.json (rai:*).",
             "## Preprocessing/Cleaning/Labeling",
-            "Clips cut by stream copy; private metadata removed; labels from automatic analysis.",
+            f"{_preparation(license)[0]}; private metadata removed; labels from automatic "
+            "analysis.",
             "## Uses",
             f"Licensed: {uses}. See license.pdf and license.odrl.json.",
             "## Distribution",
             "To the licensee only; every media file carries C2PA and XMP naming the license.",
             "## Maintenance",
             "Outtake publishes new versions after revocations; removals.json lists deletions.",
+            "## Audit chain head",
+            f"Outtake's append-only audit chain stood at event {head['count']}, head "
+            f"`{head['head']}`; {signed}. The same is in {AUDIT_HEAD}.",
             "",
         ]
     )
@@ -396,6 +500,8 @@ def _build_into(license: License, delivery: Delivery, tmp: Path) -> dict:
         "version": delivery.version,
         "samples": len(rows),
         "removed_clip_ids": delivery.removed_clip_ids,
+        # SHA-256 of each delivered media file → its sample (clip) id, for lineage.
+        "delivered": {r["media_sha256"]: r["key"] for r in rows},
         "files": [{k: f[k] for k in ("path", "size", "sha256")} for f in files],
     }
 
@@ -440,6 +546,16 @@ def _ready(delivery: Delivery, manifest: dict) -> Delivery:
         "Your dataset package is ready",
         f"{manifest['samples']} sample(s), {delivery.size_bytes} bytes.",
         f"/licenses/{license.id}/",
+        data={
+            "license_id": str(license.id),
+            "delivery_id": str(delivery.id),
+            "version": delivery.version,
+            "samples": manifest["samples"],
+            "size_bytes": delivery.size_bytes,
+            "sha256": delivery.sha256,
+            "removed_clip_ids": delivery.removed_clip_ids,
+            "links": f"/api/deliveries/{delivery.id}/link",
+        },
     )
     return delivery
 

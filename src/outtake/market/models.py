@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from outtake.provenance.transcode import STREAM_COPY
+
 
 class DatasetRequest(models.Model):
     """What a buyer wants: the filters and limits a quote is built from."""
@@ -102,6 +104,9 @@ class License(models.Model):
     currency = models.CharField(max_length=3)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # How the buyer wants video delivered: stream copy, or a profile of provenance.transcode
+    # (checked by delivery.services; no choices here, so a new profile needs no migration).
+    transcode_profile = models.CharField(max_length=32, default=STREAM_COPY)
 
     class Meta:
         ordering = ["-created_at"]

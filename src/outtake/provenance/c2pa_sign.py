@@ -27,6 +27,7 @@ MIME = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
     ".png": "image/png",
+    ".webp": "image/webp",
 }
 _CAWG_STATE = {ALLOWED: "allowed", CONSTRAINED: "constrained"}
 # Thumbnails would decode every photo again; buyers have the file itself.

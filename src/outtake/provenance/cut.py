@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import BinaryIO
 
 import av
-from PIL import Image
+from PIL import Image, ImageOps
 
 # Stream metadata the muxer needs or that is harmless; everything else (handler names with
 # camera models, vendor tags) is dropped.
@@ -214,3 +214,59 @@ def clean_png(data: bytes, xmp: bytes | None = None) -> bytes:
             out.append(data[pos:end])
         pos = end
     return b"".join(out)
+
+
+# --- WebP: keep only the image chunks ------------------------------------------------------
+
+_KEEP_WEBP = {b"VP8X", b"VP8 ", b"VP8L", b"ALPH", b"ICCP", b"ANIM", b"ANMF"}
+_WEBP_XMP_FLAG, _WEBP_ALPHA_FLAG, _WEBP_EXIF_FLAG = 0x04, 0x10, 0x08
+
+
+def _riff_chunk(kind: bytes, payload: bytes) -> bytes:
+    return kind + struct.pack("<I", len(payload)) + payload + b"\x00" * (len(payload) % 2)
+
+
+def clean_webp(data: bytes, xmp: bytes | None = None) -> bytes:
+    """Drop EXIF, XMP and unknown chunks (cameras, places, names); add Outtake's XMP. The
+    compressed image chunks are copied byte for byte."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        raise ValueError("not a WebP")
+    chunks = []
+    pos = 12
+    while pos + 8 <= len(data):
+        kind, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+        if kind in _KEEP_WEBP:
+            chunks.append([kind, data[pos + 8 : pos + 8 + size]])
+        pos += 8 + size + size % 2
+    if not any(kind in (b"VP8 ", b"VP8L", b"ANMF") for kind, _ in chunks):
+        raise ValueError("a WebP without image data")
+    if chunks[0][0] != b"VP8X" and xmp:
+        # A simple WebP needs the extended header before it may carry XMP.
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            alpha = _WEBP_ALPHA_FLAG if "A" in image.mode else 0
+        size = struct.pack("<I", width - 1)[:3] + struct.pack("<I", height - 1)[:3]
+        chunks.insert(0, [b"VP8X", bytes([alpha, 0, 0, 0]) + size])
+    if chunks[0][0] == b"VP8X":
+        flags = chunks[0][1][0] & ~(_WEBP_XMP_FLAG | _WEBP_EXIF_FLAG)
+        if xmp:
+            flags |= _WEBP_XMP_FLAG
+            chunks.append([b"XMP ", xmp])
+        chunks[0][1] = bytes([flags]) + chunks[0][1][1:]
+    body = b"WEBP" + b"".join(_riff_chunk(kind, payload) for kind, payload in chunks)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+# --- Other still formats: lossless PNG -----------------------------------------------------
+
+
+def to_png(data: bytes, xmp: bytes | None = None) -> bytes:
+    """TIFF, GIF, BMP, JPEG 2000, AVIF …: the decoded pixels as a lossless PNG (upright, as the
+    orientation said), without any of the original's metadata; Outtake's XMP added."""
+    with Image.open(io.BytesIO(data)) as image:
+        upright = ImageOps.exif_transpose(image)
+        if upright.mode not in ("1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"):
+            upright = upright.convert("RGBA" if "A" in upright.getbands() else "RGB")
+        out = io.BytesIO()
+        upright.save(out, format="PNG")
+    return clean_png(out.getvalue(), xmp)

@@ -48,6 +48,7 @@ class _Window(io.RawIOBase):
         self._fh = fh
         self._base = base
         self._pos = 0
+        self._at = -1  # where the shard file stands, relative to base (-1: unknown)
         self.size = 0
         self.sha256 = hashlib.sha256()
         self.in_order = True  # false if the writer went back: then the hash is recomputed
@@ -71,11 +72,15 @@ class _Window(io.RawIOBase):
     def write(self, data) -> int:
         if self._pos != self.size:
             self.in_order = False
-        self._fh.seek(self._base + self._pos)
+        # Seek only when the signer moved: a seek flushes the file's buffer, and signers make
+        # thousands of small writes in a row.
+        if self._at != self._pos:
+            self._fh.seek(self._base + self._pos)
         n = self._fh.write(data)
         if self.in_order:
             self.sha256.update(data)
         self._pos += n
+        self._at = self._pos
         self.size = max(self.size, self._pos)
         return n
 
@@ -85,6 +90,7 @@ class _Window(io.RawIOBase):
         data = self._fh.read(want)
         b[: len(data)] = data
         self._pos += len(data)
+        self._at = self._pos
         return len(data)
 
     def digest(self) -> str:
