@@ -13,7 +13,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from outtake.catalog.commands import register as register_catalog
 from outtake.dedup.commands import register as register_dedup
+from outtake.delivery.commands import register as register_delivery
 
 app = typer.Typer(help="Outtake: license unpublished footage to AI labs.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -26,8 +28,12 @@ console = Console(stderr=True)
 def _django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outtake.config.settings")
     import django
+    from django.apps import apps
 
-    django.setup()
+    # Set up once: a second setup reconfigures logging, closing every handler's stream
+    # (absl's among them), which breaks a process that already runs Django, such as the tests.
+    if not apps.ready:
+        django.setup()
 
 
 def _init(quiet: bool = False) -> None:
@@ -248,7 +254,9 @@ def scan_command(
             ", ".join(entry["tags"]),
             "; ".join(entry["problems"]),
             str(entry["people_needing_releases"] or ""),
-            str(Money(entry["value_minor"], currency)),
+            f"copy of {Path(entry['duplicate_of']).name}"
+            if entry.get("duplicate_of")
+            else str(Money(entry["value_minor"], currency)),
         )
     Console().print(table)
     for code, tier in report["tiers"].items():
@@ -366,7 +374,9 @@ def backup_command(
     console.print(f"wrote {target}: {', '.join(names)}")
 
 
+register_catalog(app)
 register_dedup(app)
+register_delivery(app)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

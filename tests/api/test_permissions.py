@@ -115,9 +115,12 @@ def test_buyer_keeps_seeing_thumbnails_of_licensed_clips(client, make_user):
     Asset.objects.filter(pk=clip.asset_id).update(thumbnail_key=f"thumbs/{clip.asset_id}.jpg")
     get_store().put_bytes(f"thumbs/{clip.asset_id}.jpg", b"\xff\xd8jpeg")
     url = f"/thumbs/{clip.asset_id}.jpg"
-    accept_quote(buyer, build_quote(create_request(buyer, {"minutes_wanted": "1",
-                                                           "budget": "10",
-                                                           "exclusive": True})))
+    accept_quote(
+        buyer,
+        build_quote(
+            create_request(buyer, {"minutes_wanted": "1", "budget": "10", "exclusive": True})
+        ),
+    )
     assert get(client, url, buyer.raw_token).status_code == 200
     assert get(client, url, other.raw_token).status_code == 404  # sold exclusively
 

@@ -149,6 +149,12 @@ OUTTAKE_MEDIA_TIMEOUT_S = float(env("MEDIA_TIMEOUT_S", "3600"))
 OUTTAKE_SELL_MINORS = env_bool("SELL_MINORS", False)
 OUTTAKE_QUOTE_TTL_HOURS = float(env("QUOTE_TTL_HOURS", "72"))
 OUTTAKE_DOWNLOAD_TTL_HOURS = float(env("DOWNLOAD_TTL_HOURS", "72"))
+# Pushes into a lab's bucket: part size, how long a failed push's keys are kept for a resume,
+# when a silent running push counts as stalled, and loopback/private endpoints (development).
+OUTTAKE_PUSH_PART_BYTES = int(env("PUSH_PART_BYTES", str(16 * 1024**2)))
+OUTTAKE_PUSH_KEEP_CREDENTIALS_HOURS = float(env("PUSH_KEEP_CREDENTIALS_HOURS", "24"))
+OUTTAKE_PUSH_STALE_MINUTES = float(env("PUSH_STALE_MINUTES", "10"))
+OUTTAKE_PUSH_ALLOW_PRIVATE = env_bool("PUSH_ALLOW_PRIVATE", False)
 OUTTAKE_WITHHOLDING_RATE = env("WITHHOLDING_RATE", "0")
 OUTTAKE_PAYOUT_PROVIDER = env("PAYOUT_PROVIDER", "csv")  # csv | stripe
 OUTTAKE_PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", "bank_transfer")
@@ -158,6 +164,9 @@ OUTTAKE_STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
 OUTTAKE_CARD_MAX = env("CARD_MAX", "2000")
 # Shown to buyers in the bank-transfer instructions of every invoice.
 OUTTAKE_BANK_ACCOUNT = env("BANK_ACCOUNT", "")
+# Encrypts creators' tax ids at rest; empty derives a key from SECRET_KEY. Comma-separated:
+# the first encrypts, all decrypt (rotation).
+OUTTAKE_FIELD_KEY = env("FIELD_KEY", "")
 OUTTAKE_RATE_CARD = env("RATE_CARD", "") or None
 RATE_CARD = load_rate_card(OUTTAKE_RATE_CARD)
 # Deduplication (README, "Deduplication": the defaults come from the measured table).
@@ -166,9 +175,11 @@ OUTTAKE_DEDUP_MIN_COVERAGE = float(env("DEDUP_MIN_COVERAGE", "0.5"))
 OUTTAKE_DEDUP_MIN_FRAMES = int(env("DEDUP_MIN_FRAMES", "2"))
 # New hashes go to an unsorted tail, merged into the index tables once it holds this many.
 OUTTAKE_DEDUP_TAIL_LIMIT = int(env("DEDUP_TAIL_LIMIT", "50000"))
-# Clips matching their creator's published list: "exclude" from quotes, or "allow" them
+# Clips matching their creator's published list: "exclude" from quotes, "discount" them (a
+# price line takes DEDUP_PUBLISHED_DISCOUNT of the price off), or "allow" them at full price
 # (buyers may still ask for unpublished footage only).
 OUTTAKE_DEDUP_PUBLISHED = env("DEDUP_PUBLISHED", "exclude")
+OUTTAKE_DEDUP_PUBLISHED_DISCOUNT = env("DEDUP_PUBLISHED_DISCOUNT", "0.5")
 
 _queue_url = env("QUEUE_URL", f"sqlite:///{OUTTAKE_HOME / 'queue.sqlite3'}")
 if _queue_url == "immediate":

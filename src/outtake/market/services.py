@@ -25,7 +25,7 @@ from outtake.notices.services import notify_org, notify_reviewers
 from outtake.rights.approvals import request_approvals
 from outtake.rights.claims import HOLDING
 from outtake.rights.contracts import issue_contract
-from outtake.rights.releases import release_problem
+from outtake.rights.sellability import sale_problem
 from outtake.rights.services import below_floor, snapshot
 
 
@@ -144,9 +144,9 @@ def _why_not(clip: Clip, request: DatasetRequest, terms: dict, ranks: dict) -> s
         return reason
     if below_floor(clip, terms):
         return "below the creator's minimum price"
-    people = release_problem(clip)
-    if people:
-        return people
+    problem = sale_problem(clip)
+    if problem:
+        return problem
     if request.media_type != "any" and clip.kind != request.media_type:
         return "other media type"
     tags = set(clip.tags) | set(clip.asset.creator_tags)
@@ -180,6 +180,7 @@ def build_quote(request: DatasetRequest) -> Quote:
     candidates = []
     terms_cache: dict = {}
     left_out = dedup.left_out_of_quote(request)
+    discounted = dedup.discounted_in_quote(request)  # published elsewhere, by setting
     left_out_s = 0.0
     for clip in available_clips(request.buyer, exclusive=request.exclusive):
         if clip.id in left_out:
@@ -237,6 +238,8 @@ def build_quote(request: DatasetRequest) -> Quote:
             excluded["creator share cap"] += 1
             continue
         price = price_clip(clip_facts(clip), card, exclusive=request.exclusive)
+        if clip.id in discounted:
+            dedup.apply_published_discount(price)
         if total.minor + price.total.minor > request.budget_minor:
             excluded["over budget"] += 1
             continue
@@ -344,8 +347,11 @@ def _accept(user, quote: Quote, via: str = "service") -> License:
             raise MarketError("a clip in this quote is no longer available; request a new quote")
         if snapshot(item.clip.asset)["terms_version_id"] != item.terms_snapshot["terms_version_id"]:
             raise MarketError("a creator changed their terms since this quote; request a new quote")
-        if release_problem(item.clip):
-            raise MarketError("a clip in this quote lacks a model release; request a new quote")
+        problem = sale_problem(item.clip)
+        if problem:
+            raise MarketError(
+                f"a clip in this quote is not sellable ({problem}); request a new quote"
+            )
     license = License.objects.create(
         quote=quote,
         buyer=quote.buyer,
@@ -410,15 +416,17 @@ def mark_paid(
     invoice, *, amount_minor: int, reference: str, by, method: str = "bank_transfer"
 ) -> License:
     """A reviewer records the buyer's payment, or a card provider's verified webhook does
-    (by=None); shares become payable and delivery starts."""
+    (by=None); once the invoice is paid in full, shares become payable and delivery starts."""
     from outtake.delivery.services import start_delivery
 
-    if (by is None and method == "bank_transfer") or (by is not None and not by.is_reviewer):
+    if (by is None and method != "card") or (by is not None and not by.is_reviewer):
         raise PermissionError("only reviewers record payments")
-    ledger.record_payment(
+    payment = ledger.record_payment(
         invoice, amount_minor=amount_minor, reference=reference, by=by, method=method
     )
     license = License.objects.select_for_update().get(pk=invoice.license_id)
+    if payment.invoice.status != "paid":  # part-paid: nothing is delivered before it is paid
+        return license
     license.status, license.paid_at = License.Status.PAID, timezone.now()
     license.save(update_fields=["status", "paid_at"])
     notify_org(
