@@ -51,7 +51,7 @@ def lab(rgw):
 def delivery(db, make_user, settings):
     """A ready delivery whose files (random bytes, so no two pushes look alike) are in store."""
     settings.OUTTAKE_PUSH_PART_BYTES = 5 * MIB
-    settings.OUTTAKE_PUSH_ALLOW_PRIVATE = True
+    settings.OUTTAKE_ALLOW_PRIVATE_DESTINATIONS = True
     creator, buyer = make_user("creator"), make_user("buyer")
     license = license_for(buyer, [(ready_clip(creator), 300)])
     license.paid_at = timezone.now()
@@ -228,7 +228,7 @@ def test_wrong_keys_and_bad_destinations_say_why(rgw, lab, delivery, client, set
     for body, reason in cases:
         r = client.post(url, body, content_type="application/json", **auth)
         assert r.status_code == 400 and reason in r.json()["detail"], (body, r.content)
-    settings.OUTTAKE_PUSH_ALLOW_PRIVATE = False
+    settings.OUTTAKE_ALLOW_PRIVATE_DESTINATIONS = False
     r = client.post(
         url, {"bucket": "ok-bucket", **_keys(rgw)}, content_type="application/json", **auth
     )

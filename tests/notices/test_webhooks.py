@@ -52,7 +52,7 @@ class Receiver:
 
 @pytest.fixture
 def receiver(settings):
-    settings.OUTTAKE_WEBHOOK_ALLOW_PRIVATE = True
+    settings.OUTTAKE_ALLOW_PRIVATE_DESTINATIONS = True
     r = Receiver()
     yield r
     r.close()
@@ -79,7 +79,7 @@ def test_urls_must_be_public_https_by_default(make_user):
         ("https://[::1]/hook", "not a public"),
         ("https://user:pw@203.0.113.9/hook", "user name"),
         ("ftp://203.0.113.9/hook", "https"),
-        ("https://" + "a" * 600 + ".example/", "too long"),
+        ("https://" + "a" * 600 + ".example/", "longer than 500"),
     ]:
         with pytest.raises(webhooks.WebhookError, match=why):
             webhooks.add(buyer, url)
@@ -171,7 +171,7 @@ def test_a_revocation_reaches_the_buyers_system(
 
 
 def test_api_shows_the_secret_once_and_keeps_organisations_apart(make_user, client, settings):
-    settings.OUTTAKE_WEBHOOK_ALLOW_PRIVATE = True
+    settings.OUTTAKE_ALLOW_PRIVATE_DESTINATIONS = True
     buyer, other = make_user("buyer"), make_user("buyer")
 
     def auth(user):

@@ -125,9 +125,10 @@ STATIC_ROOT = OUTTAKE_HOME / "static"
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = OUTTAKE_HOME / "mail"
 DEFAULT_FROM_EMAIL = env("FROM_EMAIL", "Outtake <noreply@outtake.local>")
-# Signed webhooks: organisations' endpoints must be public https addresses unless this is on
-# (development on loopback); an endpoint is switched off after this many failures in a row.
-OUTTAKE_WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+# Webhooks and pushes to labs' buckets go to public https addresses only, unless this is on
+# (development and tests on loopback).
+OUTTAKE_ALLOW_PRIVATE_DESTINATIONS = env_bool("ALLOW_PRIVATE_DESTINATIONS", False)
+# A webhook endpoint is switched off after this many failed attempts in a row.
 OUTTAKE_WEBHOOK_TIMEOUT = float(env("WEBHOOK_TIMEOUT", "10"))
 OUTTAKE_WEBHOOK_DISABLE_AFTER = int(env("WEBHOOK_DISABLE_AFTER", "50"))
 
@@ -150,11 +151,10 @@ OUTTAKE_SELL_MINORS = env_bool("SELL_MINORS", False)
 OUTTAKE_QUOTE_TTL_HOURS = float(env("QUOTE_TTL_HOURS", "72"))
 OUTTAKE_DOWNLOAD_TTL_HOURS = float(env("DOWNLOAD_TTL_HOURS", "72"))
 # Pushes into a lab's bucket: part size, how long a failed push's keys are kept for a resume,
-# when a silent running push counts as stalled, and loopback/private endpoints (development).
+# and when a silent running push counts as stalled.
 OUTTAKE_PUSH_PART_BYTES = int(env("PUSH_PART_BYTES", str(16 * 1024**2)))
 OUTTAKE_PUSH_KEEP_CREDENTIALS_HOURS = float(env("PUSH_KEEP_CREDENTIALS_HOURS", "24"))
 OUTTAKE_PUSH_STALE_MINUTES = float(env("PUSH_STALE_MINUTES", "10"))
-OUTTAKE_PUSH_ALLOW_PRIVATE = env_bool("PUSH_ALLOW_PRIVATE", False)
 OUTTAKE_WITHHOLDING_RATE = env("WITHHOLDING_RATE", "0")
 OUTTAKE_PAYOUT_PROVIDER = env("PAYOUT_PROVIDER", "csv")  # csv | stripe
 OUTTAKE_PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", "bank_transfer")

@@ -4,7 +4,7 @@ Every file of the version goes up by resumable multipart (storage.s3_multipart);
 recorded as it lands, so a push cut off — a dropped network, a killed worker — resumes where
 it stopped, and files already in the bucket with the same size and SHA-256 are skipped.
 
-Credentials: the lab's keys are kept Fernet-encrypted (a key derived from Django's secret key)
+Credentials: the lab's keys are kept encrypted (config.encryption, as tax ids are)
 only while the push may still run. They are deleted when it completes, when it is cancelled,
 and OUTTAKE_PUSH_KEEP_CREDENTIALS_HOURS after it last failed (an hourly job). A push without
 keys uses Outtake's own account, which the lab grants access by a bucket policy.
@@ -12,25 +12,21 @@ keys uses Outtake's own account, which the lab grants access by a bucket policy.
 
 from __future__ import annotations
 
-import base64
-import ipaddress
 import json
 import logging
 import re
-import socket
 from collections.abc import Callable
 from datetime import timedelta
-from urllib.parse import urlsplit
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from outtake.audit.services import record
+from outtake.config.encryption import decrypt, encrypt
+from outtake.core.destinations import DestinationError, check_destination
 from outtake.delivery.models import Delivery, Push, PushObject
 from outtake.delivery.services import DeliveryError, package_file
 from outtake.notices.services import notify_org
@@ -59,16 +55,9 @@ class PushError(DeliveryError):
     pass
 
 
-def _fernet() -> Fernet:
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"outtake.push-credentials"
-    ).derive(settings.SECRET_KEY.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def _seal(access_key_id: str, secret_access_key: str, session_token: str) -> str:
     data = {"id": access_key_id, "secret": secret_access_key, "token": session_token}
-    return _fernet().encrypt(json.dumps(data).encode()).decode()
+    return encrypt(json.dumps(data))
 
 
 def _target(push: Push) -> Target:
@@ -77,8 +66,8 @@ def _target(push: Push) -> Target:
         if not push.credentials:
             raise PushError("Outtake has deleted this push's keys: give them again to resume")
         try:
-            keys = json.loads(_fernet().decrypt(push.credentials.encode()))
-        except InvalidToken as exc:
+            keys = json.loads(decrypt(push.credentials))
+        except ImproperlyConfigured as exc:
             raise PushError("the stored keys cannot be read: give them again") from exc
     return Target(
         bucket=push.bucket,
@@ -92,28 +81,21 @@ def _target(push: Push) -> Target:
 
 
 def check_endpoint(endpoint: str) -> str:
-    """Blank (AWS S3) or an http(s) address; public only, so no one points Outtake at its own
-    network, unless OUTTAKE_PUSH_ALLOW_PRIVATE is on (development and tests on loopback)."""
+    """Blank (AWS S3) or a public https address (core.destinations), given as scheme, host and
+    port only; OUTTAKE_ALLOW_PRIVATE_DESTINATIONS lifts the public rule for development."""
     endpoint = endpoint.strip().rstrip("/")
     if not endpoint:
         return ""
-    parts = urlsplit(endpoint)
-    allow_private = settings.OUTTAKE_PUSH_ALLOW_PRIVATE
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise PushError("the endpoint must be an https:// address, e.g. https://s3.example.org")
-    if parts.scheme == "http" and not allow_private:
-        raise PushError("the endpoint must use https")
-    if parts.username or parts.password or parts.query or parts.fragment:
+    try:
+        parts = check_destination(
+            endpoint,
+            allow_private=settings.OUTTAKE_ALLOW_PRIVATE_DESTINATIONS,
+            max_length=ENDPOINT_MAX,
+        )
+    except DestinationError as exc:
+        raise PushError(f"the endpoint: {exc}") from exc
+    if parts.query or parts.fragment:
         raise PushError("give the endpoint as scheme, host and port only")
-    if len(endpoint) > ENDPOINT_MAX:
-        raise PushError("the endpoint is too long")
-    if not allow_private:
-        try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-        except (OSError, ValueError) as exc:
-            raise PushError(f"cannot resolve {parts.hostname}") from exc
-        if any(not ipaddress.ip_address(info[4][0]).is_global for info in infos):
-            raise PushError(f"{parts.hostname} is not a public internet address")
     return endpoint
 
 

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from outtake.config.encryption import EncryptedTextField
 from outtake.core.money import Money
-from outtake.ledger.encryption import EncryptedTextField
 
 
 class Account(models.Model):
@@ -253,7 +253,7 @@ class TaxProfile(models.Model):
     form = models.CharField(max_length=8, choices=Form.choices, blank=True)
     legal_name = models.CharField(max_length=200)
     address = models.TextField(blank=True, help_text="Permanent residence address")
-    # Encrypted at rest (ledger.encryption); max_length is the plain id's.
+    # Encrypted at rest (config.encryption); max_length is the plain id's.
     tax_id = EncryptedTextField(max_length=32, blank=True, help_text="US SSN, ITIN or EIN")
     foreign_tax_id = EncryptedTextField(max_length=64, blank=True, help_text="W-8BEN line 6a")
     date_of_birth = models.DateField(null=True, blank=True, help_text="W-8BEN line 8")

@@ -1,6 +1,6 @@
 """Creators' tax profiles and payout details, and the yearly earnings export for accountants.
 
-Tax ids are encrypted at rest (ledger.encryption) and bank account numbers stored as entered
+Tax ids are encrypted at rest (config.encryption) and bank account numbers stored as entered
 (finance needs them for filings and bank files); both are shown masked everywhere but the
 yearly export for the creator's accountant; the audit trail records that they changed,
 never their values.

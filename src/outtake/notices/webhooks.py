@@ -11,14 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
-import socket
 import uuid
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -26,6 +23,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from outtake.core.destinations import DestinationError, check_destination
 from outtake.notices.models import WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger("outtake.notices.webhooks")
@@ -52,30 +50,17 @@ def sign(secret: str, message_id: str, timestamp: int, body: str) -> str:
 
 
 def check_url(url: str) -> str:
-    """HTTPS to a public address only, so no one points Outtake at its own network.
-
-    OUTTAKE_WEBHOOK_ALLOW_PRIVATE lifts both rules for development and tests on loopback.
-    """
+    """A public https address (core.destinations); OUTTAKE_ALLOW_PRIVATE_DESTINATIONS lifts
+    the rule for development and tests on loopback."""
     url = url.strip()
-    parts = urlsplit(url)
-    allow_private = settings.OUTTAKE_WEBHOOK_ALLOW_PRIVATE
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise WebhookError("the webhook URL must be an https:// address")
-    if parts.scheme == "http" and not allow_private:
-        raise WebhookError("the webhook URL must use https")
-    if parts.username or parts.password:
-        raise WebhookError("put no user name or password in the webhook URL")
-    if len(url) > WebhookEndpoint._meta.get_field("url").max_length:
-        raise WebhookError("the webhook URL is too long")
-    if not allow_private:
-        try:
-            port = parts.port or 443
-            infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-        except (OSError, ValueError) as exc:
-            raise WebhookError(f"cannot resolve {parts.hostname}") from exc
-        for info in infos:
-            if not ipaddress.ip_address(info[4][0]).is_global:
-                raise WebhookError(f"{parts.hostname} is not a public internet address")
+    try:
+        check_destination(
+            url,
+            allow_private=settings.OUTTAKE_ALLOW_PRIVATE_DESTINATIONS,
+            max_length=WebhookEndpoint._meta.get_field("url").max_length,
+        )
+    except DestinationError as exc:
+        raise WebhookError(f"webhook URL: {exc}") from exc
     return url
 
 

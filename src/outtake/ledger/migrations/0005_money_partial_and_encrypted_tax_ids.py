@@ -5,7 +5,7 @@ encrypted in place, then the columns are declared encrypted (no schema change)."
 
 from django.db import migrations, models
 
-import outtake.ledger.encryption
+import outtake.config.encryption
 
 SENSITIVE = ("tax_id", "foreign_tax_id")
 
@@ -19,11 +19,11 @@ def _convert(apps, transform) -> None:
 
 
 def encrypt_existing(apps, schema_editor) -> None:
-    _convert(apps, outtake.ledger.encryption.encrypt)
+    _convert(apps, outtake.config.encryption.encrypt)
 
 
 def decrypt_existing(apps, schema_editor) -> None:
-    _convert(apps, outtake.ledger.encryption.decrypt)
+    _convert(apps, outtake.config.encryption.decrypt)
 
 
 def _plain(name: str, max_length: int, help_text: str) -> migrations.AlterField:
@@ -38,7 +38,7 @@ def _encrypted(name: str, max_length: int, help_text: str) -> migrations.AlterFi
     return migrations.AlterField(
         model_name="taxprofile",
         name=name,
-        field=outtake.ledger.encryption.EncryptedTextField(
+        field=outtake.config.encryption.EncryptedTextField(
             blank=True, help_text=help_text, max_length=max_length
         ),
     )
