@@ -136,3 +136,33 @@ def test_only_buyers_request_and_only_own_quotes(make_user):
     with pytest.raises(PermissionError):
         accept_quote(other, quote(buyer))
     assert Clip.objects.count() == 1
+
+
+def test_a_request_can_ask_for_a_release_for_every_person_shown(make_user, client):
+    from outtake.rights.models import Release
+
+    creator, buyer = make_user("creator"), make_user("buyer")
+    clip = ready_clip(creator)
+    Clip.objects.filter(pk=clip.pk).update(people={"identifiable": 0, "incidental": 2})
+    assert ids(quote(buyer)) == [clip.id]  # people in passing need no release by default
+    strict = client.post(
+        "/api/requests",
+        {"budget": "1000", "releases_for_everyone": True},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {buyer.raw_token}",
+    )
+    assert strict.status_code == 201, strict.content
+    assert strict.json()["clip_count"] == 0
+    assert strict.json()["excluded"] == {
+        "a person shown has no model release (the request asks for everyone's)": 1
+    }
+    for n in range(2):
+        Release.objects.create(
+            asset=clip.asset,
+            person=f"passer-by {n}",
+            method=Release.Method.UPLOADED,
+            token=f"t{n}",
+            signed_at=timezone.now(),
+            created_by=creator,
+        )
+    assert ids(quote(buyer, releases_for_everyone=True)) == [clip.id]

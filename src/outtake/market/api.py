@@ -28,6 +28,7 @@ class RequestIn(Schema):
     uses_needed: list[str] = ["ai_training"]
     accepted_constraints: list[str] = []
     exclusive: bool = False
+    releases_for_everyone: bool = False  # incidental people need a release too
     max_creator_share: Decimal = Decimal(1)
 
 

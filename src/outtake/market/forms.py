@@ -79,6 +79,12 @@ class DatasetRequestForm(PlainForm):
         help_text="Costs more; the clips leave the catalogue for the license's term. Only "
         "never-sold footage qualifies.",
     )
+    releases_for_everyone = forms.BooleanField(
+        label="A model release for every person shown",
+        required=False,
+        help_text="Identifiable people always have one; this leaves out clips where a person "
+        "shown in passing has none.",
+    )
     max_creator_share = forms.IntegerField(
         label="Most from any one creator (% of the minutes)",
         min_value=1,

@@ -33,6 +33,8 @@ class DatasetRequest(models.Model):
     uses_needed = models.JSONField(default=list)
     accepted_constraints = models.JSONField(default=list, blank=True)
     exclusive = models.BooleanField(default=False)
+    # Only clips where every person shown, incidental ones too, has a model release.
+    releases_for_everyone = models.BooleanField(default=False)
     max_creator_share = models.DecimalField(max_digits=4, decimal_places=3, default=1)
     # Where and how long the buyer will use the data: empty is worldwide, None is perpetual.
     territory = models.JSONField(default=list, blank=True)

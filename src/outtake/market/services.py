@@ -25,6 +25,7 @@ from outtake.notices.services import notify_org, notify_reviewers
 from outtake.rights.approvals import request_approvals
 from outtake.rights.claims import HOLDING
 from outtake.rights.contracts import issue_contract
+from outtake.rights.releases import unreleased_people
 from outtake.rights.sellability import sale_problem
 from outtake.rights.services import below_floor, snapshot
 
@@ -88,6 +89,7 @@ def create_request(user, data: dict[str, Any]) -> DatasetRequest:
         uses_needed=uses,
         accepted_constraints=accepted,
         exclusive=bool(data.get("exclusive")),
+        releases_for_everyone=bool(data.get("releases_for_everyone")),
         max_creator_share=share,
         territory=territory,
         term_years=term_years,
@@ -147,6 +149,8 @@ def _why_not(clip: Clip, request: DatasetRequest, terms: dict, ranks: dict) -> s
     problem = sale_problem(clip)
     if problem:
         return problem
+    if request.releases_for_everyone and unreleased_people(clip):
+        return "a person shown has no model release (the request asks for everyone's)"
     if request.media_type != "any" and clip.kind != request.media_type:
         return "other media type"
     tags = set(clip.tags) | set(clip.asset.creator_tags)

@@ -99,6 +99,16 @@ def _people_problem(clip) -> str:
     return ""
 
 
+def unreleased_people(clip) -> int:
+    """People shown, incidental ones too, beyond the model releases covering the clip: what a
+    request asking for everyone's release cannot take."""
+    people = clip.people or {}
+    shown = int(people.get("identifiable", 0)) + int(people.get("incidental", 0))
+    if shows_identifiable_people(clip):
+        shown = max(shown, 1)
+    return max(0, shown - len(_covering(clip)))
+
+
 def _property_problem(clip) -> str:
     shown = shown_property(clip)
     if shown and not _covering(clip, Release.Kind.PROPERTY):
