@@ -109,3 +109,18 @@ def test_the_migration_encrypts_ids_already_on_file(people):
             if key[0] == "ledger"
         ]
     )
+
+
+@pytest.mark.django_db
+def test_bank_account_numbers_are_encrypted_too(people, client, make_user):
+    from outtake.ledger.models import PayoutDestination
+
+    dest = PayoutDestination.objects.exclude(bank_account="").first()
+    with connection.cursor() as cur:
+        cur.execute("SELECT bank_account FROM ledger_payoutdestination WHERE id = %s", [dest.pk])
+        (raw,) = cur.fetchone()
+    assert raw.startswith("gAAAA") and "3000" not in raw
+    assert PayoutDestination.objects.get(pk=dest.pk).bank_account == dest.bank_account
+    client.force_login(make_user("reviewer"))
+    page = client.get("/admin/ledger/payoutdestination/").content.decode()
+    assert "••••" + dest.bank_account[-4:] in page and dest.bank_account not in page

@@ -264,7 +264,12 @@ class PayoutAdmin(ReadOnlyAdmin):
 
 @admin.register(PayoutDestination)
 class PayoutDestinationAdmin(admin.ModelAdmin):
-    list_display = ("organization", "holder_name", "bank_account", "stripe_account")
+    list_display = ("organization", "holder_name", "masked_bank_account", "stripe_account")
+    exclude = ("bank_account",)  # a reviewer sees the last four characters, never the number
+
+    @admin.display(description="bank account")
+    def masked_bank_account(self, obj: PayoutDestination) -> str:
+        return mask(obj.bank_account)
 
 
 @admin.register(Payment)

@@ -174,7 +174,8 @@ class PayoutDestination(models.Model):
         "accounts.Organization", on_delete=models.PROTECT, related_name="payout_destination"
     )
     holder_name = models.CharField(max_length=200, blank=True)
-    bank_account = models.CharField(max_length=64, blank=True, help_text="IBAN or number")
+    # Encrypted at rest like tax ids; max_length is the plain number's.
+    bank_account = EncryptedTextField(max_length=64, blank=True, help_text="IBAN or number")
     bank_code = models.CharField(max_length=32, blank=True, help_text="BIC or routing number")
     stripe_account = models.CharField(max_length=64, blank=True, help_text="acct_…")
 

@@ -1,8 +1,8 @@
 """Creators' tax profiles and payout details, and the yearly earnings export for accountants.
 
-Tax ids are encrypted at rest (config.encryption) and bank account numbers stored as entered
-(finance needs them for filings and bank files); both are shown masked everywhere but the
-yearly export for the creator's accountant; the audit trail records that they changed,
+Tax ids and bank account numbers are encrypted at rest (config.encryption) and read back for
+filings and bank files; both are shown masked everywhere but the yearly export for the
+creator's accountant (and the bank file); the audit trail records that they changed,
 never their values.
 """
 
