@@ -136,6 +136,22 @@ def test_refuses_what_is_not_a_clean_camt053(xml, message):
         parse_camt053(xml)
 
 
+def balance(code: str, amount: str, ind: str = "CRDT") -> str:
+    return (
+        f"<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp>"
+        f'<Amt Ccy="USD">{amount}</Amt><CdtDbtInd>{ind}</CdtDbtInd></Bal>'
+    )
+
+
+def test_a_statement_must_add_up_from_opening_to_closing_balance():
+    moves = entry("5.00", ref="A") + entry("2.50", ind="DBIT", ref="B")
+    ok = doc(balance("OPBD", "1.00", "DBIT") + balance("CLBD", "1.50") + moves)
+    assert [line.amount.minor for line in parse_camt053(ok)] == [500, -250]
+    short = doc(balance("OPBD", "1.00", "DBIT") + balance("CLBD", "1.50") + entry("5.00"))
+    with pytest.raises(StatementError, match=r"do not add up.*closing balance says .*1\.50"):
+        parse_camt053(short)  # an entry is missing: nothing of it is imported
+
+
 def test_refuses_non_utf8_and_huge_files_but_not_a_quiet_day(monkeypatch):
     assert parse_camt053(doc("")) == []  # a statement without movements is valid
     with pytest.raises(StatementError, match="UTF-8"):

@@ -47,12 +47,40 @@ def parse_camt053(data: bytes | str) -> list[StatementLine]:
     lines: list[StatementLine] = []
     for stmt in statements:
         stmt_id = _text(stmt, "c:Id", ns) or "?"
+        booked: list[StatementLine] = []
         for n, entry in enumerate(stmt.findall("c:Ntry", ns), start=1):
             try:
-                lines.extend(_entry_lines(entry, ns))
+                booked.extend(_entry_lines(entry, ns))
             except (ValueError, InvalidOperation) as exc:
                 raise StatementError(f"statement {stmt_id}, entry {n}: {exc}") from exc
+        try:
+            _check_balances(stmt, booked, ns)
+        except (ValueError, InvalidOperation) as exc:
+            raise StatementError(f"statement {stmt_id}: {exc}") from exc
+        lines.extend(booked)
     return lines
+
+
+def _check_balances(stmt: ET.Element, booked: list[StatementLine], ns: dict) -> None:
+    """Opening booked balance plus the booked entries must make the closing booked balance:
+    a statement that does not add up is cut short or altered, and is refused whole."""
+    balances = {}
+    for bal in stmt.findall("c:Bal", ns):
+        code = _text(bal, "c:Tp/c:CdOrPrtry/c:Cd", ns)
+        amount = _amount(bal, "c:Amt", ns)
+        if code in ("OPBD", "PRCD", "CLBD") and amount is not None:
+            signed = Money(_sign(_text(bal, "c:CdtDbtInd", ns)) * amount.minor, amount.currency)
+            balances["closing" if code == "CLBD" else "opening"] = signed
+    opening, closing = balances.get("opening"), balances.get("closing")
+    if opening is None or closing is None:
+        return  # a statement without both balances is read entry by entry
+    moved = sum(line.amount.minor for line in booked if line.amount.currency == opening.currency)
+    if opening.currency != closing.currency or opening.minor + moved != closing.minor:
+        expected = Money(opening.minor + moved, opening.currency)
+        raise ValueError(
+            f"the booked entries do not add up: opening {opening} plus entries makes "
+            f"{expected}, the closing balance says {closing}"
+        )
 
 
 def _entry_lines(entry: ET.Element, ns: dict) -> list[StatementLine]:
