@@ -22,6 +22,8 @@ user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 payouts_app = typer.Typer(help="Pay creators.", no_args_is_help=True)
 app.add_typer(payouts_app, name="payouts")
+bank_app = typer.Typer(help="Bank statements.", no_args_is_help=True)
+app.add_typer(bank_app, name="bank")
 console = Console(stderr=True)
 
 
@@ -287,6 +289,46 @@ def check() -> None:
     )
     console.print("audit chain: intact" if chain_ok else f"[red]audit chain:[/red] {problem}")
     raise typer.Exit(0 if chain_ok and not unbalanced else 1)
+
+
+@bank_app.command("import")
+def bank_import(
+    statement: Path = typer.Argument(..., exists=True, dir_okay=False),
+    by: str = typer.Option(..., "--by", help="The reviewer's e-mail, recorded as importer."),
+) -> None:
+    """Import a bank statement (CSV, or ISO 20022 camt.053 XML): matched transfers pay
+    invoices; every line is imported once however often the file is."""
+    _django()
+    from rich.table import Table
+
+    from outtake.accounts.models import User
+    from outtake.ledger.camt import parse_camt053
+    from outtake.ledger.reconcile import StatementError, import_statement, parse_csv
+
+    reviewer = User.objects.filter(email=by.strip().lower(), is_active=True).first()
+    if reviewer is None or not reviewer.is_reviewer:
+        console.print(f"[red]error:[/red] {by} is not an active reviewer")
+        raise typer.Exit(2)
+    data = statement.read_bytes()
+    try:
+        is_xml = data.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"<")
+        lines = parse_camt053(data) if is_xml else parse_csv(data.decode("utf-8-sig"))
+        report = import_statement(lines, by=reviewer)
+    except (StatementError, UnicodeDecodeError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    table = Table("bank line", "outcome")
+    for line, invoice in report.matched:
+        table.add_row(line.bank_transaction_id, f"pays {invoice}")
+    for line, reason in report.credited + report.unmatched:
+        table.add_row(line.bank_transaction_id, reason)
+    for line in report.already_imported:
+        table.add_row(line.bank_transaction_id, "already imported")
+    Console().print(table)
+    console.print(
+        f"{len(report.matched)} matched, {len(report.credited)} credited, "
+        f"{len(report.unmatched)} unmatched, {len(report.already_imported)} already imported"
+    )
 
 
 @payouts_app.command("run")

@@ -179,3 +179,27 @@ def test_reviewers_upload_a_statement_in_the_admin(client, people):
         {"statement": SimpleUploadedFile("s.xml", b'<!DOCTYPE x [<!ENTITY a "b">]><x/>')},
     ).content.decode()
     assert 'id="import-error"' in bad and "DOCTYPE" in bad
+
+
+@pytest.mark.django_db
+def test_operators_import_a_statement_file_from_the_command_line(people, tmp_path):
+    from typer.testing import CliRunner
+
+    from outtake.cli import app
+
+    first = sell(people.buyer, [(people.creators[0], 1000)])
+    path = tmp_path / "statement.xml"
+    path.write_text(FIXTURE.read_text().replace("OUT-000001", first.label))
+    runner = CliRunner(env={"COLUMNS": "200"})
+    args = ["bank", "import", str(path), "--by", people.reviewer.email]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"pays {first.label}" in result.output and "1 matched" in result.output
+    assert "4 already imported" in runner.invoke(app, args).output
+    first.refresh_from_db()
+    assert first.status == Invoice.Status.PAID
+    refused = runner.invoke(app, ["bank", "import", str(path), "--by", people.buyer.email])
+    assert refused.exit_code == 2 and "not an active reviewer" in refused.output
+    path.write_text("<Document")
+    broken = runner.invoke(app, ["bank", "import", str(path), "--by", people.reviewer.email])
+    assert broken.exit_code == 2 and "not well-formed" in broken.output
