@@ -111,10 +111,9 @@ def test_variable_frame_rate_is_reported_and_constant_rate_is_not(tmp_path):
     assert info["fps"] == pytest.approx(len(steps) / true_s, rel=0.05)  # the average, 20 fps
     assert info["duration_s"] == pytest.approx(true_s, abs=0.1)
     assert info["frame_count"] == len(steps)
-    # Frames are numbered at the average rate (time × fps), so a cut's time is what is exact
-    # to within one frame; its number is not the count of frames before it.
     first, second = result["shots"]
-    assert second["start_s"] == pytest.approx(pts[cut] / 90000, abs=1 / info["fps"])
+    assert first["end_frame"] == second["start_frame"] == cut
+    assert second["start_s"] == pytest.approx(pts[cut] / 90000, abs=1e-3)
     assert first["end_s"] == second["start_s"]
 
     cfr = _h264(tmp_path / "cfr.mp4")

@@ -37,7 +37,7 @@ def test_analyse_returns_versioned_json_with_per_step_stats(clip):
     result = analyse(video)
     json.dumps(result, allow_nan=False)
     assert result["pipeline_version"] == default_pipeline().version
-    assert result["pipeline_version"].startswith("outtake-analysis/1 shots/1 quality/2 pdq/2")
+    assert result["pipeline_version"].startswith("outtake-analysis/1 shots/2 quality/2 pdq/2")
     assert result["probe"]["frame_count"] == 75
     keys = {"index", "start_s", "end_s", "start_frame", "end_frame", "problems", "tags"}
     assert all(keys | {"quality", "pdq", "people"} <= set(shot) for shot in result["shots"])

@@ -26,6 +26,7 @@ found by seeking, exactly.
 
 from __future__ import annotations
 
+import bisect
 import math
 import statistics
 import time
@@ -88,7 +89,8 @@ SAMPLED_BGR = FrameNeed("sampled.bgr", 640, "bgr24", every_s=1.0, shot_starts=Tr
 
 @dataclass(frozen=True)
 class Frame:
-    """A decoded frame: its number from the start of the stream, its time and its pictures.
+    """A decoded frame: its number in presentation order from the start of the stream (a count
+    of frames, also on variable-rate video), its time and its pictures.
 
     images holds only the needs this frame serves, as read-only numpy arrays shared between
     steps (H×W for gray, H×W×3 otherwise), turned upright for rotated video and photos.
@@ -155,6 +157,10 @@ class VideoSource:
         self._keep_window: WindowFilter | None = None
         self._packet_pts: list[int] = []  # every video packet the pass demuxed, and its size
         self._packet_sizes: list[int] = []
+        # The same pts in presentation order: a frame's number is its rank here, so frames of a
+        # variable-rate file are numbered by count, not by time × average fps.
+        self._sorted_pts: list[int] = []
+        self._pts_complete = True  # False once a video packet came without pts: numbered by time
         self._packet_bytes: tuple[np.ndarray, np.ndarray] | None = None
         self.stats = StepStats()
 
@@ -232,7 +238,7 @@ class VideoSource:
                 Frame(f.index, f.t, {n: f.images[n] for n in names & f.images.keys()}) for f in kept
             ]
         self.stats.count("windows_sought")
-        target = self._start + round(first / (self.fps or 1) / self._time_base)
+        target = self._pts_of(first)
         self._container.seek(target, stream=self._stream, backward=True)
         # Up to the first frame wanted only references are needed, B-pyramid ones included:
         # the B-frames of the window may predict from them even where P-frames do not.
@@ -287,6 +293,10 @@ class VideoSource:
                 if packet.pts is not None:
                     self._packet_pts.append(packet.pts)
                     self._packet_sizes.append(packet.size)
+                    # Packets come in decode order, nearly sorted: the insert is near the end.
+                    bisect.insort(self._sorted_pts, packet.pts)
+                elif packet.size:  # not the empty packet that flushes the decoder
+                    self._pts_complete = False
                 if hints and packet.pts is not None:
                     if latest is None or packet.pts > latest:
                         hinted = (
@@ -318,7 +328,25 @@ class VideoSource:
             t = (self._served - 1) / (self.fps or 1)
         else:
             t = float((frame.pts - self._start) * self._time_base)
+            if self._ranked():
+                # A decoder outputs a frame only after every frame before it in presentation
+                # order, and skipped B-frames' packets come before the next reference decoded:
+                # every pts below this one has been demuxed already.
+                pts = self._sorted_pts
+                return bisect.bisect_left(pts, frame.pts) - bisect.bisect_left(pts, self._start), t
         return round(t * (self.fps or 1)), t
+
+    def _ranked(self) -> bool:
+        """Whether frames are numbered by the rank of their pts (once the pass has demuxed)."""
+        return self._pts_complete and bool(self._sorted_pts)
+
+    def _pts_of(self, index: int) -> int:
+        """The pts of frame number index (without ranks, the pts of its time at the average fps)."""
+        if self._ranked():
+            pts = self._sorted_pts
+            rank = bisect.bisect_left(pts, self._start) + index
+            return pts[min(max(rank, 0), len(pts) - 1)]
+        return self._start + round(index / (self.fps or 1) / self._time_base)
 
     def _images(
         self, frame: av.video.frame.VideoFrame, needs: Sequence[FrameNeed]

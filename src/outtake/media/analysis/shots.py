@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -22,6 +22,10 @@ from outtake.media.analysis.pipeline import Shot, ShotStep
 
 # The detector only compares frame numbers; FrameTimecode wants some rate to carry them.
 _NOMINAL_FPS = 1000.0
+# Half a millisecond: shot lengths are compared as floats computed from rational timestamps.
+_EPS_S = 5e-4
+
+Bound = TypeVar("Bound", int, float)  # frame numbers or times
 
 
 def content_distance(a_bgr: np.ndarray, b_bgr: np.ndarray) -> float:
@@ -31,8 +35,9 @@ def content_distance(a_bgr: np.ndarray, b_bgr: np.ndarray) -> float:
     return float(np.abs(a - b).mean())
 
 
-def merge_short(cuts: Sequence[int], total: int, min_frames: int) -> list[int]:
-    """Drop cuts until no shot is shorter than min_frames (a short shot joins the one before)."""
+def merge_short(cuts: Sequence[Bound], total: Bound, min_frames: Bound) -> list[Bound]:
+    """Drop cuts until no shot is shorter than min_frames (a short shot joins the one before).
+    Cuts may be times, total and min_frames then in seconds too."""
     kept = sorted({c for c in cuts if 0 < c < total})
     while kept:
         bounds = [0, *kept, total]
@@ -47,7 +52,7 @@ def merge_short(cuts: Sequence[int], total: int, min_frames: int) -> list[int]:
 
 class Shots(ShotStep):
     name = "shots"
-    version = 1
+    version = 2  # 2: frames numbered by presentation order, times from their timestamps
     FRAMES = FrameNeed("shots.bgr", 320, "bgr24")
     needs = (FRAMES,)
 
@@ -97,17 +102,25 @@ class Shots(ShotStep):
                 self.stats.count("refined_frames", len(window))
         fps = source.fps or 0.0
         total = info.get("frame_count") or (self._served[-1] + 1 if self._served else 1)
-        min_frames = round(self.min_shot_s * fps) if fps else 1
-        cuts = merge_short(list(starts), total, min_frames)
+        if fps:
+            # Lengths in seconds: frames of variable-rate video are unevenly spaced. The least is
+            # a whole number of frames at the average rate, so constant-rate video merges by count.
+            at = {start.t: index for index, start in starts.items()}
+            least = round(self.min_shot_s * fps) / fps - _EPS_S
+            cuts = [at[t] for t in merge_short(list(at), total / fps, least)]
+        else:
+            cuts = merge_short(list(starts), total, 1)
         self.stats.count("cuts", len(cuts))
         bounds = [0, *cuts, total]
+        # A cut's time is its first frame's: on variable-rate video it is not number / fps.
+        times = [0.0, *(starts[c].t for c in cuts), total / fps if fps else 0.0]
         shots = [
             Shot(
                 index=i,
                 start_frame=bounds[i],
                 end_frame=bounds[i + 1],
-                start_s=bounds[i] / fps if fps else 0.0,
-                end_s=bounds[i + 1] / fps if fps else 0.0,
+                start_s=times[i],
+                end_s=times[i + 1],
             )
             for i in range(len(bounds) - 1)
         ]
