@@ -33,6 +33,17 @@ def crash():
     os.kill(os.getpid(), signal.SIGSEGV)
 
 
+def crash_when_memory_runs_out():
+    """What some decoders do: an allocation fails, and they use the NULL they got."""
+    held = []
+    try:
+        while True:
+            held.append(bytearray(16 * 1024 * 1024))
+    except MemoryError:
+        time.sleep(0.2)  # let the parent see the high-water mark
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
 def address_space_after_imports_mb():
     """VmPeak once the analysis modules are loaded: the floor of any memory limit."""
     import outtake.media.analysis.analyse

@@ -87,6 +87,11 @@ def test_a_crash_does_not_take_the_parent_down():
     assert "SIGSEGV" in error.reason
 
 
+def test_a_crash_at_the_memory_limit_is_out_of_memory():
+    error = refusal("sandbox_targets:crash_when_memory_runs_out", memory_mb=1024)
+    assert error.code == "out_of_memory"
+
+
 def test_a_missing_target_is_a_failure_not_a_hang():
     error = refusal("sandbox_targets:no_such_function")
     assert error.code == "not_decodable"

@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,9 @@ _GRACE_S = 5
 # frames at once: tens of MB even at 8K), capped at an eighth of small limits.
 _MAYBE_MEMORY = ("not_decodable", "truncated")
 _HEADROOM_MB = 128
+# Deaths by signal that a failed allocation can cause, and how often the parent looks.
+_CRASHES = (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT)
+_POLL_S = 0.05
 # Messages that mean an allocation failed under RLIMIT_AS rather than a bug or a bad file.
 _OOM_MARKERS = (
     "Cannot allocate memory",
@@ -70,7 +74,7 @@ def run_isolated(target: str, *args: Any, memory_mb: int = 2048, timeout_s: floa
                 close_fds=True,
             )
             try:
-                child.wait(timeout=timeout_s)
+                peak_mb = _wait_watching_memory(child, timeout_s)
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
@@ -79,7 +83,28 @@ def run_isolated(target: str, *args: Any, memory_mb: int = 2048, timeout_s: floa
                 if child.poll() is None:  # interrupted while waiting: leave no orphan
                     child.kill()
                     child.wait()
-        return _outcome(child.returncode, workdir, log_path, memory_mb, timeout_s)
+        return _outcome(child.returncode, workdir, log_path, memory_mb, timeout_s, peak_mb)
+
+
+def _wait_watching_memory(child: subprocess.Popen, timeout_s: float) -> float:
+    """Wait for the child; return the highest address space (MB) it was seen to reach.
+
+    A decoder that fails to allocate under RLIMIT_AS may not report it: some crash on the
+    NULL they were given. A crashed child cannot say how close to the limit it was, so the
+    parent watches (VmPeak is a high-water mark: a poll shortly before the crash suffices).
+    """
+    deadline = time.monotonic() + timeout_s
+    peak_mb = 0.0
+    while True:
+        peak_mb = max(peak_mb, _address_space_peak_mb(f"/proc/{child.pid}/status"))
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise subprocess.TimeoutExpired(child.args, timeout_s)
+        try:
+            child.wait(timeout=min(_POLL_S, remaining))
+            return peak_mb
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _child_env() -> dict[str, str]:
@@ -91,7 +116,12 @@ def _child_env() -> dict[str, str]:
 
 
 def _outcome(
-    returncode: int, workdir: Path, log_path: Path, memory_mb: int, timeout_s: float
+    returncode: int,
+    workdir: Path,
+    log_path: Path,
+    memory_mb: int,
+    timeout_s: float,
+    peak_mb: float,
 ) -> Any:
     result_path = workdir / "result.json"
     if result_path.exists():
@@ -106,6 +136,8 @@ def _outcome(
             raise MediaError(f"analysis timed out after {timeout_s:g} s", "timeout")
         # The kernel's OOM killer (a cgroup limit) is what SIGKILLs a child we did not kill.
         if sig == signal.SIGKILL or any(m in tail for m in _OOM_MARKERS):
+            raise _out_of_memory(memory_mb)
+        if sig in _CRASHES and peak_mb > memory_mb - _headroom_mb(memory_mb):
             raise _out_of_memory(memory_mb)
         raise MediaError(f"analysis crashed ({sig.name}){_detail(tail)}", "not_decodable")
     if any(m in tail for m in _OOM_MARKERS):
@@ -171,15 +203,20 @@ def _run_request(workdir: Path) -> str:
     # FFmpeg does not always report a failed allocation as one: a decoder thread that could
     # not get memory can surface as "invalid data". A "damaged file" verdict reached with the
     # address space all but used up is more likely the limit's doing.
-    headroom_mb = min(_HEADROOM_MB, memory_mb / 8)
-    if error.code in _MAYBE_MEMORY and _address_space_peak_mb() > memory_mb - headroom_mb:
+    peak_mb = _address_space_peak_mb("/proc/self/status")
+    if error.code in _MAYBE_MEMORY and peak_mb > memory_mb - _headroom_mb(memory_mb):
         error = _out_of_memory(memory_mb)
     return json.dumps({"ok": False, "code": error.code, "reason": error.reason})
 
 
-def _address_space_peak_mb() -> float:
+def _headroom_mb(memory_mb: int) -> float:
+    return min(_HEADROOM_MB, memory_mb / 8)
+
+
+def _address_space_peak_mb(status_path: str) -> float:
+    """VmPeak of a process (0 when unknown: no procfs, or the process is gone)."""
     try:
-        with open("/proc/self/status") as status:
+        with open(status_path) as status:
             for line in status:
                 if line.startswith("VmPeak:"):
                     return int(line.split()[1]) / 1024
