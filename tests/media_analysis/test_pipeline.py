@@ -65,3 +65,18 @@ def test_steps_cannot_ask_for_different_frames_under_one_name():
 
     with pytest.raises(ValueError, match=r"counter\.gray"):
         Pipeline(Shots(), [_Counter(), _Other()])
+
+
+def test_without_rapidocr_the_analysis_does_not_import(monkeypatch):
+    """OCR is a hard dependency: a missing rapidocr is an import error, never a pipeline that
+    quietly stops checking for burned-in text."""
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "rapidocr", None)  # what an uninstalled package looks like
+    for name in ("outtake.media.analysis.analyse", "outtake.media.analysis.overlays"):
+        monkeypatch.delitem(sys.modules, name)
+    with pytest.raises(ImportError, match="rapidocr"):
+        importlib.import_module("outtake.media.analysis.analyse")
+    monkeypatch.undo()
+    assert "overlays" in [s.name for s in default_pipeline().steps]

@@ -9,7 +9,7 @@ from outtake.media.analysis.audio import Audio
 from outtake.media.analysis.decode import FrameSource, PhotoSource, VideoSource
 from outtake.media.analysis.hashes import PdqHashes
 from outtake.media.analysis.motion import Motion
-from outtake.media.analysis.overlays import Overlays, ocr_available
+from outtake.media.analysis.overlays import Overlays
 from outtake.media.analysis.people import People
 from outtake.media.analysis.pipeline import Pipeline, Step, version_of
 from outtake.media.analysis.previews import Previews
@@ -33,6 +33,7 @@ _PLAIN_STEPS: tuple[type[Step], ...] = (
     Motion,
     Audio,
     Speech,
+    Overlays,
 )
 
 
@@ -43,7 +44,6 @@ def default_pipeline(
     thumbnail_path: str | Path | None = None,
 ) -> Pipeline:
     steps: list[Step] = [step() for step in _PLAIN_STEPS]
-    steps += [Overlays()] if ocr_available() else []  # rapidocr is optional: no check, no fake
     steps += [Previews(preview_dir)] if preview_dir else []
     steps += [Thumbnail(thumbnail_path)] if thumbnail_path else []
     return Pipeline(Shots(min_shot_s=min_shot_s), steps)
@@ -53,7 +53,6 @@ def analysis_version(*, previews: bool = True, thumbnail: bool = True) -> str:
     """The pipeline_version default_pipeline() records (with previews and a thumbnail, as
     ingest runs it), from the step classes alone: no model is loaded."""
     steps: list[type[Step]] = [Shots, *_PLAIN_STEPS]
-    steps += [Overlays] if ocr_available() else []
     steps += [Previews] if previews else []
     steps += [Thumbnail] if thumbnail else []
     return version_of(steps)

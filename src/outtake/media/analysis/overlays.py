@@ -12,7 +12,6 @@ positions are compared, so text on a wall in a locked-off shot is flagged as wel
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import logging
 import math
@@ -20,6 +19,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import rapidocr  # a hard dependency: without it the analysis does not import
 
 from outtake.media.analysis.decode import SAMPLED_BGR, Frame
 from outtake.media.analysis.pipeline import Context, Shot, Step
@@ -54,17 +54,12 @@ CROP_MARGIN = 16  # pixels around the candidates that OCR reads (the detector ne
 OCR_ZOOM = 2
 
 
-def ocr_available() -> bool:
-    return importlib.util.find_spec("rapidocr") is not None
-
-
 class TextFinder:
     """rapidocr's detection model alone: where text is, not what it says."""
 
     def __init__(self, threads: int = 1) -> None:
-        from rapidocr import RapidOCR
-
-        self._engine = RapidOCR(
+        # The package imports in milliseconds; the engine (0.6 s) only when a shot needs OCR.
+        self._engine = rapidocr.RapidOCR(
             params={
                 "Global.use_cls": False,
                 "Global.use_rec": False,
