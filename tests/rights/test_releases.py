@@ -108,3 +108,16 @@ def test_a_minor_is_blocked_by_default(make_user, settings):
     assert q.excluded == {"a minor is shown (blocked by default)": 1}
     settings.OUTTAKE_SELL_MINORS = True
     assert quote(buyer).clip_count == 1
+
+
+def test_revoking_a_release_never_signed_is_refused_and_tells_no_licensee(make_user, client):
+    creator, buyer = make_user("creator"), make_user("buyer")
+    clip = ready_clip(creator)  # no people: sold without any release
+    lic = accept_quote(buyer, quote(buyer))
+    release = releases.request_release(creator, clip.asset, person="passer-by")
+    r = client.post(f"/release/{release.token}/", {"action": "revoke"})
+    assert "never signed" in r.content.decode()
+    release.refresh_from_db()
+    assert release.revoked_at is None
+    assert not RevocationNotice.objects.filter(license=lic).exists()
+    assert not Notification.objects.filter(user=buyer, kind="revocation.notice").exists()

@@ -276,6 +276,9 @@ def revoke(token: str) -> Release:
     release = Release.objects.select_for_update().get(token=token)
     if release.revoked_at is not None:
         return release
+    if release.signed_at is None:
+        # Nothing was granted, so nothing is revoked: no licensee is told anything.
+        raise ReleaseError("this release was never signed: there is no consent to revoke")
     release.revoked_at = timezone.now()
     release.save(update_fields=["revoked_at"])
     record("release.revoked", org=release.asset.owner, subject=release, data={})
