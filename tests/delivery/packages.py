@@ -38,7 +38,7 @@ def gps_jpeg(tmp_path: Path) -> Path:
 def licensed_clips(make_user, tmp_path: Path):
     """A paid license of a 2 s video clip and a photo: (license, video clip, photo clip, buyer)."""
     creator, buyer = make_user("creator"), make_user("buyer")
-    video = ready_clip(creator, duration_s=5.3)
+    video = ready_clip(creator, duration_s=5.3, tags=("beach",))
     photo = ready_clip(creator, kind="image", duration_s=0)
     jpeg = gps_jpeg(tmp_path)
     for clip, source in ((video, VIDEO), (photo, jpeg)):
@@ -48,6 +48,7 @@ def licensed_clips(make_user, tmp_path: Path):
         asset.save()
         get_store().put_bytes(asset.blob_key, source.read_bytes())
     video.start_s, video.end_s, video.pdq = 1.0, 3.0, [{"t": 1.0, "hash": "ab" * 32}]
+    video.tags = ["static_camera"]
     video.save()
     license = license_for(buyer, [(video, 300), (photo, 40)])
     terms = default_terms()

@@ -107,6 +107,8 @@ def test_shards_load_with_webdataset_and_carry_labels_and_provenance(package):
     text = json.dumps(v)
     assert "SN123" not in text and "camera_serial" not in text and "x.mp4" not in text
     assert v["labels"]["technical"]["gps"] == {"lat": 48.86, "lon": 2.29, "alt": None}
+    # The analysis's tags and the creator's own stay apart, so a buyer knows which is which.
+    assert (v["labels"]["tags"], v["labels"]["creator_tags"]) == (["static_camera"], ["beach"])
     # Stream copy: the same codec, and the clip's frames are there.
     with av.open(io.BytesIO(samples[str(video.id)]["mp4"])) as c:
         assert c.streams.video[0].codec_context.name == "h264"

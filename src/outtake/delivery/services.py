@@ -221,7 +221,8 @@ def _specs(license: License, delivery: Delivery, tmp: Path, odrl_sha256: str) ->
             },
             "quality": clip.quality,
             "problems": clip.problems,
-            "tags": sorted({*clip.tags, *asset.creator_tags}),
+            "tags": sorted(clip.tags),
+            "creator_tags": sorted(asset.creator_tags),  # given by the creator, not found
             "tier": clip.tier,
             "people": {"release_status": people, "release_ids": release_ids},
         }
