@@ -372,35 +372,41 @@ def payouts_run(
 def verify_contract_command(
     pdf: Path = typer.Argument(..., exists=True, dir_okay=False),
     trust: list[Path] = typer.Option(
-        None, help="Extra trusted root certificates (PEM), e.g. a buyer's CA."
+        None,
+        help="Root (or own) certificates, PEM, that vouch for other signers such as the buyer; "
+        "a co-signature counts only through one of them.",
     ),
     root: Path = typer.Option(
         None, help="Outtake's root certificate (default: the one in OUTTAKE_HOME/pki)."
     ),
 ) -> None:
-    """Validate a sealed contract offline against Outtake's CA and trusted buyer roots."""
+    """Validate a contract offline: Outtake's seal against Outtake's root, every other
+    signature against the --trust certificates."""
     import logging
 
     from rich.table import Table
 
     from outtake.config.home import home
-    from outtake.provenance.verify_contract import verify_contract
+    from outtake.provenance.verify_contract import missing_seal, verify_contract
 
     logging.getLogger("pyhanko").setLevel(logging.ERROR)
-    roots = [root or home() / "pki" / "root.pem", *(trust or [])]
-    ok, rows = verify_contract(pdf, roots)
-    table = Table("signature", "signer", "intact", "valid", "trusted", "ok")
+    ok, rows = verify_contract(pdf, root or home() / "pki" / "root.pem", trust or [])
+    table = Table("signature", "signer", "role", "intact", "valid", "trusted", "ok", "problem")
     for row in rows:
         table.add_row(
             str(row.get("field")),
             str(row.get("signer")),
+            "Outtake seal" if row.get("seal") else "co-signature",
             str(row.get("intact")),
             str(row.get("valid")),
             str(row.get("trusted")),
             str(row.get("ok")),
+            str(row.get("error")),
         )
     Console().print(table)
-    console.print("[green]valid[/green]" if ok else "[red]NOT valid[/red]")
+    if missing_seal(rows):
+        console.print(f"[red]{missing_seal(rows)}[/red]")
+    console.print("[green]contract valid[/green]" if ok else "[red]contract NOT valid[/red]")
     raise typer.Exit(0 if ok else 1)
 
 

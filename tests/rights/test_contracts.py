@@ -72,7 +72,7 @@ def test_acceptance_is_recorded_and_the_pdf_sealed(sold, client, tmp_path):
     assert hashlib.sha256(rerendered).hexdigest() == contract.document_sha256
     path = tmp_path / "license.pdf"
     path.write_bytes(response.content)
-    ok, [row] = verify_contract(path, [settings.OUTTAKE_PKI_DIR / "root.pem"])
+    ok, [row] = verify_contract(path, settings.OUTTAKE_PKI_DIR / "root.pem")
     assert ok and row["certified"] and row["field"] == "OuttakeSeal"
 
     _, text = pdf_text(response.content)
@@ -85,7 +85,7 @@ def test_acceptance_is_recorded_and_the_pdf_sealed(sold, client, tmp_path):
     data = bytearray(response.content)
     data[data.index(b"/Producer") + 2] ^= 1
     path.write_bytes(bytes(data))
-    ok, [row] = verify_contract(path, [settings.OUTTAKE_PKI_DIR / "root.pem"])
+    ok, [row] = verify_contract(path, settings.OUTTAKE_PKI_DIR / "root.pem")
     assert not ok and not row["intact"]
 
 
@@ -192,8 +192,11 @@ def test_buyer_cosigns_with_a_certificate_outtake_issued_from_their_csr(sold, cl
     assert latest == signed
     path = tmp_path / "cosigned.pdf"
     path.write_bytes(latest)
-    ok, rows = verify_contract(path, [settings.OUTTAKE_PKI_DIR / "root.pem"])
+    ok, rows = verify_contract(path, settings.OUTTAKE_PKI_DIR / "root.pem", [cert_path])
     assert ok and [r["field"] for r in rows] == ["OuttakeSeal", "LicenseeSignature"]
+    # Issued by Outtake or not, the buyer's signature counts only once its certificate is trusted.
+    ok, [seal, cosignature] = verify_contract(path, settings.OUTTAKE_PKI_DIR / "root.pem")
+    assert not ok and seal["ok"] and not cosignature["trusted"]
     assert AuditEvent.objects.filter(kind="license.contract_cosigned").exists()
 
 

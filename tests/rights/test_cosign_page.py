@@ -51,7 +51,7 @@ def test_buyer_gets_a_certificate_from_a_csr_and_uploads_the_cosigned_pdf(
     assert latest == signed
     path = tmp_path / "cosigned.pdf"
     path.write_bytes(latest)
-    ok, rows = verify_contract(path, [settings.OUTTAKE_PKI_DIR / "root.pem"])
+    ok, rows = verify_contract(path, settings.OUTTAKE_PKI_DIR / "root.pem", [cert_path])
     assert ok and [r["field"] for r in rows] == ["OuttakeSeal", "LicenseeSignature"]
 
     # A creator of the licensed clips reads the license but cannot co-sign it.

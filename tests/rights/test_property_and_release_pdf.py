@@ -118,12 +118,12 @@ def test_a_signed_release_is_a_sealed_pdf_for_signer_and_creator(
 
     path = tmp_path / "release.pdf"
     path.write_bytes(sealed)
-    ok, [row] = verify_contract(path, [settings.OUTTAKE_PKI_DIR / "root.pem"])
+    ok, [row] = verify_contract(path, settings.OUTTAKE_PKI_DIR / "root.pem")
     assert ok and row["certified"] and row["field"] == "OuttakeSeal"
     data = bytearray(sealed)
     data[data.index(b"/Producer") + 2] ^= 1
     path.write_bytes(bytes(data))
-    ok, [row] = verify_contract(path, [settings.OUTTAKE_PKI_DIR / "root.pem"])
+    ok, [row] = verify_contract(path, settings.OUTTAKE_PKI_DIR / "root.pem")
     assert not ok and not row["intact"]
 
     # The creator gets the very same sealed bytes; another creator does not.

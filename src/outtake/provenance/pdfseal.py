@@ -4,7 +4,14 @@ Outtake seals the accepted document with a certification signature from its "pdf
 certificate (a leaf of the installation's CA, separate from the C2PA signing certificate). The
 certification allows exactly one kind of later change, form filling, so a buyer can add its own
 approval signature in an incremental update and anything else appended shows up as a violation.
-No timestamp server and no network: validation uses only the given roots, fetching disabled.
+
+Validation keeps the two kinds of signature apart. A seal is a signature by one of Outtake's own
+pdf-seal certificates (ca.is_own_certificate: issued by the root itself under that name) and is
+checked against Outtake's root alone. Every other signature (a buyer's) is checked against the
+roots the verifier chose to trust alone, never Outtake's, so no other certificate of the
+installation, and no buyer, can pass as the seal or be trusted by default.
+No timestamp server and no network: fetching is disabled, and certificates are judged as of the
+time each signature states (see verify_pdf).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from io import BytesIO
 from pathlib import Path
 
 from cryptography import x509
-from pyhanko.keys import load_cert_from_pemder
+from pyhanko.keys import load_cert_from_pemder, load_certs_from_pemder
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
@@ -23,7 +30,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
 
-from outtake.provenance.ca import Issued, ensure_root, issue_leaf
+from outtake.provenance.ca import Issued, ensure_root, is_own_certificate, issue_leaf
 
 PDF_SEAL_PURPOSE = "pdf-seal"
 SEAL_FIELD = "OuttakeSeal"
@@ -33,6 +40,7 @@ BUYER_FIELD = "LicenseeSignature"
 # purpose so Acrobat accepts the seal once the root is trusted there.
 DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 ADOBE_AUTHENTIC_DOCUMENTS = x509.ObjectIdentifier("1.2.840.113583.1.1.5")
+SEAL_EKU = (DOCUMENT_SIGNING, ADOBE_AUTHENTIC_DOCUMENTS)
 
 # What a PDF signer's certificate may say it is for: the two above, Microsoft's document signing,
 # and e-mail protection, which is what most personal signing certificates a buyer owns carry.
@@ -51,7 +59,7 @@ _SIGNING_PURPOSES = KeyUsageConstraints(
 
 def issue_seal_certificate(pki: Path) -> Issued:
     """The installation's PDF seal certificate (issued once, then reused)."""
-    return issue_leaf(pki, PDF_SEAL_PURPOSE, eku=[DOCUMENT_SIGNING, ADOBE_AUTHENTIC_DOCUMENTS])
+    return issue_leaf(pki, PDF_SEAL_PURPOSE, eku=list(SEAL_EKU))
 
 
 def _sign(pdf: bytes, signer: signers.Signer, meta: signers.PdfSignatureMetadata) -> bytes:
@@ -109,6 +117,7 @@ class SignatureReport:
     intact: bool  # the signed bytes hash to what was signed
     valid: bool  # the cryptographic signature verifies
     trusted: bool  # the certificate chains to a given root and suits document signing
+    seal: bool  # made by one of Outtake's own pdf-seal certificates
     certified: bool  # a certification (author) signature rather than an approval
     coverage: str  # "entire file" or "earlier revision"
     changes_after: str  # what later revisions changed, as pyHanko's difference analysis judges it
@@ -124,9 +133,19 @@ def _signer_name(cert) -> str:
     return ", ".join(subject[k] for k in ("common_name", "organization_name") if k in subject)
 
 
-def verify_pdf(path: Path | str, trust_roots: list[Path | str]) -> list[SignatureReport]:
-    """Validate every signature in a PDF offline against the given root certificates (PEM)."""
-    roots = [load_cert_from_pemder(str(p)) for p in trust_roots]
+def verify_pdf(
+    path: Path | str, root: Path | str, trusted: list[Path | str] | tuple = ()
+) -> list[SignatureReport]:
+    """Validate every signature in a PDF offline. A signature by Outtake's pdf-seal certificate
+    under `root` (PEM) is a seal, validated against that root only; any other signature is
+    validated against the `trusted` PEM files (each may hold several certificates) only.
+
+    There is no trusted timestamp, so each certificate is judged as of the signing time the
+    signature states: a seal made before its certificate expired still verifies afterwards
+    (Outtake's own time for a seal is also on record in the audit chain)."""
+    outtake_root = load_cert_from_pemder(str(root))
+    root_x509 = x509.load_der_x509_certificate(outtake_root.dump())
+    others = [cert for p in trusted for cert in load_certs_from_pemder([str(p)])]
     reports = []
     with open(path, "rb") as fh:
         try:
@@ -134,13 +153,18 @@ def verify_pdf(path: Path | str, trust_roots: list[Path | str]) -> list[Signatur
             embedded = reader.embedded_signatures
         except Exception as exc:  # a damaged file is a verification result, not a crash
             return [_failed("", f"unreadable PDF: {exc}")]
-        # Our certificates carry no CRL or OCSP address, so "soft-fail" is what lets an offline
-        # check pass; a certificate that names one still cannot be fetched.
-        context = ValidationContext(
-            trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail"
-        )
         for sig in embedded:
             try:
+                signer = x509.load_der_x509_certificate(sig.signer_cert.dump())
+                seal = is_own_certificate(signer, root_x509, PDF_SEAL_PURPOSE)
+                # Our certificates carry no CRL or OCSP address, so "soft-fail" is what lets an
+                # offline check pass; a certificate that names one still cannot be fetched.
+                context = ValidationContext(
+                    trust_roots=[outtake_root] if seal else others,
+                    allow_fetching=False,
+                    revocation_mode="soft-fail",
+                    moment=sig.self_reported_timestamp,
+                )
                 status = validate_pdf_signature(
                     sig, signer_validation_context=context, key_usage_settings=_SIGNING_PURPOSES
                 )
@@ -158,32 +182,34 @@ def verify_pdf(path: Path | str, trust_roots: list[Path | str]) -> list[Signatur
                     intact=status.intact,
                     valid=status.valid,
                     trusted=status.trusted,
+                    seal=seal,
                     certified=sig.docmdp_level is not None,
                     coverage="entire file"
                     if status.coverage.name == "ENTIRE_FILE"
                     else "earlier revision",
                     changes_after=level.name.lower().replace("_", " ") if level else "unknown",
                     ok=status.bottom_line,
-                    error=_problem(status),
+                    error=_problem(status, seal),
                 )
             )
     return reports
 
 
-def _problem(status) -> str:
+def _problem(status, seal: bool) -> str:
     if not status.intact:
         return "the signed bytes were changed after signing"
     if not status.valid:
         return "the signature does not verify"
     if not status.trusted:
         indication = status.trust_problem_indic
-        return (
-            f"not trusted: {indication.name.lower() if indication else 'no path to a given root'}"
-        )
+        why = indication.name.lower() if indication else "no path to a given root"
+        if seal:
+            return f"not trusted: {why}"
+        return f"not trusted: {why} (not Outtake's seal: trust its signer's root to count it)"
     if not status.bottom_line:
         return "a later revision made changes the certification does not allow"
     return ""
 
 
 def _failed(field: str, error: str) -> SignatureReport:
-    return SignatureReport(field, "", "", False, False, False, False, "", "", False, error)
+    return SignatureReport(field, "", "", False, False, False, False, False, "", "", False, error)

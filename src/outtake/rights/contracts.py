@@ -24,11 +24,12 @@ from django.utils import timezone
 from outtake.accounts.services import warranties_of
 from outtake.audit.services import record
 from outtake.market.models import License
-from outtake.provenance.ca import fingerprint, issue_from_csr
+from outtake.provenance.ca import ensure_intermediate, fingerprint, issue_from_csr
 from outtake.provenance.contract import ClipLine, LicenseDocument
 from outtake.provenance.documents import render_license_pdf
 from outtake.provenance.odrl import build_policy
-from outtake.provenance.pdfseal import DOCUMENT_SIGNING, SEAL_FIELD, seal_pdf, verify_pdf
+from outtake.provenance.pdfseal import DOCUMENT_SIGNING, SEAL_FIELD, seal_pdf
+from outtake.provenance.verify_contract import verify_contract
 from outtake.rights.models import BuyerCertificate, LicenseContract
 from outtake.storage import get_store
 
@@ -234,7 +235,8 @@ def register_certificate(user, certificate_pem: str, chain_pem: str = "") -> Buy
 
 @transaction.atomic
 def certify_request(user, csr_pem: str) -> BuyerCertificate:
-    """Outtake's CA certifies a buyer's key from their CSR under the "buyer" purpose."""
+    """Outtake's buyer CA (an intermediate, apart from Outtake's own seals) certifies a buyer's
+    key from their CSR."""
     _signer(user)
     org = user.organization
     try:
@@ -247,9 +249,14 @@ def certify_request(user, csr_pem: str) -> BuyerCertificate:
         )
     except ValueError as exc:
         raise ContractError(str(exc)) from exc
-    root = x509.load_pem_x509_certificate((settings.OUTTAKE_PKI_DIR / "root.pem").read_bytes())
-    cert = x509.load_pem_x509_certificate(pem)
-    return _save_certificate(user, cert, [root], issued_by_outtake=True)
+    pki = settings.OUTTAKE_PKI_DIR
+    chain = [
+        x509.load_pem_x509_certificate(path.read_bytes())
+        for path in (ensure_intermediate(pki).cert_path, pki / "root.pem")
+    ]
+    return _save_certificate(
+        user, x509.load_pem_x509_certificate(pem), chain, issued_by_outtake=True
+    )
 
 
 def certificates_of(user) -> QuerySet[BuyerCertificate]:
@@ -314,17 +321,17 @@ def submit_cosigned(user, contract: LicenseContract, pdf: bytes) -> LicenseContr
     if not buyer_fields:
         raise ContractError("no signature by a certificate registered for your organisation")
     with tempfile.TemporaryDirectory() as tmp:
-        roots = [settings.OUTTAKE_PKI_DIR / "root.pem"]
-        for n, cert in enumerate(certs.values()):
-            anchor = Path(tmp) / f"anchor-{n}.pem"
-            anchor.write_text(cert.chain_pem or cert.certificate_pem)
-            roots.append(anchor)
+        # Each registered certificate vouches for itself: the buyer's signature counts only
+        # when it is made by exactly one of them.
+        anchors = Path(tmp) / "anchors.pem"
+        anchors.write_text("".join(cert.certificate_pem for cert in certs.values()))
         path = Path(tmp) / "cosigned.pdf"
         path.write_bytes(pdf)
-        reports = verify_pdf(path, roots)
-    bad = [r for r in reports if not r.ok]
-    if bad:
-        raise ContractError(f"signature {bad[0].field} does not validate: {bad[0].error}")
+        ok, rows = verify_contract(path, settings.OUTTAKE_PKI_DIR / "root.pem", [anchors])
+    bad = [row for row in rows if not row["ok"]]
+    if not ok:
+        why = f"{bad[0]['field']} does not validate: {bad[0]['error']}" if bad else "no seal"
+        raise ContractError(f"signature {why}")
     key = f"contracts/licenses/{contract.license_id}/cosigned.pdf"
     get_store().put_bytes(key, pdf)
     contract.cosigned_key, contract.cosigned_sha256 = key, _sha256(pdf)
