@@ -1,7 +1,8 @@
 import pytest
 from django.test import Client
 
-from outtake.ledger.models import Invoice
+from outtake.accounts.services import create_token
+from outtake.ledger.models import Invoice, Payment, Payout
 from tests.ledger.conftest import pay, sell
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,7 @@ def test_invoice_statement_and_payout_endpoints(people):
         api(people.buyer)
         .post("/api/bank-statements", {"csv": csv}, content_type="application/json")
         .status_code
-        == 403
+        == 401  # a buyer's token holds no finance scope
     )
     report = (
         api(people.reviewer)
@@ -64,3 +65,31 @@ def test_paid_invoice_cannot_be_refunded_twice_via_api(people):
     client = api(people.reviewer)
     assert client.post(url, {"reason": "x"}, content_type="application/json").status_code == 201
     assert client.post(url, {"reason": "x"}, content_type="application/json").status_code == 400
+
+
+def test_a_read_only_reviewer_token_cannot_move_money(people):
+    """Refunds, payments, payout runs and statement imports need the finance scope."""
+    invoice = sell(people.buyer, [(people.creators[0], 2000)])
+    read_only = Client(
+        headers={"Authorization": f"Bearer {create_token(people.reviewer, 'ro', ['read']).raw}"}
+    )
+    csv = (
+        "date,amount,currency,reference,counterparty,bank_transaction_id\n"
+        f"2026-11-02,20.00,USD,{invoice.label},Lab,TX-1\n"
+    )
+    calls = [
+        (f"/api/invoices/{invoice.pk}/payments", {"amount_minor": 2000}),
+        ("/api/bank-statements", {"csv": csv}),
+        ("/api/payouts/run", {}),
+        (f"/api/invoices/{invoice.pk}/refund", {"reason": "x"}),
+    ]
+    for url, body in calls:
+        assert read_only.post(url, body, content_type="application/json").status_code == 401
+    assert not Payment.objects.exists() and not Payout.objects.exists()
+    assert read_only.get(f"/api/invoices/{invoice.pk}").status_code == 200
+    paid = api(people.reviewer).post(
+        f"/api/invoices/{invoice.pk}/payments",
+        {"amount_minor": 2000},
+        content_type="application/json",
+    )
+    assert paid.status_code == 201  # the reviewer's default token holds finance

@@ -93,9 +93,10 @@ class User(AbstractUser):
 
 
 class ApiToken(models.Model):
-    """A bearer token with scopes; only its SHA-256 is stored."""
+    """A bearer token with scopes; only its SHA-256 is stored. "finance" is a reviewer's scope
+    for moving money (payments, refunds, payouts, bank statements): a read token cannot."""
 
-    SCOPES = ("read", "upload", "buy", "download")
+    SCOPES = ("read", "upload", "buy", "download", "finance")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens")
     name = models.CharField(max_length=100)

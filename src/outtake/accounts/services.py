@@ -27,7 +27,7 @@ ROLE_ORG_KIND = {
 DEFAULT_SCOPES = {
     User.Role.CREATOR: ["read", "upload"],
     User.Role.BUYER: ["read", "buy", "download"],
-    User.Role.REVIEWER: ["read", "upload", "buy", "download"],
+    User.Role.REVIEWER: ["read", "upload", "buy", "download", "finance"],
 }
 
 

@@ -31,7 +31,7 @@ api = NinjaAPI(
     urls_namespace="api",
     description="Creators license unpublished footage to AI labs. Authenticate with "
     "`Authorization: Bearer <token>` (scopes: read, upload, buy, "
-    "download) or a browser session.",
+    "download, finance) or a browser session.",
 )
 for router in (accounts, catalog, rights, market, ledger, delivery, notices, audit, dedup):
     api.add_router("/", router)

@@ -21,6 +21,14 @@ from outtake.market.api import QuoteOut
 from outtake.market.services import mark_paid, quote_collection
 
 router = Router(tags=["ledger"])
+# Endpoints that move money need a reviewer holding the finance scope: a read token cannot.
+FINANCE = scoped("finance")
+
+
+def _finance(request):
+    if not request.auth.is_reviewer:
+        raise PermissionError("only reviewers move money")
+    return request.auth
 
 
 class InvoiceOut(Schema):
@@ -90,12 +98,10 @@ class RefundIn(Schema):
     reason: str
 
 
-@router.post("/invoices/{int:invoice_id}/refund", response={201: InvoiceOut}, auth=scoped("read"))
+@router.post("/invoices/{int:invoice_id}/refund", response={201: InvoiceOut}, auth=FINANCE)
 def refund_invoice(request, invoice_id: int, payload: RefundIn):
-    if not request.auth.is_reviewer:
-        raise PermissionError("only reviewers refund")
     invoice = get_object_or_404(Invoice, pk=invoice_id)
-    services.refund(invoice, reason=payload.reason, by=request.auth)
+    services.refund(invoice, reason=payload.reason, by=_finance(request))
     invoice.refresh_from_db()
     return Status(201, InvoiceOut.from_invoice(invoice))
 
@@ -112,13 +118,14 @@ class ImportOut(Schema):
     credited: list[dict]  # quoted invoices no longer open: held as the buyer's credit
 
 
-@router.post("/bank-statements", response=ImportOut, auth=scoped("read"))
+@router.post("/bank-statements", response=ImportOut, auth=FINANCE)
 def import_bank_statement(request, payload: StatementIn):
     """Reviewers import a bank statement (CSV or camt.053); matched transfers pay invoices."""
+    by = _finance(request)
     if bool(payload.csv) == bool(payload.camt053):
         raise StatementError("send the statement as csv or as camt053, one of them")
     lines = parse_camt053(payload.camt053) if payload.camt053 else parse_csv(payload.csv)
-    report = import_statement(lines, by=request.auth)
+    report = import_statement(lines, by=by)
     return ImportOut(
         matched=[
             {"bank_transaction_id": ln.bank_transaction_id, "invoice": label}
@@ -186,11 +193,10 @@ class RunOut(Schema):
     bank_file: str
 
 
-@router.post("/payouts/run", response=RunOut, auth=scoped("read"))
+@router.post("/payouts/run", response=RunOut, auth=FINANCE)
 def run_payouts_now(request):
     """A reviewer's button for `outtake payouts run`."""
-    if not request.auth.is_reviewer:
-        raise PermissionError("only reviewers run payouts")
+    _finance(request)
     r = run_payouts()
     return RunOut(
         run=r.run,
@@ -211,15 +217,12 @@ def creator_statement(request, start: datetime, end: datetime, currency: str = "
     return asdict(statement(request.auth.organization, start, end, currency))
 
 
-@router.post("/invoices/{int:invoice_id}/payments", response={201: InvoiceOut}, auth=scoped("read"))
+@router.post("/invoices/{int:invoice_id}/payments", response={201: InvoiceOut}, auth=FINANCE)
 def record_payment(request, invoice_id: int, payload: PaymentIn):
     """Reviewers mark a bank transfer received."""
-    if not request.auth.is_reviewer:
-        raise PermissionError("only reviewers record payments")
+    by = _finance(request)
     invoice = get_object_or_404(Invoice, pk=invoice_id)
-    mark_paid(
-        invoice, amount_minor=payload.amount_minor, reference=payload.reference, by=request.auth
-    )
+    mark_paid(invoice, amount_minor=payload.amount_minor, reference=payload.reference, by=by)
     invoice.refresh_from_db()
     return Status(201, InvoiceOut.from_invoice(invoice))
 
