@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
+import c2pa
 import numpy as np
 from django.utils import timezone
 from PIL import Image
@@ -13,6 +15,7 @@ from outtake.audit.services import create_checkpoint
 from outtake.core.terms import default_terms
 from outtake.delivery import services
 from outtake.delivery.models import Delivery
+from outtake.provenance.ca import issue_leaf
 from outtake.storage import get_store
 from tests.factories import license_for, ready_clip
 
@@ -33,6 +36,54 @@ def gps_jpeg(tmp_path: Path) -> Path:
         path, exif=exif.tobytes(), comment=b"my home"
     )
     return path
+
+
+# What a camera's own C2PA manifest says that a delivery must not pass on.
+CAMERA_PRIVATE = (b"SN-CAM-777", b"48,51.5012N", b"2,17.6700E", b"Anna Example")
+
+
+def camera_signed_jpeg(tmp_path: Path) -> bytes:
+    """gps_jpeg signed as a C2PA camera does, under the camera maker's own CA: its manifest
+    carries the body serial and GPS (stds.exif), the photographer (schema.org) and a
+    thumbnail of the whole picture."""
+    issued = issue_leaf(tmp_path / "camera-pki", "c2pa", org="Camera Maker")
+    chain = issued.cert_path.read_bytes() + (tmp_path / "camera-pki" / "root.pem").read_bytes()
+    signer = c2pa.Signer.from_info(
+        c2pa.C2paSignerInfo(b"es256", chain, issued.key_path.read_bytes(), None)
+    )
+    capture = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+    manifest = {
+        "claim_generator_info": [{"name": "Camera Maker firmware", "version": "1.0"}],
+        "title": "DSC_0042.JPG",
+        "assertions": [
+            {
+                "label": "c2pa.actions",
+                "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": capture}]},
+            },
+            {
+                "label": "stds.exif",
+                "data": {
+                    "@context": {"exif": "http://ns.adobe.com/exif/1.0/"},
+                    "exif:BodySerialNumber": CAMERA_PRIVATE[0].decode(),
+                    "exif:GPSLatitude": CAMERA_PRIVATE[1].decode(),
+                    "exif:GPSLongitude": CAMERA_PRIVATE[2].decode(),
+                },
+            },
+            {
+                "label": "stds.schema-org.CreativeWork",
+                "data": {
+                    "@context": "https://schema.org",
+                    "@type": "CreativeWork",
+                    "author": [{"@type": "Person", "name": CAMERA_PRIVATE[3].decode()}],
+                },
+            },
+        ],
+    }
+    context = c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": True}}})
+    out = io.BytesIO()
+    with c2pa.Builder(manifest, context=context) as builder:
+        builder.sign(signer, "image/jpeg", io.BytesIO(gps_jpeg(tmp_path).read_bytes()), out)
+    return out.getvalue()
 
 
 def licensed_clips(make_user, tmp_path: Path):

@@ -12,6 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import c2pa
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -32,7 +33,14 @@ from outtake.provenance.xmp import DMI_SEE_CONSTRAINT, find_xmp, read_rights
 from outtake.rights.models import Release
 from outtake.rights.releases import release_number
 from outtake.storage import get_store
-from tests.delivery.packages import download, gps_jpeg, licensed_clips, media_of
+from tests.delivery.packages import (
+    CAMERA_PRIVATE,
+    camera_signed_jpeg,
+    download,
+    gps_jpeg,
+    licensed_clips,
+    media_of,
+)
 
 MLCROISSANT = Path(sys.executable).parent / "mlcroissant"
 
@@ -173,6 +181,38 @@ def test_c2pa_trusted_with_license_assertions_and_xmp(package):
         # Without Outtake's root as anchor, intact but not trusted.
         assert read_state(data, mime, None)[0] == "Valid"
     assert DMI_SEE_CONSTRAINT.endswith("SEECONSTRAINT")
+
+
+def test_an_originals_own_manifest_is_the_parent_without_its_private_assertions(
+    db, make_user, tmp_path
+):
+    license, _, photo, _ = licensed_clips(make_user, tmp_path)
+    signed = camera_signed_jpeg(tmp_path)
+    assert all(private in signed for private in CAMERA_PRIVATE)
+    asset = photo.asset
+    get_store().put_bytes(asset.blob_key, signed)
+    asset.sha256 = hashlib.sha256(signed).hexdigest()
+    asset.save()
+    delivery = services.build(str(Delivery.objects.create(license=license).id))
+    folder = download(delivery, tmp_path / "package")
+    (row,) = [
+        r for r in pq.read_table(folder / "index.parquet").to_pylist() if r["kind"] == "image"
+    ]
+    data = media_of(folder, row)
+    for private in (*CAMERA_PRIVATE, b"holiday-at-home"):
+        assert private not in data, private
+    root = (settings.OUTTAKE_PKI_DIR / "root.pem").read_bytes()
+    state, manifest, failures = read_state(data, MIME[".jpg"], root)
+    assert (state, failures) == ("Trusted", [])
+    (parent,) = manifest["ingredients"]
+    assert parent["relationship"] == "parentOf" and parent["title"] == f"asset {asset.id}"
+    # The camera's manifest is carried, signed by the camera maker, keeping only the actions.
+    with c2pa.Reader("image/jpeg", io.BytesIO(data)) as reader:
+        camera = json.loads(reader.json())["manifests"][parent["active_manifest"]]
+    assert camera["signature_info"]["issuer"] == "Camera Maker"
+    assert [a["label"] for a in camera["assertions"]] == ["c2pa.actions.v2"]
+    assert "thumbnail" not in camera
+    assert any(r.endswith("/stds.exif") for r in manifest["redactions"])
 
 
 def test_croissant_validates_and_loads_with_hash_checks(package):

@@ -32,6 +32,13 @@ MIME = {
 _CAWG_STATE = {ALLOWED: "allowed", CONSTRAINED: "constrained"}
 # Thumbnails would decode every photo again; buyers have the file itself.
 _SETTINGS = {"builder": {"thumbnail": {"enabled": False}}}
+# Parse the original's manifests without validating them: validation hashes the whole file.
+_PARSE_ONLY = {"verify": {"verify_after_reading": False}}
+# What C2PA needs of the original's manifests to keep the chain valid (hard bindings, actions
+# and ingredients cannot be redacted); every other assertion — Exif with serials and GPS,
+# metadata, CAWG identity, creative-work authors, thumbnails of the whole original — is.
+_KEPT = ("c2pa.hash.", "c2pa.ingredient")
+_KEPT_EXACT = {"c2pa.actions", "c2pa.actions.v2"}
 
 
 def issue_c2pa_certificate(pki: Path) -> Issued:
@@ -73,6 +80,31 @@ def manifest_definition(
     }
 
 
+def _kept(label: str) -> bool:
+    base = label.split("__", 1)[0]  # a repeated assertion is "label__2"
+    return base in _KEPT_EXACT or base.startswith(_KEPT)
+
+
+def private_assertions(original: BinaryIO, mime: str) -> list[str]:
+    """JUMBF URIs of the assertions to redact from the original's manifests (all of them,
+    the parent's ancestors too): everything but what the chain of provenance needs."""
+    start = original.tell()
+    try:
+        reader = c2pa.Reader(mime, original, context=c2pa.Context.from_dict(_PARSE_ONLY))
+    except c2pa.C2paError:  # no manifest, or a format c2pa does not read: nothing to redact
+        return []
+    finally:
+        original.seek(start)
+    with reader:
+        store = json.loads(reader.detailed_json())
+    return [
+        f"self#jumbf=c2pa/{label}/c2pa.assertions/{name}"
+        for label, manifest in store.get("manifests", {}).items()
+        for name in manifest.get("assertion_store", {})
+        if not _kept(name)
+    ]
+
+
 class Signer:
     """Signs media streams; one per delivery build, reused for every file."""
 
@@ -97,8 +129,13 @@ class Signer:
         """Write source with the manifest embedded into dest, in one sequential pass.
 
         The original is the parent ingredient: c2pa reads its own manifest from it, where it
-        had one, so the chain of provenance continues.
+        had one, so the chain of provenance continues, with the assertions that could carry
+        private data (camera serials, GPS, names) redacted. The signed claims themselves
+        cannot be redacted: their title and signing certificate stay as their signer wrote them.
         """
+        redactions = private_assertions(original, original_mime)
+        if redactions:
+            manifest = {**manifest, "redactions": redactions}
         signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(b"es256", self._chain, self._key, None))
         with c2pa.Builder(manifest, context=self._context) as builder:
             builder.add_ingredient(
