@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -13,7 +14,14 @@ from outtake.audit.models import AuditEvent
 from outtake.ledger.models import PayoutDestination, TaxProfile
 from outtake.ledger.payouts import run_payouts, withholding_rate
 from outtake.ledger.services import LedgerError, refund, trial_balance
-from outtake.ledger.tax import mask, save_payout_destination, save_tax_profile, yearly_export_csv
+from outtake.ledger.tax import (
+    mask,
+    save_payout_destination,
+    save_tax_profile,
+    set_withholding_rate,
+    yearly_export_csv,
+)
+from outtake.notices.models import Notification
 from tests.ledger.conftest import pay, sell
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +92,43 @@ def test_withholding_per_profile_with_the_setting_as_default(people):
     assert by[taxed.organization].withholding_minor == 510  # 30 % of 17.00
     assert by[other.organization].withholding_minor == 170
     assert trial_balance() == {"USD": 0}
+
+
+def test_a_withholding_rate_of_one_or_more_is_refused_everywhere(client, people):
+    creator = people.creators[0]
+    profile = save_tax_profile(creator, W8)
+    # The service: only a reviewer, only 0 <= rate < 1.
+    for bad in (Decimal("1"), Decimal("1.5"), Decimal("-0.01")):
+        with pytest.raises(LedgerError, match="below 1"):
+            set_withholding_rate(profile, bad, by=people.reviewer)
+    with pytest.raises(PermissionError):
+        set_withholding_rate(profile, Decimal("0.1"), by=creator)
+    # The database refuses it too, whoever writes.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TaxProfile.objects.filter(pk=profile.pk).update(withholding_rate=Decimal("1"))
+    # The admin form shows the error and changes nothing.
+    client.force_login(people.reviewer)
+    url = f"/admin/ledger/taxprofile/{profile.pk}/change/"
+    page = client.post(url, {"withholding_rate": "1.0000"}).content.decode()
+    assert "below 1" in page
+    profile.refresh_from_db()
+    assert profile.withholding_rate is None
+    assert not AuditEvent.objects.filter(kind="tax_profile.withholding_rate").exists()
+
+
+def test_a_reviewers_rate_change_is_audited_and_the_creator_told(client, people):
+    creator = people.creators[0]
+    profile = save_tax_profile(creator, W8)
+    client.force_login(people.reviewer)
+    url = f"/admin/ledger/taxprofile/{profile.pk}/change/"
+    assert client.post(url, {"withholding_rate": "0.15"}).status_code == 302
+    profile.refresh_from_db()
+    assert profile.withholding_rate == Decimal("0.15")
+    event = AuditEvent.objects.get(kind="tax_profile.withholding_rate")
+    assert event.data == {"old": None, "new": "0.15"} and event.actor_id == people.reviewer.pk
+    assert "15.00%" in Notification.objects.get(user=creator, kind="tax.withholding").subject
+    set_withholding_rate(profile, None, by=people.reviewer)
+    assert AuditEvent.objects.filter(kind="tax_profile.withholding_rate").count() == 2
 
 
 def test_tax_page_masks_and_saves(client, people):

@@ -25,7 +25,7 @@ from outtake.ledger.models import (
 from outtake.ledger.payouts import run_payouts
 from outtake.ledger.reconcile import import_statement, parse_csv
 from outtake.ledger.services import LedgerError, apply_credit, refund_credit
-from outtake.ledger.tax import mask
+from outtake.ledger.tax import mask, set_withholding_rate
 from outtake.market.services import mark_paid
 
 
@@ -319,6 +319,10 @@ class TaxProfileAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def save_model(self, request, obj, form, change):
+        # The only field a reviewer edits here; the service validates and audits it.
+        set_withholding_rate(obj, form.cleaned_data["withholding_rate"], by=request.user)
 
 
 @admin.register(Collection)

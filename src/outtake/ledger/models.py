@@ -1,4 +1,7 @@
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from outtake.config.encryption import EncryptedTextField
@@ -237,6 +240,15 @@ class Payout(models.Model):
         return f"outtake-payout-{self.pk}"
 
 
+def validate_withholding_rate(value: Decimal | None) -> None:
+    """A rate is a fraction of the payout: 0.30 withholds 30 %; 1 or more would take it all."""
+    if value is not None and not Decimal(0) <= Decimal(value) < 1:
+        raise ValidationError(
+            "a withholding rate is at least 0 and below 1 (0.30 withholds 30 %%); got %(value)s",
+            params={"value": value},
+        )
+
+
 class TaxProfile(models.Model):
     """A creator's tax residence and the fields of the US form they certified (W-9 for US
     persons, W-8BEN for other individuals). Tax ids are encrypted at rest and shown masked
@@ -262,10 +274,26 @@ class TaxProfile(models.Model):
     treaty_article = models.CharField(max_length=64, blank=True, help_text="W-8BEN line 10")
     certified_name = models.CharField(max_length=200, blank=True)
     certified_at = models.DateTimeField(null=True, blank=True)
-    # Set by a reviewer from the form (treaty rate, backup withholding); empty means the
-    # OUTTAKE_WITHHOLDING_RATE setting applies.
-    withholding_rate = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    # Set by a reviewer from the form (treaty rate, backup withholding) through
+    # tax.set_withholding_rate; empty means the OUTTAKE_WITHHOLDING_RATE setting applies.
+    withholding_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[validate_withholding_rate],
+        help_text="A fraction: 0.30 withholds 30 %. Empty: the default rate.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(withholding_rate__isnull=True)
+                | models.Q(withholding_rate__gte=0, withholding_rate__lt=1),
+                name="withholding_rate_below_one",
+            )
+        ]
 
 
 class StoredStatement(models.Model):

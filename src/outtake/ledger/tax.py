@@ -15,15 +15,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from outtake.audit.services import record
 from outtake.core.money import Money
-from outtake.ledger.models import PayoutDestination, TaxProfile
+from outtake.ledger.models import PayoutDestination, TaxProfile, validate_withholding_rate
 from outtake.ledger.payouts import withholding_rate
 from outtake.ledger.services import LedgerError
 from outtake.ledger.statements import statement
+from outtake.notices.services import notify_org
 
 SENSITIVE = ("tax_id", "foreign_tax_id", "bank_account")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -113,6 +115,40 @@ def save_tax_profile(user, data: dict[str, Any]) -> TaxProfile:
         org=org,
         subject=profile,
         data={"country": profile.country, "form": profile.form},
+    )
+    return profile
+
+
+@transaction.atomic
+def set_withholding_rate(profile: TaxProfile, rate: Decimal | None, *, by) -> TaxProfile:
+    """A reviewer sets the creator's own rate from their form (None: the default applies);
+    the change is audited and the creator told."""
+    if by is None or not by.is_reviewer:
+        raise PermissionError("only reviewers set a withholding rate")
+    try:
+        validate_withholding_rate(rate)
+    except ValidationError as exc:
+        raise LedgerError(exc.messages[0]) from exc
+    profile = TaxProfile.objects.select_for_update().get(pk=profile.pk)
+    old = profile.withholding_rate
+    if old == rate:
+        return profile
+    profile.withholding_rate = rate
+    profile.save(update_fields=["withholding_rate", "updated_at"])
+    record(
+        "tax_profile.withholding_rate",
+        actor=by,
+        org=profile.organization,
+        subject=profile,
+        data={"old": None if old is None else str(old), "new": None if rate is None else str(rate)},
+    )
+    now, _ = effective_withholding(profile.organization)
+    notify_org(
+        profile.organization,
+        "tax.withholding",
+        f"Your withholding rate is now {now:.2%}",
+        "A reviewer set it from your tax form; it applies to your next payouts.",
+        "/earnings/tax/",
     )
     return profile
 
