@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 from pathlib import Path
 
 import c2pa
@@ -132,3 +133,24 @@ def build_package(make_user, tmp_path: Path):
 def media_of(folder: Path, row: dict) -> bytes:
     data = (folder / row["shard"]).read_bytes()
     return data[row["media_offset"] : row["media_offset"] + row["media_size"]]
+
+
+def media_data_offset(data: bytes) -> int:
+    """An offset in the middle of a file's coded pictures: the payload of an MP4/MOV's
+    top-level `mdat` box, or a JPEG's entropy-coded scan (after its last SOS marker, which
+    byte stuffing keeps out of scan data)."""
+    if data[:2] == b"\xff\xd8":
+        sos = data.rindex(b"\xff\xda")
+        return (sos + len(data)) // 2
+    pos = 0
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        header = 8
+        if size == 1:
+            size, header = struct.unpack(">Q", data[pos + 8 : pos + 16])[0], 16
+        elif size == 0:
+            size = len(data) - pos
+        if kind == b"mdat":
+            return pos + header + (size - header) // 2
+        pos += size
+    raise ValueError("no mdat box")

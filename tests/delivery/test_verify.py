@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 from django.conf import settings
 
 from outtake.provenance.verify_package import FolderPackage, S3Package, verify
+from tests.delivery.packages import media_data_offset, media_of
 
 
 def _root() -> bytes:
@@ -54,12 +55,13 @@ def _add(folder) -> None:
 
 
 def _alter_media(folder) -> None:
-    # A byte of the video's media data inside its shard (not metadata or padding).
+    # A byte in the middle of the video's mdat box inside its shard: the coded frames, not
+    # the moov index, metadata or padding.
     rows = pq.read_table(folder / "index.parquet").to_pylist()
     (row,) = [r for r in rows if r["kind"] == "video"]
     shard = folder / row["shard"]
     data = bytearray(shard.read_bytes())
-    data[row["media_offset"] + row["media_size"] - 2000] ^= 0xFF
+    data[row["media_offset"] + media_data_offset(media_of(folder, row))] ^= 0xFF
     shard.write_bytes(bytes(data))
 
 
@@ -100,7 +102,7 @@ def test_verify_fails_on_each_change_and_on_another_root(package, tmp_path):
         failed = _failed(copy)
         assert expected <= set(failed), (name, failed)
         assert any(detail in d for d in failed.values()), (name, failed)
-    assert "Invalid" in _failed(tmp_path / "altered")["C2PA"]
+    assert "Invalid assertion.bmffHash.mismatch" in _failed(tmp_path / "altered")["C2PA"]
     # Signed, but not by the installation the lab trusts.
     other = ensure_root(tmp_path / "other-pki").cert_path.read_bytes()
     failed = {c.name for c in verify(FolderPackage(folder), other) if not c.ok}
