@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from outtake.core.money import Money
 from outtake.ledger import chart
-from outtake.ledger.models import Posting
+from outtake.ledger.models import JournalEntry, LedgerEditRefused, Posting
 from outtake.ledger.services import (
     LedgerError,
     Line,
@@ -46,6 +46,36 @@ def test_idempotency_key_posts_once(make_user):
     again = post("x", "once", lines, idempotency_key="stmt:1")
     assert first.pk == again.pk
     assert balance(chart.cash("USD")) == Money(100)
+
+
+def test_postings_and_entries_cannot_be_edited_or_deleted(make_user):
+    buyer = make_user("buyer")
+    entry = post(
+        "x",
+        "a sale",
+        [
+            Line(chart.buyer_receivable(buyer.organization, "USD"), Money(100)),
+            Line(chart.fee_revenue("USD"), Money(-100)),
+        ],
+    )
+    posting = entry.postings.first()
+    edits = [
+        lambda: Posting.objects.filter(entry=entry).update(amount_minor=0),
+        lambda: Posting.objects.filter(entry=entry).delete(),
+        lambda: Posting.objects.bulk_update([posting], ["amount_minor"]),
+        posting.delete,
+        lambda: posting.save(),
+        lambda: JournalEntry.objects.filter(pk=entry.pk).update(memo="changed"),
+        lambda: JournalEntry.objects.filter(pk=entry.pk).delete(),
+        entry.delete,
+        lambda: entry.save(),
+    ]
+    for edit in edits:
+        with pytest.raises(LedgerEditRefused, match="append-only"):
+            edit()
+    entry.refresh_from_db()
+    assert entry.memo == "a sale"
+    assert sorted(entry.postings.values_list("amount_minor", flat=True)) == [-100, 100]
 
 
 def test_sale_and_payment_move_shares(make_user):

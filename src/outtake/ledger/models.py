@@ -30,7 +30,35 @@ class Account(models.Model):
         return self.code
 
 
-class JournalEntry(models.Model):
+class LedgerEditRefused(ValueError):
+    pass
+
+
+def _refuse_edit(*args, **kwargs):
+    raise LedgerEditRefused("the ledger is append-only: correct it with a reversing entry")
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Journal entries and postings are written once: bulk edits and deletes are refused."""
+
+    update = delete = bulk_update = update_or_create = _refuse_edit
+
+
+class AppendOnly(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            _refuse_edit()
+        super().save(*args, **kwargs)
+
+    delete = _refuse_edit
+
+
+class JournalEntry(AppendOnly):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     kind = models.CharField(max_length=32, db_index=True)
     memo = models.CharField(max_length=300)
@@ -48,18 +76,13 @@ class JournalEntry(models.Model):
         return f"#{self.id} {self.kind}: {self.memo}"
 
 
-class Posting(models.Model):
+class Posting(AppendOnly):
     """Debits are positive, credits negative; the postings of an entry sum to zero."""
 
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("postings are never changed; post a reversing entry")
-        super().save(*args, **kwargs)
 
 
 class InvoiceCounter(models.Model):
