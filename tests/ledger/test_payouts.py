@@ -16,7 +16,7 @@ from outtake.ledger.payouts import (
     StripeConnect,
     run_payouts,
 )
-from outtake.ledger.services import balance, trial_balance
+from outtake.ledger.services import Line, balance, post, trial_balance
 from outtake.notices.models import Notification
 from outtake.storage import get_store
 from tests.ledger.conftest import give_destination, pay, require_postgres, run_together, sell
@@ -83,6 +83,41 @@ def test_same_run_pays_once(people):
     assert not again.sent and Payout.objects.count() == 1
     assert payable(creator) == 4250
     assert len(run_payouts(run="2026-12").sent) == 1
+
+
+def owe(user, money: Money) -> None:
+    """Make a creator's payable balance (as a paid sale would) in any currency."""
+    org = user.organization
+    post(
+        "test",
+        "payable",
+        [
+            Line(chart.cash(money.currency), money),
+            Line(chart.creator_payable(org, money.currency), -money),
+        ],
+    )
+
+
+def test_the_payout_minimum_is_set_per_currency(people):
+    dollars, yen = people.creators
+    owe(dollars, Money(1500, "USD"))
+    owe(yen, Money(500, "JPY"))  # ¥500: above "10", below the yen minimum
+    with override_settings(OUTTAKE_PAYOUT_MINIMUMS={"USD": 1000, "JPY": 1500}):
+        report = run_payouts(run="r1")
+    assert [(p.creator, p.gross) for p in report.sent] == [
+        (dollars.organization, Money(1500, "USD"))
+    ]
+    assert report.below_minimum == 1
+    owe(yen, Money(1000, "JPY"))
+    with override_settings(OUTTAKE_PAYOUT_MINIMUMS={"USD": 1000}):  # none set for yen
+        report = run_payouts(run="r2")
+    assert not report.sent
+    assert report.skipped == [
+        (yen.organization.pseudonym, "no payout minimum is set for JPY (settings)")
+    ]
+    with override_settings(OUTTAKE_PAYOUT_MINIMUMS={"JPY": 1500}):
+        [paid] = run_payouts(run="r3").sent
+    assert paid.gross == Money(1500, "JPY") and paid.net == Money(1500, "JPY")
 
 
 @override_settings(OUTTAKE_WITHHOLDING_RATE="0.24")

@@ -9,6 +9,7 @@ OUTTAKE_STORAGE_URL     default file://OUTTAKE_HOME/blobs; s3://bucket/prefix; m
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from urllib.parse import urlparse
@@ -16,6 +17,7 @@ from urllib.parse import urlparse
 import dj_database_url
 
 from outtake.config.home import ensure_home, home, secret_key
+from outtake.core.money import Money
 from outtake.core.pricing import load_rate_card
 
 
@@ -172,6 +174,11 @@ RATE_CARD = load_rate_card(OUTTAKE_RATE_CARD)
 # Deduplication (README, "Deduplication": the defaults come from the measured table).
 OUTTAKE_DEDUP_FRAME_BITS = int(env("DEDUP_FRAME_BITS", "40"))
 OUTTAKE_DEDUP_MIN_COVERAGE = float(env("DEDUP_MIN_COVERAGE", "0.5"))
+# The least payable balance paid out, in minor units per currency, e.g. {"USD": 1000, "JPY":
+# 1500}; a currency not listed is not paid out. Default: the rate card's minimum.
+OUTTAKE_PAYOUT_MINIMUMS = json.loads(env("PAYOUT_MINIMUMS", "") or "null") or {
+    RATE_CARD.currency: Money.from_decimal(RATE_CARD.payout_minimum, RATE_CARD.currency).minor
+}
 OUTTAKE_DEDUP_MIN_FRAMES = int(env("DEDUP_MIN_FRAMES", "2"))
 # New hashes go to an unsorted tail, merged into the index tables once it holds this many.
 OUTTAKE_DEDUP_TAIL_LIMIT = int(env("DEDUP_TAIL_LIMIT", "50000"))

@@ -22,7 +22,7 @@ from outtake.ledger.models import (
     StoredStatement,
     TaxProfile,
 )
-from outtake.ledger.payouts import run_payouts
+from outtake.ledger.payouts import payout_minimum, run_payouts
 from outtake.ledger.reconcile import import_statement, parse_csv
 from outtake.ledger.services import LedgerError, apply_credit, refund_credit
 from outtake.ledger.tax import mask, set_withholding_rate
@@ -255,7 +255,7 @@ class PayoutAdmin(ReadOnlyAdmin):
             {
                 "report": report,
                 "provider": settings.OUTTAKE_PAYOUT_PROVIDER,
-                "minimum": settings.RATE_CARD.payout_minimum,
+                "minimums": [payout_minimum(c) for c in settings.OUTTAKE_PAYOUT_MINIMUMS],
                 "title": "Run payouts",
                 **self.admin_site.each_context(request),
             },

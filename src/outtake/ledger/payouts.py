@@ -254,8 +254,11 @@ def run_payouts(
     return report
 
 
-def _minimum(currency: str) -> Money:
-    return Money.from_decimal(settings.RATE_CARD.payout_minimum, currency)
+def payout_minimum(currency: str) -> Money | None:
+    """The least balance paid out in this currency (OUTTAKE_PAYOUT_MINIMUMS), None when no
+    minimum is set for it: a ¥10 or $10 000 payout by accident is worse than a wait."""
+    minor = settings.OUTTAKE_PAYOUT_MINIMUMS.get(currency)
+    return None if minor is None else Money(int(minor), currency)
 
 
 def _candidates() -> list[Account]:
@@ -278,7 +281,13 @@ def _reserve(account: Account, run: str, provider: PayoutProvider, report) -> Pa
         with transaction.atomic():
             lock(account)
             gross = -balance(account)
-            if gross < _minimum(currency):
+            minimum = payout_minimum(currency)
+            if minimum is None:
+                report.skipped.append(
+                    (org.pseudonym, f"no payout minimum is set for {currency} (settings)")
+                )
+                return None
+            if gross < minimum:
                 report.below_minimum += 1
                 return None
             reason = provider.cannot_pay(destination)

@@ -21,6 +21,7 @@ from outtake.ledger.models import (
     TaxProfile,
 )
 from outtake.ledger.payments import StripeCard
+from outtake.ledger.payouts import payout_minimum
 from outtake.ledger.pools import FORMULA
 from outtake.ledger.services import LedgerError, creator_earnings
 from outtake.ledger.statements import period, statement, statement_csv, statement_pdf
@@ -41,7 +42,7 @@ def earnings(request: HttpRequest) -> HttpResponse:
         "ledger/earnings.html",
         {
             "earnings": creator_earnings(org, card.currency),
-            "payout_minimum": Money.from_decimal(card.payout_minimum, card.currency),
+            "payout_minimum": payout_minimum(card.currency),
             "share_percent": _share_percent(),
             "statements": StoredStatement.objects.filter(organization=org)[:24],
             "charts": _charts(org, card.currency),
