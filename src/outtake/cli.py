@@ -443,15 +443,26 @@ app.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 def audit_verify(
     head: list[Path] = typer.Option(
-        None, help="Heads printed on documents (JSON with count and head) to check too."
+        None,
+        exists=True,
+        dir_okay=False,
+        help="A head printed on a document, to check too: a package's audit_head.json, the JSON "
+        "of GET /api/audit/head, or a statement's CSV. Repeat for several.",
     ),
 ) -> None:
-    """Check the hash chain and every signed checkpoint (and printed heads) against it."""
+    """Check the hash chain, every signed checkpoint, and printed heads (their count and head,
+    and the signature of the checkpoint they carry) against it."""
     _django()
-    from outtake.audit.services import verify_all
+    from outtake.audit.services import read_printed_head, verify_all
 
-    printed = [json.loads(p.read_text()) for p in head or []]
-    ok, problems = verify_all([p.get("checkpoint") or p for p in printed])
+    printed = []
+    for path in head or []:
+        try:
+            printed.append(read_printed_head(path.read_text(encoding="utf-8")))
+        except (ValueError, UnicodeDecodeError) as exc:
+            console.print(f"[red]error:[/red] {path}: {exc}")
+            raise typer.Exit(2) from exc
+    ok, problems = verify_all(printed)
     for problem in problems:
         console.print(f"[red]{problem}[/red]")
     console.print("audit chain and checkpoints: intact" if ok else "[red]NOT intact[/red]")

@@ -35,3 +35,19 @@ def test_a_rewritten_row_is_caught(make_user):
     AuditEvent.objects.filter(kind="test.event").update(data={"amount": 1})
     ok, problem = verify_chain()
     assert not ok and "does not match" in problem
+
+
+def test_a_user_or_organisation_named_by_events_is_not_deleted(make_user):
+    from django.db.models import ProtectedError
+
+    from outtake.accounts.models import Organization
+
+    buyer = make_user("buyer")
+    record("test.event", actor=buyer, org=buyer.organization)
+    with pytest.raises(ProtectedError, match="AuditEvent"):
+        buyer.delete()
+    lone = Organization.objects.create(name="Gone Ltd")
+    record("test.event", org=lone)
+    with pytest.raises(ProtectedError, match="AuditEvent"):
+        lone.delete()
+    assert verify_chain() == (True, "")  # deleting would have nulled hashed ids

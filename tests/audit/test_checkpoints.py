@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
+from types import SimpleNamespace
 
 import pytest
+from typer.testing import CliRunner
 
 from outtake.audit.models import AuditEvent, ChainHead, Checkpoint
 from outtake.audit.services import (
@@ -16,6 +19,9 @@ from outtake.audit.services import (
     verify_all,
     verify_chain,
 )
+from outtake.cli import app
+from outtake.ledger.statements import audit_row
+from outtake.provenance import ca
 
 pytestmark = pytest.mark.django_db
 
@@ -50,8 +56,11 @@ def test_a_rewritten_tail_passes_the_chain_but_not_the_checkpoint(make_user):
     assert verify_chain() == (True, "")  # the chain alone is fooled
     ok, problems = verify_all()
     assert not ok and "differs from the signed head" in problems[0]
-    ok, problems = verify_all([printed["checkpoint"]])  # a head printed on a statement
-    assert not ok and any("printed head" in p for p in problems)
+    ok, problems = verify_all([printed["checkpoint"]])  # a checkpoint printed on a statement
+    assert (
+        not ok
+        and f"the printed checkpoint (event {checkpoint.count}) differs from the chain" in problems
+    )
 
 
 def test_a_changed_row_and_a_forged_checkpoint_are_caught(make_user):
@@ -85,3 +94,70 @@ def test_people_read_the_events_about_them(make_user, client):
     reviewer = make_user("reviewer")
     r = client.post("/api/audit/checkpoints", HTTP_AUTHORIZATION=f"Bearer {reviewer.raw_token}")
     assert r.status_code == 201
+
+
+def _verify(*heads) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["audit", "verify", *[f"--head={h}" for h in heads]])
+    return result.exit_code, result.output
+
+
+def test_verify_head_checks_the_printed_head_and_its_signed_checkpoint(make_user, tmp_path):
+    make_user("creator")
+    create_checkpoint()
+    after = record("test.sale", data={"amount": 100})  # after the last checkpoint
+    record("test.after", data={})
+    package = tmp_path / "audit_head.json"  # as a package carries it
+    package.write_text(json.dumps(latest_head()))
+    st = SimpleNamespace(**{f"audit_{k}": v for k, v in latest_head().items()})
+    st.audit_events = st.audit_count
+    statement = tmp_path / "statement.csv"  # a statement's CSV, footer last
+    statement.write_text("date,amount\n2026-01-01,5.00\n" + ",".join(map(str, audit_row(st))))
+    assert _verify(package, statement)[0] == 0
+
+    # A tail rewritten after the last checkpoint fools the chain and the checkpoints...
+    _rewrite_tail(after.id, {"amount": 1})
+    assert _verify() == (0, "audit chain and checkpoints: intact\n")
+    # ...but not a head printed on a document handed out before.
+    for printed in (package, statement):
+        code, output = _verify(printed)
+        assert code == 1 and "the printed head (event " in output and "differs" in output
+        assert "printed checkpoint" not in output  # the checkpoint itself still matches
+
+    # A printed checkpoint must carry Outtake's signature, not just the right numbers.
+    forged = json.loads(package.read_text())
+    forged["checkpoint"]["signature"] = forged["checkpoint"]["signature"][:-8] + "AAAAAAA="
+    package.write_text(json.dumps(forged))
+    code, output = _verify(package)
+    assert code == 1 and "its signature does not verify" in output
+
+    package.write_text('{"head": "abc"}')
+    code, output = _verify(package)
+    assert code == 2 and "lacks one of count, head" in output
+
+
+def test_checkpoints_verify_with_their_own_certificate_after_renewal(
+    make_user, settings, tmp_path, monkeypatch
+):
+    settings.OUTTAKE_PKI_DIR = tmp_path / "pki"
+    make_user("creator")
+    first = create_checkpoint()
+    # The checkpoint certificate counts as near its end, so the next checkpoint renews it.
+    monkeypatch.setattr(ca, "RENEW_BEFORE", ca.dt.timedelta(days=365 * ca.LEAF_YEARS))
+    record("test.more", data={})
+    second = create_checkpoint()
+    assert first.certificate_fingerprint != second.certificate_fingerprint
+    assert verify_all([latest_head()]) == (True, [])
+
+
+def test_a_missing_checkpoint_key_is_reported_not_replaced(make_user, settings, tmp_path):
+    settings.OUTTAKE_PKI_DIR = tmp_path / "pki"
+    make_user("creator")
+    create_checkpoint()
+    create_checkpoint()
+    shutil.rmtree(tmp_path / "pki" / "signing")  # e.g. a restore without the pki folder
+
+    ok, [problem] = verify_all()
+    assert not ok
+    assert problem.startswith("2 checkpoint(s) signed by certificate ")
+    assert "restore the pki folder from a backup" in problem
+    assert not (tmp_path / "pki" / "signing").exists()  # no new key was made up

@@ -11,15 +11,18 @@ class AuditEvent(models.Model):
 
     Each row carries the hash of the previous row and its own hash over (prev_hash, content),
     so a rewritten row breaks the chain; the rights issue adds signed checkpoints of the head.
+    The actor and organisation ids are part of that content, so a user or organisation named
+    by an event cannot be deleted (deactivate the account instead): nulling the reference
+    would break the chain with no tampering.
     """
 
     at = models.DateTimeField(db_index=True)
     kind = models.CharField(max_length=64, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
     )
     organization = models.ForeignKey(
-        "accounts.Organization", null=True, blank=True, on_delete=models.SET_NULL
+        "accounts.Organization", null=True, blank=True, on_delete=models.PROTECT
     )
     subject_type = models.CharField(max_length=64, blank=True)
     subject_id = models.CharField(max_length=64, blank=True, db_index=True)

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
+import io
 import json
+from collections import Counter
 from typing import Any
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from outtake.audit.models import AuditEvent, ChainHead, Checkpoint
-from outtake.provenance.ca import fingerprint
+from outtake.provenance.ca import certificates, fingerprint, issue_leaf
 
 CHECKPOINT_PURPOSE = "audit-checkpoint"
 
@@ -89,11 +96,6 @@ def verify_chain() -> tuple[bool, str]:
 
 
 def _checkpoint_key():
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    from outtake.provenance.ca import issue_leaf
-
     issued = issue_leaf(settings.OUTTAKE_PKI_DIR, CHECKPOINT_PURPOSE)
     key = serialization.load_pem_private_key(issued.key_path.read_bytes(), None)
     return key, x509.load_pem_x509_certificate(issued.cert_path.read_bytes())
@@ -101,9 +103,6 @@ def _checkpoint_key():
 
 def create_checkpoint() -> Checkpoint:
     """Sign the chain's current head with Outtake's checkpoint key (its own CA leaf)."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     key, cert = _checkpoint_key()
     with transaction.atomic():
         head, _ = ChainHead.objects.select_for_update().get_or_create(
@@ -128,45 +127,93 @@ def create_checkpoint() -> Checkpoint:
 
 def latest_head() -> dict[str, Any]:
     """What statements and packages print: the chain's head now and the latest signed
-    checkpoint, so a later rewrite is detectable from documents already handed out."""
+    checkpoint (with the statement that was signed and its certificate), so a later rewrite is
+    detectable from documents already handed out."""
     head = ChainHead.objects.filter(id=1).first()
     checkpoint = Checkpoint.objects.order_by("-count", "-id").first()
-    return {
-        "count": head.count if head else 0,
-        "head": head.hash if head else GENESIS,
-        "checkpoint": {
+    signed = None
+    if checkpoint is not None:
+        cert = _certificates().get(checkpoint.certificate_fingerprint)
+        signed = {
             "at": checkpoint.at.isoformat(),
             "count": checkpoint.count,
             "head": checkpoint.head,
             "signature": checkpoint.signature,
+            "statement": checkpoint.statement,
+            "certificate": cert.public_bytes(serialization.Encoding.PEM).decode() if cert else "",
         }
-        if checkpoint
-        else None,
+    return {
+        "count": head.count if head else 0,
+        "head": head.hash if head else GENESIS,
+        "checkpoint": signed,
     }
 
 
-def _signature_ok(checkpoint: Checkpoint, public_key) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
+def _certificates() -> dict[str, x509.Certificate]:
+    """Every checkpoint certificate this installation has had, by fingerprint (renewed ones
+    stay in the archive). Never issues one: verifying must not invent a key."""
+    return {
+        fingerprint(cert): cert
+        for cert in certificates(settings.OUTTAKE_PKI_DIR, CHECKPOINT_PURPOSE)
+    }
 
-    stated = json.loads(checkpoint.statement)
-    if (stated["count"], stated["head"]) != (checkpoint.count, checkpoint.head):
-        return False
+
+def _statement_of(copy: dict[str, Any]) -> str:
+    """The signed statement of a checkpoint copy: carried with it, or rebuilt from its fields
+    exactly as create_checkpoint wrote it (a statement's CSV prints only the fields)."""
+    return copy.get("statement") or json.dumps(
+        {"at": copy["at"], "count": int(copy["count"]), "head": copy["head"]},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def _signature_ok(
+    statement: str, signature: str, count: int, head: str, certs: list[x509.Certificate]
+) -> bool:
+    """The statement says (count, head) and one of the certificates signed it."""
     try:
-        public_key.verify(
-            base64.b64decode(checkpoint.signature),
-            checkpoint.statement.encode(),
-            ec.ECDSA(hashes.SHA256()),
-        )
-    except (InvalidSignature, ValueError):
+        stated = json.loads(statement)
+        if (int(stated["count"]), stated["head"]) != (int(count), head):
+            return False
+        raw = base64.b64decode(signature)
+    except (ValueError, KeyError, TypeError):
         return False
-    return True
+    for cert in certs:
+        try:
+            cert.public_key().verify(raw, statement.encode(), ec.ECDSA(hashes.SHA256()))
+            return True
+        except InvalidSignature:
+            continue
+    return False
 
 
-def verify_all(extra: list[dict[str, Any]] | None = None) -> tuple[bool, list[str]]:
-    """The chain, then every checkpoint (stored, plus any copied from documents: dicts with
-    count and head) against it: a changed row or a recomputed tail is caught."""
+def _printed_problems(
+    copy: dict[str, Any], hashes_at: dict[int, str], certs: list[x509.Certificate]
+) -> list[str]:
+    """A head copied from a document: its count and head against the chain, and, where it is a
+    signed checkpoint or carries one, that Outtake signed it."""
+    problems = []
+    if copy.get("checkpoint"):
+        problems += _printed_problems(copy["checkpoint"], hashes_at, certs)
+    count = int(copy["count"])
+    what = "the printed checkpoint" if "signature" in copy else "the printed head"
+    if "signature" in copy and not _signature_ok(
+        _statement_of(copy), copy["signature"], count, copy["head"], certs
+    ):
+        problems.append(f"{what} (event {count}): its signature does not verify")
+    if count >= len(hashes_at):
+        problems.append(f"{what} (event {count}): the chain now has only {len(hashes_at) - 1}")
+    elif hashes_at.get(count) != copy["head"]:
+        problems.append(f"{what} (event {count}) differs from the chain")
+    return problems
+
+
+def verify_all(printed: list[dict[str, Any]] | None = None) -> tuple[bool, list[str]]:
+    """The chain, then every stored checkpoint against it, each verified with the certificate
+    recorded with it, then any heads copied from documents (dicts with count and head, and a
+    signed "checkpoint" or a "signature" of their own): a changed row, a recomputed tail or a
+    tail rewritten after the last checkpoint is caught."""
     problems = []
     ok, problem = verify_chain()
     if not ok:
@@ -175,18 +222,63 @@ def verify_all(extra: list[dict[str, Any]] | None = None) -> tuple[bool, list[st
         enumerate(AuditEvent.objects.order_by("id").values_list("hash", flat=True), start=1)
     )
     hashes_at[0] = GENESIS
-    _, cert = _checkpoint_key()
+    certs = _certificates()
+    missing: Counter[str] = Counter()
     for checkpoint in Checkpoint.objects.order_by("count", "id"):
-        if not _signature_ok(checkpoint, cert.public_key()):
+        cert = certs.get(checkpoint.certificate_fingerprint)
+        if cert is None:
+            missing[checkpoint.certificate_fingerprint] += 1
+        elif not _signature_ok(
+            checkpoint.statement, checkpoint.signature, checkpoint.count, checkpoint.head, [cert]
+        ):
             problems.append(f"checkpoint {checkpoint.id}: signature does not verify")
         elif hashes_at.get(checkpoint.count) != checkpoint.head:
             problems.append(
                 f"checkpoint {checkpoint.id}: event {checkpoint.count} differs from the signed head"
             )
-    for copy in extra or []:
-        if hashes_at.get(int(copy["count"])) != copy["head"]:
-            problems.append(f"a printed head (event {copy['count']}) differs from the chain")
+    for fp, n in missing.items():
+        problems.append(
+            f"{n} checkpoint(s) signed by certificate {fp[:16]}…, which is not in "
+            f"{settings.OUTTAKE_PKI_DIR / 'signing'}: they cannot be verified; restore the pki "
+            "folder from a backup"
+        )
+    for copy in printed or []:
+        problems += _printed_problems(copy, hashes_at, list(certs.values()))
     return not problems, problems
+
+
+def read_printed_head(text: str) -> dict[str, Any]:
+    """A head as documents print it: JSON (a package's audit_head.json, GET /api/audit/head)
+    or the last line of a statement's CSV ("# audit chain", head, events, "checkpoint", at,
+    count, head, signature). Raises ValueError saying what is wrong with it."""
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        rows = [r for r in csv.reader(io.StringIO(text)) if r and r[0] == "# audit chain"]
+        if not rows or len(rows[-1]) < 3:
+            raise ValueError("neither JSON with count and head nor a statement's CSV") from None
+        row = rows[-1]
+        parsed = {"head": row[1], "count": row[2]}
+        if len(row) >= 8 and row[7]:
+            parsed["checkpoint"] = dict(
+                zip(("at", "count", "head", "signature"), row[4:8], strict=True)
+            )
+    _check_copy(parsed, "it")
+    if parsed.get("checkpoint") is not None:
+        _check_copy(parsed["checkpoint"], "its checkpoint", signed=True)
+    return parsed
+
+
+def _check_copy(copy: Any, what: str, *, signed: bool = False) -> None:
+    needed = ("count", "head", "signature") if signed else ("count", "head")
+    if not isinstance(copy, dict) or any(k not in copy for k in needed):
+        raise ValueError(f"{what} lacks one of {', '.join(needed)}")
+    if signed and "statement" not in copy and "at" not in copy:
+        raise ValueError(f"{what} has neither the signed statement nor its time")
+    try:
+        int(copy["count"])
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: the count is not a number") from None
 
 
 def events_about(user) -> QuerySet[AuditEvent]:

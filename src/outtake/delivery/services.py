@@ -20,6 +20,7 @@ from outtake.audit.models import Checkpoint
 from outtake.audit.services import CHECKPOINT_PURPOSE, latest_head, record
 from outtake.core.privacy import public_metadata
 from outtake.core.terms import NOT_ALLOWED, USES
+from outtake.delivery.index_columns import DESCRIPTIONS
 from outtake.delivery.models import Delivery
 from outtake.delivery.package import INDEX_SCHEMA, SampleSpec, write_index, write_samples
 from outtake.market.models import License
@@ -328,7 +329,7 @@ def _documents(
         date_published=today.isoformat(),
         files=files,
         index_file=INDEX,
-        index_columns=[(f.name, str(f.type)) for f in INDEX_SCHEMA],
+        index_columns=[(f.name, str(f.type), DESCRIPTIONS.get(f.name, "")) for f in INDEX_SCHEMA],
         rai=_rai(license, uses, latest.date().isoformat()),
     )
     docs = {
