@@ -100,8 +100,10 @@ def licensed_clips(make_user, tmp_path: Path):
         asset.save()
         get_store().put_bytes(asset.blob_key, source.read_bytes())
     video.start_s, video.end_s, video.pdq = 1.0, 3.0, [{"t": 1.0, "hash": "ab" * 32}]
-    video.tags = ["static_camera"]
+    video.tags = ["static_camera", "aerial"]
     video.save()
+    photo.tags = ["night"]
+    photo.save()
     license = license_for(buyer, [(video, 300), (photo, 40)])
     terms = default_terms()
     terms["uses"]["ai_inference"] = {"state": "constrained", "constraint": "no faces"}

@@ -117,7 +117,10 @@ def test_shards_load_with_webdataset_and_carry_labels_and_provenance(package):
     assert "SN123" not in text and "camera_serial" not in text and "x.mp4" not in text
     assert v["labels"]["technical"]["gps"] == {"lat": 48.86, "lon": 2.29, "alt": None}
     # The analysis's tags and the creator's own stay apart, so a buyer knows which is which.
-    assert (v["labels"]["tags"], v["labels"]["creator_tags"]) == (["static_camera"], ["beach"])
+    assert (v["labels"]["tags"], v["labels"]["creator_tags"]) == (
+        ["aerial", "static_camera"],
+        ["beach"],
+    )
     # Stream copy: the same codec, and the clip's frames are there.
     with av.open(io.BytesIO(samples[str(video.id)]["mp4"])) as c:
         assert c.streams.video[0].codec_context.name == "h264"
@@ -216,37 +219,53 @@ def test_an_originals_own_manifest_is_the_parent_without_its_private_assertions(
     assert any(r.endswith("/stds.exif") for r in manifest["redactions"])
 
 
-def test_croissant_validates_and_loads_with_hash_checks(package):
-    _, folder, *_ = package
+def _sample(folder: Path, key: str) -> dict:
+    (row,) = [r for r in pq.read_table(folder / "index.parquet").to_pylist() if r["key"] == key]
+    shard = (folder / row["shard"]).read_bytes()
+    return json.loads(shard[row["json_offset"] : row["json_offset"] + row["json_size"]])
+
+
+def test_croissant_validates_and_loads_with_hash_checks(package, monkeypatch):
+    import mlcroissant as mlc
+
+    _, folder, video, photo, _ = package
     croissant = folder / "croissant.json"
     ok = subprocess.run(
         [str(MLCROISSANT), "validate", "--jsonld", str(croissant)], capture_output=True, text=True
     )
     assert ok.returncode == 0, ok.stderr[-2000:]
-    loaded = subprocess.run(
-        [
-            str(MLCROISSANT),
-            "load",
-            "--jsonld",
-            str(croissant),
-            "--record_set",
-            "samples",
-            "--num_records",
-            "10",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=folder,
-    )
+    load = [str(MLCROISSANT), "load", "--jsonld", str(croissant), "--record_set", "samples"]
+    loaded = subprocess.run(load, capture_output=True, text=True, cwd=folder)
     assert loaded.returncode == 0, loaded.stderr[-2000:]
-    (folder / "index.parquet").write_bytes((folder / "index.parquet").read_bytes() + b"x")
-    broken = subprocess.run(
-        [str(MLCROISSANT), "load", "--jsonld", str(croissant), "--record_set", "samples"],
-        capture_output=True,
-        text=True,
-        cwd=folder,
-    )
+    # The record set carries every label and the provenance, read from the index.
+    monkeypatch.chdir(folder)
+    records = {
+        r["samples/key"].decode(): r for r in mlc.Dataset(jsonld=str(croissant)).records("samples")
+    }
+    v, p = records[str(video.id)], records[str(photo.id)]
+    sample = _sample(folder, str(video.id))
+    labels, provenance = sample["labels"], sample["provenance"]
+    assert [t.decode() for t in v["samples/tags"]] == ["aerial", "static_camera"]
+    assert [t.decode() for t in v["samples/creator_tags"]] == ["beach"]
+    assert [t.decode() for t in p["samples/tags"]] == ["night"]
+    for name in ("technical", "shot", "quality", "problems"):
+        assert json.loads(v[f"samples/{name}"]) == labels[name], name
+    assert v["samples/release_status"].decode() == labels["people"]["release_status"]
+    for name in ("pdq", "terms_snapshot", "granted_uses", "cut"):
+        assert json.loads(v[f"samples/{name}"]) == provenance[name], name
+    assert v["samples/terms_id"].decode() == provenance["terms_id"]
+    assert v["samples/media_sha256"].decode() == provenance["delivered_sha256"]
+    assert v["samples/original_sha256"].decode() == video.asset.sha256
+    assert v["samples/creator"].decode() == provenance["creator"]
+    assert v["samples/release_ids"] == [] and p["samples/cut"] is None  # a photo is not cut
+    # A lab's edit that leaves the Parquet file readable: mlcroissant's hash check refuses it.
+    table = pq.read_table(folder / "index.parquet")
+    keys = [f"edited-{k}" for k in table["key"].to_pylist()]
+    pq.write_table(table.set_column(0, "key", [keys]), folder / "index.parquet")
+    assert pq.read_table(folder / "index.parquet")["key"].to_pylist() == keys
+    broken = subprocess.run(load, capture_output=True, text=True, cwd=folder)
     assert broken.returncode != 0
+    assert "is not identical with the reference in the Croissant JSON-LD" in broken.stderr
 
 
 def test_eu_summary_matches_its_schema(package):

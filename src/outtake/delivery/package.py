@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from outtake.delivery.index_columns import LABEL_COLUMNS, label_columns
 from outtake.provenance.c2pa_sign import MIME, Signer, manifest_definition
 from outtake.provenance.cut import (
     VIDEO_FORMATS,
@@ -50,6 +51,7 @@ INDEX_SCHEMA = pa.schema(
         ("duration_s", pa.float64()),
         ("original_sha256", pa.string()),
         ("license_id", pa.string()),
+        *((name, kind) for name, kind, _ in LABEL_COLUMNS),
     ]
 )
 
@@ -193,6 +195,7 @@ def write_samples(
                 "duration_s": (cut or {}).get("clip_duration_s", 0.0),
                 "original_sha256": spec.provenance["original_sha256"],
                 "license_id": spec.provenance["license_id"],
+                **label_columns(spec.labels, provenance),
             }
         )
     return rows, writer.close()

@@ -1,7 +1,8 @@
 """croissant.json: MLCommons Croissant 1.0 with the RAI vocabulary, describing one delivery.
 
 Files are FileObjects with their SHA-256 (mlcroissant checks them on load); the record set reads
-the Parquet index, whose columns carry each sample's shard, offsets, hashes and provenance.
+the Parquet index, whose columns carry each sample's shard, offsets, hashes, labels and
+provenance.
 """
 
 from __future__ import annotations
@@ -50,6 +51,24 @@ CONTEXT: dict[str, Any] = {
     "transform": "cr:transform",
 }
 _TYPES = {"string": "sc:Text", "int64": "sc:Integer", "double": "sc:Float"}
+_LIST = "list<item: "
+
+
+def _field(index_file: str, column: str, arrow: str, description: str) -> dict[str, Any]:
+    """A field read from one index column; a Parquet list column is a repeated field."""
+    repeated = arrow.startswith(_LIST)
+    field: dict[str, Any] = {
+        "@type": "cr:Field",
+        "@id": f"samples/{column}",
+        "name": column,
+        "dataType": _TYPES[arrow.removeprefix(_LIST).removesuffix(">") if repeated else arrow],
+        "source": {"fileObject": {"@id": index_file}, "extract": {"column": column}},
+    }
+    if repeated:
+        field["repeated"] = True
+    if description:
+        field["description"] = description
+    return field
 
 
 def croissant(
@@ -62,10 +81,11 @@ def croissant(
     date_published: str,
     files: list[dict[str, Any]],
     index_file: str,
-    index_columns: list[tuple[str, str]],
+    index_columns: list[tuple[str, str, str]],
     rai: dict[str, Any],
 ) -> dict[str, Any]:
-    """files: [{"path", "sha256", "encoding"}]; index_columns: [(name, arrow type)]."""
+    """files: [{"path", "sha256", "encoding"}]; index_columns: [(name, arrow type,
+    description)]."""
     distribution = [
         {
             "@type": "cr:FileObject",
@@ -77,16 +97,7 @@ def croissant(
         }
         for f in files
     ]
-    fields = [
-        {
-            "@type": "cr:Field",
-            "@id": f"samples/{column}",
-            "name": column,
-            "dataType": _TYPES[arrow],
-            "source": {"fileObject": {"@id": index_file}, "extract": {"column": column}},
-        }
-        for column, arrow in index_columns
-    ]
+    fields = [_field(index_file, *column) for column in index_columns]
     return {
         "@context": CONTEXT,
         "@type": "sc:Dataset",
@@ -105,7 +116,8 @@ def croissant(
                 "@type": "cr:RecordSet",
                 "@id": "samples",
                 "name": "samples",
-                "description": "One record per sample: where it is, its hashes and provenance.",
+                "description": "One record per sample: where it is, its hashes, labels and "
+                "provenance.",
                 "key": {"@id": "samples/key"},
                 "field": fields,
             }
