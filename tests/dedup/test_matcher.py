@@ -1,5 +1,6 @@
 """The matcher on generated variants: each transform matches its source, unrelated do not."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -8,9 +9,9 @@ from PIL import Image
 
 from outtake.media.dedup.groups import group_near_duplicates
 from outtake.media.dedup.hashes import frame_variants
-from outtake.media.dedup.index import HashIndex, brute_force
+from outtake.media.dedup.index import FORMAT, HashIndex, brute_force, frame_queries
 from outtake.media.dedup.lists import bag_index, match_against_bag, parse
-from outtake.media.dedup.matcher import Signature, Thresholds, match_clips
+from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds, match_clips
 from outtake.media.dedup.transforms import TRANSFORMS, transform_photo
 from tests.dedup.conftest import shots_of
 
@@ -98,6 +99,57 @@ def test_the_index_finds_what_a_linear_scan_finds():
         zip(scan.query, scan.ids, strict=True)
     )
     assert set(found.ids) >= set(range(0, 20_000, 1000))
+
+
+def catalogue_like_index(rng, frames: int) -> tuple[HashIndex, np.ndarray]:
+    """Entries as the catalogue stores them (full, central 90 %, 80 % of each frame; id =
+    frame × 4 + variant), a sixth of them in the tail; and 40 clip frames' query variants,
+    half of them planted within 35 bits of an entry of any variant."""
+    hashes = rng.integers(0, 256, (frames * 3, 32), dtype=np.uint8)
+    ids = (np.arange(frames)[:, None] * N_VARIANTS + np.array([0, 2, 3])).ravel()
+    cut = len(ids) * 5 // 6
+    index = HashIndex(hashes[:cut], ids[:cut])
+    index.add(hashes[cut:], ids[cut:])
+    queries = rng.integers(0, 256, (40 * N_VARIANTS, 32), dtype=np.uint8)
+    bits = np.unpackbits(hashes[rng.choice(len(hashes), 80, replace=False)], axis=1)
+    for row in bits:
+        row[rng.choice(256, rng.integers(0, 36), replace=False)] ^= 1
+    queries[rng.choice(len(queries), 80, replace=False)] = np.packbits(bits, axis=1)
+    return index, queries.reshape(40, N_VARIANTS, 32)
+
+
+def test_the_split_search_finds_what_a_linear_scan_keeps():
+    """Searching only pairs with a full frame on one side finds exactly the pairs of a linear
+    scan that the matcher keeps."""
+    index, frames = catalogue_like_index(np.random.default_rng(5), 5_000)
+    queries, full_only = frame_queries(frames)
+    found = index.search(queries, 35, full_only)
+    scan = brute_force(np.concatenate([index.words, index.tail_words]), queries, 35)
+    ids = np.concatenate([index.ids, index.tail_ids])[scan.ids]
+    kept = (scan.query % N_VARIANTS == 0) | (ids % N_VARIANTS == 0)
+    expected = sorted(zip(scan.query[kept], ids[kept], scan.distance[kept], strict=True))
+    assert sorted(zip(found.query, found.ids, found.distance, strict=True)) == expected
+    assert len(expected) >= 40 and len(expected) < len(scan.ids)  # both kinds of planted pair
+
+
+def test_an_index_saved_in_the_old_format_is_rebuilt_on_load(tmp_path):
+    """Before the full-frame split, tables were keyed by the chunk value alone and meta.json
+    had no format: such an index loads with its tables made anew (its entries, tail and
+    removals kept) and its next save writes the new format."""
+    index, frames = catalogue_like_index(np.random.default_rng(6), 2_000)
+    index.remove(index.ids[:5])
+    queries, full_only = frame_queries(frames)
+    expected = sorted(zip(*vars(index.search(queries, 35, full_only)).values(), strict=True))
+    index.save(tmp_path)
+    np.save(tmp_path / "offsets.npy", np.zeros((12, 9), np.int32))  # an old layout's tables
+    (tmp_path / "meta.json").write_text(json.dumps({"entries": len(index)}))
+    loaded = HashIndex.load(tmp_path)
+    found = loaded.search(queries, 35, full_only)
+    assert sorted(zip(*vars(found).values(), strict=True)) == expected
+    loaded.save_tail(tmp_path)
+    assert json.loads((tmp_path / "meta.json").read_text())["format"] == FORMAT
+    reloaded = HashIndex.load(tmp_path).search(queries, 35, full_only)
+    assert sorted(zip(*vars(reloaded).values(), strict=True)) == expected
 
 
 def test_removed_entries_are_not_found_from_the_tables_the_tail_or_a_reload(tmp_path):

@@ -36,7 +36,7 @@ from outtake.dedup.models import (
 )
 from outtake.media.authenticity import for_buyers
 from outtake.media.dedup import lists
-from outtake.media.dedup.index import HashIndex, locked
+from outtake.media.dedup.index import HashIndex, frame_queries, locked
 from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds, match_clips
 
 # Variants put in the catalogue index: full, central 90 %, central 80 % (not the mirror:
@@ -244,9 +244,9 @@ def find_matches(signature: Signature, *, exclude_asset: Any = None) -> list[tup
     if not len(signature):
         return []
     radius = min(thresholds().frame_bits, CANDIDATE_BITS)
-    found = catalogue_index().search(signature.hashes.reshape(-1, 32), radius)
-    allowed = (found.query % N_VARIANTS == 0) | (found.ids % N_VARIANTS == 0)
-    frame_ids = np.unique(found.ids[allowed] // N_VARIANTS).tolist()
+    queries, full_only = frame_queries(signature.hashes)  # one side is the full frame
+    found = catalogue_index().search(queries, radius, full_only)
+    frame_ids = np.unique(found.ids // N_VARIANTS).tolist()
     per_clip = Counter(FrameHash.objects.filter(id__in=frame_ids).values_list("clip_id", flat=True))
     candidates = _catalogue_clips().filter(id__in=list(per_clip))
     if exclude_asset is not None:

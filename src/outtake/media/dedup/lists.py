@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from outtake.media.dedup.index import HashIndex
+from outtake.media.dedup.index import HashIndex, frame_queries
 from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds
 
 FORMAT = "outtake-hashes/1"
@@ -100,13 +100,10 @@ def match_against_bag(clip: Signature, index: HashIndex, thresholds: Thresholds)
     clip); see the module's docstring."""
     if not len(clip):
         return None
-    queries = clip.hashes.reshape(-1, 32)
-    hits = index.search(queries, thresholds.frame_bits)
-    query_variant = hits.query % N_VARIANTS
-    entry_variant = hits.ids % N_VARIANTS
-    allowed = (query_variant == 0) | (entry_variant == 0)  # one side is the full frame
+    queries, full_only = frame_queries(clip.hashes)  # one side is the full frame
+    hits = index.search(queries, thresholds.frame_bits, full_only)
     best: dict[int, int] = {}
-    for q, d in zip(hits.query[allowed] // N_VARIANTS, hits.distance[allowed], strict=True):
+    for q, d in zip(hits.query // N_VARIANTS, hits.distance, strict=True):
         best[int(q)] = min(best.get(int(q), 256), int(d))
     matched = len(best)
     coverage = matched / len(clip)
