@@ -94,18 +94,19 @@ def test_upload_metadata_attest_flag(make_user, tmp_path, monkeypatch):
 
 
 def test_without_the_agreement_no_browser_upload_and_no_sales(make_user, client, monkeypatch):
-    from outtake.market.services import build_quote, create_request
+    from outtake.market.services import available_clips, build_quote, create_request
+    from outtake.rights.sellability import AGREEMENT_MISSING, sale_problem
 
     creator, buyer = make_user("creator", agreement=False), make_user("buyer")
-    ready_clip(creator)
+    clip = ready_clip(creator)
     client.force_login(creator)
     page = client.get("/footage/").content.decode()
     assert 'id="uploader"' not in page and "accept the current" in page
     assert "/agreement/" in page
     assert not creator.tokens.filter(name="browser upload").exists()
     q = build_quote(create_request(buyer, {"budget": "1000"}))
-    assert q.clip_count == 0
-    assert q.excluded == {"creator has not accepted the current creator agreement": 1}
+    assert q.clip_count == 0 and not available_clips(buyer.organization).exists()
+    assert sale_problem(clip) == AGREEMENT_MISSING  # what the creator is told
 
     page = client.get("/agreement/").content.decode()
     assert "you cannot upload" in page and "/agreement/current.pdf" in page

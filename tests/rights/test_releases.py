@@ -11,10 +11,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from outtake.catalog.models import Clip
-from outtake.market.services import accept_quote, build_quote, create_request
+from outtake.market.services import accept_quote, available_clips, build_quote, create_request
 from outtake.notices.models import Notification
 from outtake.rights import releases
 from outtake.rights.models import RevocationNotice
+from outtake.rights.sellability import sale_problem
 from tests.factories import ready_clip
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +23,14 @@ pytestmark = pytest.mark.django_db
 
 def quote(buyer):
     return build_quote(create_request(buyer, {"budget": "1000"}))
+
+
+def withheld(clip, buyer) -> str:
+    """Why a clip is kept from buyers (what its creator is told), "" when it is shown: the
+    catalogue's rule and the per-clip reason must agree."""
+    problem = sale_problem(Clip.objects.select_related("asset").get(pk=clip.pk))
+    assert available_clips(buyer.organization).filter(pk=clip.pk).exists() == (not problem)
+    return problem
 
 
 def with_people(creator, n: int = 1) -> Clip:
@@ -39,9 +48,8 @@ def signature() -> str:
 def test_released_sellable_then_revoked_unsellable_and_buyer_told(make_user, client):
     creator, buyer = make_user("creator"), make_user("buyer")
     clip = with_people(creator)
-    q = quote(buyer)
-    assert q.clip_count == 0
-    assert q.excluded == {"1 identifiable person(s) without a model release": 1}
+    assert quote(buyer).clip_count == 0
+    assert withheld(clip, buyer) == "1 identifiable person(s) without a model release"
 
     r = client.post(
         f"/api/assets/{clip.asset_id}/releases",
@@ -75,6 +83,7 @@ def test_released_sellable_then_revoked_unsellable_and_buyer_told(make_user, cli
     r = client.post(f"/release/{token}/", {"action": "revoke"})
     assert "You revoked this release" in r.content.decode()
     assert quote(make_user("buyer")).clip_count == 0
+    assert withheld(clip, make_user("buyer")) == "1 identifiable person(s) without a model release"
     notice = RevocationNotice.objects.get(license=lic)
     assert notice.revocation.kind == "release_revoked"
     assert Notification.objects.filter(user=buyer, kind="revocation.notice").exists()
@@ -104,10 +113,31 @@ def test_a_minor_is_blocked_by_default(make_user, settings):
     releases.upload_release(
         creator, clip.asset, b"%PDF-1.4", person="child", minor=True, guardian_name="Parent"
     )
-    q = quote(buyer)
-    assert q.excluded == {"a minor is shown (blocked by default)": 1}
+    assert quote(buyer).clip_count == 0
+    assert withheld(clip, buyer) == "a minor is shown (blocked by default)"
     settings.OUTTAKE_SELL_MINORS = True
     assert quote(buyer).clip_count == 1
+
+
+def test_a_minors_release_blocks_a_clip_the_analysis_did_not_flag(make_user, client, settings):
+    creator, buyer = make_user("creator"), make_user("buyer")
+    clip = ready_clip(creator)  # no identifiable people found
+    assert withheld(clip, buyer) == ""
+    release = releases.request_release(
+        creator, clip.asset, person="girl on the swing", minor=True, guardian_name="Parent"
+    )
+    assert quote(buyer).clip_count == 0
+    assert withheld(clip, buyer) == "a minor is shown (blocked by default)"
+    client.post(
+        f"/release/{release.token}/",
+        {"name": "Parent", "date": "2026-11-20", "signature": signature()},
+    )
+    assert withheld(clip, buyer) == "a minor is shown (blocked by default)"
+    # Revoked, the release still says a minor is shown.
+    client.post(f"/release/{release.token}/", {"action": "revoke"})
+    assert withheld(clip, buyer) == "a minor is shown (blocked by default)"
+    settings.OUTTAKE_SELL_MINORS = True
+    assert withheld(clip, buyer) == ""
 
 
 def test_revoking_a_release_never_signed_is_refused_and_tells_no_licensee(make_user, client):

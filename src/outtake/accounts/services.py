@@ -186,13 +186,16 @@ def agreement_version() -> str:
     return TEMPLATE_VERSION
 
 
+def current_agreements():
+    """Acceptances of the current creator agreement template, by any organisation."""
+    return Attestation.objects.filter(
+        scope=Attestation.Scope.AGREEMENT, agreement_version=agreement_version()
+    )
+
+
 def accepted_current_agreement(organization_id) -> bool:
     """Whether someone of this organisation accepted the current creator agreement template."""
-    return Attestation.objects.filter(
-        organization_id=organization_id,
-        scope=Attestation.Scope.AGREEMENT,
-        agreement_version=agreement_version(),
-    ).exists()
+    return current_agreements().filter(organization_id=organization_id).exists()
 
 
 def needs_agreement(user: User) -> bool:

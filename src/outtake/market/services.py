@@ -23,10 +23,9 @@ from outtake.ledger import services as ledger
 from outtake.market.models import DatasetRequest, License, LicenseItem, Quote, QuoteItem
 from outtake.notices.services import notify_org, notify_reviewers
 from outtake.rights.approvals import request_approvals
-from outtake.rights.claims import HOLDING
 from outtake.rights.contracts import issue_contract
 from outtake.rights.releases import unreleased_people
-from outtake.rights.sellability import sale_problem
+from outtake.rights.sellability import for_sale, offered_to, sale_problem
 from outtake.rights.services import below_floor, snapshot
 
 
@@ -105,12 +104,13 @@ def create_request(user, data: dict[str, Any]) -> DatasetRequest:
 
 
 def available_clips(buyer_org, *, exclusive: bool = False) -> QuerySet[Clip]:
-    """Sellable clips a buyer could license now (before terms and filters)."""
-    qs = Clip.objects.filter(
-        sellable=True, asset__status=Asset.Status.READY, asset__withdrawn_at__isnull=True
-    ).select_related("asset", "asset__owner")
-    # A rights claim under review (or upheld) takes the asset out of the catalogue.
-    qs = qs.exclude(asset__claims__status__in=HOLDING)
+    """The clips a buyer is shown and could license now (before a request's filters): the one
+    rule behind the catalogue, the API, thumbnails, collections and quotes. Rights decide what
+    is for sale and whom its creator refuses."""
+    qs = Clip.objects.filter(sellable=True, asset__status=Asset.Status.READY).select_related(
+        "asset", "asset__owner"
+    )
+    qs = offered_to(for_sale(qs), buyer_org)
     sold_exclusively = LicenseItem.objects.filter(license__exclusive=True).values("clip")
     already_mine = LicenseItem.objects.filter(license__buyer=buyer_org).values("clip")
     qs = qs.exclude(id__in=sold_exclusively).exclude(id__in=already_mine)
@@ -132,10 +132,6 @@ def asset_shown_to_buyer(buyer_org, asset_id) -> Asset | None:
 
 def _why_not(clip: Clip, request: DatasetRequest, terms: dict, ranks: dict) -> str:
     """The first reason a clip does not fit a request, or ""."""
-    if str(request.buyer_id) in terms.get("refused_buyers", []):
-        return "creator does not sell to this buyer"
-    if request.buyer.category and request.buyer.category in terms.get("refused_categories", []):
-        return "creator does not sell to this buyer"
     if request.exclusive and not terms.get("exclusive_allowed", True):
         return "creator does not sell exclusively"
     ok, reason = grants(terms, request.uses_needed, frozenset(request.accepted_constraints))
@@ -146,9 +142,6 @@ def _why_not(clip: Clip, request: DatasetRequest, terms: dict, ranks: dict) -> s
         return reason
     if below_floor(clip, terms):
         return "below the creator's minimum price"
-    problem = sale_problem(clip)
-    if problem:
-        return problem
     if request.releases_for_everyone and unreleased_people(clip):
         return "a person shown has no model release (the request asks for everyone's)"
     if request.media_type != "any" and clip.kind != request.media_type:
@@ -348,14 +341,14 @@ def _accept(user, quote: Quote, via: str = "service") -> License:
     )
     for item in items:
         if item.clip_id not in still:
-            raise MarketError("a clip in this quote is no longer available; request a new quote")
+            problem = sale_problem(item.clip)
+            raise MarketError(
+                "a clip in this quote is no longer available"
+                + (f" ({problem})" if problem else "")
+                + "; request a new quote"
+            )
         if snapshot(item.clip.asset)["terms_version_id"] != item.terms_snapshot["terms_version_id"]:
             raise MarketError("a creator changed their terms since this quote; request a new quote")
-        problem = sale_problem(item.clip)
-        if problem:
-            raise MarketError(
-                f"a clip in this quote is not sellable ({problem}); request a new quote"
-            )
     license = License.objects.create(
         quote=quote,
         buyer=quote.buyer,

@@ -17,15 +17,10 @@ from outtake.notices.services import notify_org, notify_reviewers
 from outtake.rights.models import Revocation, RevocationNotice, RightsClaim
 
 log = logging.getLogger("outtake.rights")
-HOLDING = (RightsClaim.Status.OPEN, RightsClaim.Status.UPHELD)
 
 
 class ClaimError(ValueError):
     pass
-
-
-def open_claim_on(asset_id) -> bool:
-    return RightsClaim.objects.filter(asset_id=asset_id, status__in=HOLDING).exists()
 
 
 def _mail(address: str, subject: str, body: str) -> None:

@@ -75,24 +75,23 @@ def shown_property(clip) -> list[str]:
     return [text for tag, text in PROPERTY_TAGS.items() if tag in tags]
 
 
-def _covering(clip, kind: str = Release.Kind.MODEL) -> list[Release]:
-    return list(
-        Release.objects.filter(
-            Q(clip__isnull=True) | Q(clip=clip),
-            asset_id=clip.asset_id,
-            kind=kind,
-            signed_at__isnull=False,
-            revoked_at__isnull=True,
-        )
-    )
+def _releases_of(clip) -> list[Release]:
+    """Every release covering the clip (the whole asset's, or the clip's), in any state."""
+    return list(Release.objects.filter(Q(clip__isnull=True) | Q(clip=clip), asset_id=clip.asset_id))
 
 
-def _people_problem(clip) -> str:
+def _covering(releases: list[Release], kind: str = Release.Kind.MODEL) -> list[Release]:
+    return [r for r in releases if r.kind == kind and r.active]
+
+
+def _people_problem(clip, releases: list[Release]) -> str:
+    # A release marked minor says a minor is shown, whatever the analysis found and whether
+    # or not it was signed (or later revoked): blocked unless the installation allows minors.
+    if any(r.minor for r in releases) and not settings.OUTTAKE_SELL_MINORS:
+        return "a minor is shown (blocked by default)"
     if not shows_identifiable_people(clip):
         return ""
-    active = _covering(clip)
-    if any(r.minor for r in active) and not settings.OUTTAKE_SELL_MINORS:
-        return "a minor is shown (blocked by default)"
+    active = _covering(releases)
     needed = max(1, int((clip.people or {}).get("identifiable", 0)))
     if len(active) < needed:
         return f"{needed - len(active)} identifiable person(s) without a model release"
@@ -106,32 +105,65 @@ def unreleased_people(clip) -> int:
     shown = int(people.get("identifiable", 0)) + int(people.get("incidental", 0))
     if shows_identifiable_people(clip):
         shown = max(shown, 1)
-    return max(0, shown - len(_covering(clip)))
+    return max(0, shown - len(_covering(_releases_of(clip))))
 
 
-def _property_problem(clip) -> str:
+def _property_problem(clip, releases: list[Release]) -> str:
     shown = shown_property(clip)
-    if shown and not _covering(clip, Release.Kind.PROPERTY):
+    if shown and not _covering(releases, Release.Kind.PROPERTY):
         return f"{' and '.join(shown)} without a property release"
     return ""
 
 
-def release_problem(clip) -> str:
-    """Why the people or the property in a clip keep it unsellable, or ""."""
-    return _people_problem(clip) or _property_problem(clip)
+def release_problem(clip, releases: list[Release] | None = None) -> str:
+    """Why the people or the property in a clip keep it unsellable, or "". `releases`: those
+    covering the clip, when the caller has loaded them already."""
+    releases = _releases_of(clip) if releases is None else releases
+    return _people_problem(clip, releases) or _property_problem(clip, releases)
+
+
+def _json_has(field: str, value: str) -> Q:
+    """A JSON list field holding this string (on the JSON text: SQLite and PostgreSQL alike);
+    only narrows, release_problem decides."""
+    return Q(**{f"{field}__icontains": f'"{value}"'})
+
+
+def release_blocked(clips: QuerySet) -> set:
+    """The ids of these clips that release_problem keeps out of sale, in a few queries: only
+    clips flagged or tagged as showing people or property, or of an asset with a minor's
+    release, can have a problem."""
+    tags = (IDENTIFIABLE_TAG, *PROPERTY_TAGS)
+    could = Q(needs_release=True) | Q(
+        asset_id__in=Release.objects.filter(minor=True).values("asset")
+    )
+    for tag in tags:
+        could |= _json_has("tags", tag) | _json_has("asset__creator_tags", tag)
+    candidates = clips.filter(could)
+    by_asset: dict = {}
+    for release in Release.objects.filter(asset_id__in=candidates.values("asset_id")):
+        by_asset.setdefault(release.asset_id, []).append(release)
+    return {
+        c.id
+        for c in candidates.select_related("asset")
+        if release_problem(
+            c, [r for r in by_asset.get(c.asset_id, []) if r.clip_id in (None, c.id)]
+        )
+    }
 
 
 def release_summary(clip) -> str:
     """What quotes and Schedule A say about the people (and any property) in a clip."""
-    if not shows_identifiable_people(clip):
-        people = "no identifiable people"
-    else:
-        people = _people_problem(clip) or f"released ({len(_covering(clip))} person(s))"
+    releases = _releases_of(clip)
+    people = _people_problem(clip, releases) or (
+        f"released ({len(_covering(releases))} person(s))"
+        if shows_identifiable_people(clip)
+        else "no identifiable people"
+    )
     if not shown_property(clip):
         return people
-    covering = _covering(clip, Release.Kind.PROPERTY)
+    covering = _covering(releases, Release.Kind.PROPERTY)
     return f"{people}; " + (
-        f"property released ({len(covering)})" if covering else _property_problem(clip)
+        f"property released ({len(covering)})" if covering else _property_problem(clip, releases)
     )
 
 

@@ -1,12 +1,29 @@
-"""Whether rights let a creator upload, and a clip be sold, now: the creator agreement's current
-version accepted, and releases for the people and property shown. Uploads and quotes ask here."""
+"""Whether rights let a creator upload, and a clip be sold and shown to a buyer now.
+
+One rule with two readings: `sale_problem` gives the reason for one clip (quotes, the creator's
+pages), `for_sale` and `offered_to` apply the same conditions to a queryset of clips
+(market.services.available_clips, and through it everything a buyer is shown: the catalogue,
+the API, thumbnails and contact sheets, collections and quotes)."""
 
 from __future__ import annotations
 
-from outtake.accounts.services import accepted_current_agreement, agreement_version
-from outtake.rights.releases import release_problem
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from outtake.accounts.services import (
+    accepted_current_agreement,
+    agreement_version,
+    current_agreements,
+)
+from outtake.catalog.models import Clip
+from outtake.rights.models import RightsClaim, TermsVersion
+from outtake.rights.releases import release_blocked, release_problem
 
 AGREEMENT_MISSING = "creator has not accepted the current creator agreement"
+WITHDRAWN = "withdrawn from sale by the creator"
+CLAIMED = "held by a rights claim"
+HOLDING = (RightsClaim.Status.OPEN, RightsClaim.Status.UPHELD)
 
 
 class AgreementRequired(PermissionError):
@@ -23,8 +40,65 @@ def require_current_agreement(user) -> None:
         )
 
 
+def _conditions() -> list[tuple[str, Q]]:
+    """What a clip needs to be sold, each as a filter on clips with the reason it fails."""
+    agreed = current_agreements().filter(organization=OuterRef("asset__owner"))
+    claimed = RightsClaim.objects.filter(asset=OuterRef("asset"), status__in=HOLDING)
+    return [
+        (AGREEMENT_MISSING, Q(Exists(agreed))),
+        (WITHDRAWN, Q(asset__withdrawn_at__isnull=True)),
+        (CLAIMED, ~Q(Exists(claimed))),
+    ]
+
+
 def sale_problem(clip) -> str:
-    """Why rights keep a clip out of sale now, or "": the shown reason in quotes."""
-    if not accepted_current_agreement(clip.asset.owner_id):
-        return AGREEMENT_MISSING
+    """Why rights keep a clip out of sale now, or "": the reason shown in quotes and to the
+    creator."""
+    one = Clip.objects.filter(pk=clip.pk)
+    for reason, condition in _conditions():
+        if not one.filter(condition).exists():
+            return reason
     return release_problem(clip)
+
+
+def for_sale(clips: QuerySet[Clip]) -> QuerySet[Clip]:
+    """The clips sale_problem has nothing against."""
+    for _, condition in _conditions():
+        clips = clips.filter(condition)
+    return clips.exclude(id__in=release_blocked(clips))
+
+
+def refuses(terms: dict[str, Any], buyer_org) -> bool:
+    """Whether a creator's terms refuse this buyer, by name or by kind."""
+    if str(buyer_org.pk) in terms.get("refused_buyers", []):
+        return True
+    return bool(buyer_org.category) and buyer_org.category in terms.get("refused_categories", [])
+
+
+def offered_to(clips: QuerySet[Clip], buyer_org) -> QuerySet[Clip]:
+    """The clips whose creator's terms (the asset's own, else the creator's default) do not
+    refuse this buyer: a refused buyer is shown none of them, anywhere. No buyer (what the
+    catalogue holds in general): every clip."""
+    if buyer_org is None:
+        return clips
+    # Only versions naming the buyer or its kind can refuse it; refuses() decides exactly.
+    naming = Q(terms__icontains=str(buyer_org.pk))
+    if buyer_org.category:
+        naming |= Q(terms__icontains=f'"{buyer_org.category}"')
+    newer = TermsVersion.objects.filter(
+        organization=OuterRef("organization"), version__gt=OuterRef("version")
+    )
+    defaults = TermsVersion.objects.filter(asset__isnull=True).exclude(
+        Exists(newer.filter(asset__isnull=True))
+    )
+    overrides = TermsVersion.objects.filter(asset__isnull=False).exclude(
+        Exists(newer.filter(asset=OuterRef("asset")))
+    )
+    refusing_orgs = {
+        v.organization_id for v in defaults.filter(naming) if refuses(v.terms, buyer_org)
+    }
+    refusing_assets = {v.asset_id for v in overrides.filter(naming) if refuses(v.terms, buyer_org)}
+    overridden = TermsVersion.objects.filter(asset__isnull=False).values("asset")
+    return clips.exclude(asset_id__in=refusing_assets).exclude(
+        Q(asset__owner_id__in=refusing_orgs) & ~Q(asset_id__in=overridden)
+    )
