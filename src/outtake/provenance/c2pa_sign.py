@@ -111,9 +111,20 @@ class Signer:
     def __init__(self, pki: Path) -> None:
         issued = issue_c2pa_certificate(pki)
         root = ensure_root(pki)
-        self._chain = issued.cert_path.read_bytes() + root.cert_path.read_bytes()
-        self._key = issued.key_path.read_bytes()
+        chain = issued.cert_path.read_bytes() + root.cert_path.read_bytes()
+        self.__setstate__((chain, issued.key_path.read_bytes()))
+
+    # A packaging worker process gets the Signer pickled: the certificate chain and key, from
+    # which it builds its own c2pa signer once.
+    def __getstate__(self) -> tuple[bytes, bytes]:
+        return self._chain, self._key
+
+    def __setstate__(self, state: tuple[bytes, bytes]) -> None:
+        self._chain, self._key = state
         self._context = c2pa.Context.from_dict(_SETTINGS)
+        self._signer = c2pa.Signer.from_info(
+            c2pa.C2paSignerInfo(b"es256", self._chain, self._key, None)
+        )
 
     def sign(
         self,
@@ -136,14 +147,13 @@ class Signer:
         redactions = private_assertions(original, original_mime)
         if redactions:
             manifest = {**manifest, "redactions": redactions}
-        signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(b"es256", self._chain, self._key, None))
         with c2pa.Builder(manifest, context=self._context) as builder:
             builder.add_ingredient(
                 {"title": original_title, "relationship": "parentOf", "label": "original"},
                 original_mime,
                 original,
             )
-            builder.sign(signer, mime, source, dest)
+            builder.sign(self._signer, mime, source, dest)
 
 
 def read_state(
