@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 import pytest
@@ -233,3 +234,25 @@ def test_own_certificate_must_be_registered_before_it_counts(sold, client, tmp_p
     # Anything but an incremental signature over Outtake's sealed PDF is refused.
     r = client.post(url, {"pdf": _upload(signed[:-10] + b"0000000000")}, **auth(buyer))
     assert r.status_code == 400
+
+
+def test_a_delivery_carries_the_contract_sealed_on_demand_then_the_cosigned_one(sold, tmp_path):
+    from outtake.delivery.services import _license_documents
+    from outtake.market.models import License
+    from outtake.rights.contracts import certify_request, odrl_policy, submit_cosigned
+
+    lic, buyer, _, _ = sold
+    assert not lic.contract.sealed_key  # the seal job has not run (or failed)
+    policy, pdf = _license_documents(lic)
+    path = tmp_path / "license.pdf"
+    path.write_bytes(pdf)
+    assert verify_contract(path, settings.OUTTAKE_PKI_DIR / "root.pem")[0]
+    assert json.loads(policy) == odrl_policy(lic.contract)
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = certify_request(buyer, _csr(key, "lab"))
+    cert_path = tmp_path / "buyer.pem"
+    cert_path.write_text(cert.certificate_pem)
+    signed = cosign_pdf(pdf, _write_key(key, tmp_path / "buyer.key"), cert_path)
+    submit_cosigned(buyer, lic.contract, signed)
+    assert _license_documents(License.objects.get(pk=lic.pk))[1] == signed

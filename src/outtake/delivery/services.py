@@ -16,8 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from outtake import __version__
-from outtake.audit.models import Checkpoint
-from outtake.audit.services import CHECKPOINT_PURPOSE, latest_head, record
+from outtake.audit.services import latest_head, record
 from outtake.core.privacy import public_metadata
 from outtake.core.terms import NOT_ALLOWED, USES
 from outtake.delivery.index_columns import DESCRIPTIONS
@@ -27,7 +26,6 @@ from outtake.market.models import License
 from outtake.notices.services import notify_org
 from outtake.provenance import eu_summary
 from outtake.provenance.c2pa_sign import Signer
-from outtake.provenance.ca import issue_leaf
 from outtake.provenance.contract import snapshot_fingerprint
 from outtake.provenance.croissant import croissant
 from outtake.provenance.documents import render_license_pdf
@@ -37,7 +35,7 @@ from outtake.provenance.signing import dumps_canonical, sign_detached
 from outtake.provenance.transcode import PROFILES, STREAM_COPY
 from outtake.provenance.xmp import RightsXmp, data_mining_value
 from outtake.rights.claims import revoked_clip_ids
-from outtake.rights.contracts import document_from, license_document
+from outtake.rights.contracts import contract_pdf, license_document, odrl_policy
 from outtake.rights.models import Release, RevocationNotice
 from outtake.rights.releases import release_number, release_summary
 from outtake.storage import get_store
@@ -280,20 +278,17 @@ def _specs(license: License, delivery: Delivery, tmp: Path, odrl_sha256: str) ->
 
 
 def _license_documents(license: License) -> tuple[bytes, bytes]:
-    """(license.odrl.json, license.pdf): the sealed PDF the buyer accepted where the contract
-    was issued at acceptance, otherwise rendered and sealed now from the same data."""
-    contract = getattr(license, "contract", None) if hasattr(license, "contract") else None
-    doc = document_from(contract.document) if contract else license_document(license)
-    policy = dumps_canonical(build_policy(doc, settings.OUTTAKE_PUBLIC_URL))
-    if contract:
-        pdf = get_store().get_bytes(contract.sealed_key)
-    else:
-        pdf = seal_pdf(
-            render_license_pdf(doc),
-            settings.OUTTAKE_PKI_DIR,
-            reason=f"Dataset license {license.id}",
-        )
-    return policy, pdf
+    """(license.odrl.json, license.pdf): from the contract the buyer accepted, its latest
+    signed PDF (co-signed by the buyer if they did, sealed now if the seal job has not run);
+    for a license without one, rendered and sealed now from the license."""
+    contract = getattr(license, "contract", None)
+    if contract is not None:
+        return dumps_canonical(odrl_policy(contract)), contract_pdf(contract)
+    doc = license_document(license)
+    pdf = seal_pdf(
+        render_license_pdf(doc), settings.OUTTAKE_PKI_DIR, reason=f"Dataset license {license.id}"
+    )
+    return dumps_canonical(build_policy(doc, settings.OUTTAKE_PUBLIC_URL)), pdf
 
 
 def _documents(
@@ -319,7 +314,7 @@ def _documents(
         creators=len(creators),
     )
     uses = ", ".join(USES[c].label for c in license.uses)
-    head = audit_head()
+    head = latest_head()
     crois = croissant(
         name=f"outtake-license-{license.id}-v{delivery.version}",
         description=f"{len(rows)} licensed clips from {len(creators)} creator(s) for: {uses}.",
@@ -385,18 +380,6 @@ def _rai(license: License, uses: str, latest_upload: str) -> dict:
         "imitation by name, no reputational harm.",
         "dataReleaseMaintenancePlan": "Revocations lead to a new version with removals.json.",
     }
-
-
-def audit_head() -> dict:
-    """The audit chain's head and its latest signed checkpoint, with the statement that was
-    signed and the checkpoint certificate, so `outtake verify` checks it offline."""
-    head = latest_head()
-    checkpoint = Checkpoint.objects.order_by("-count", "-id").first()
-    signed = head["checkpoint"] or {}
-    if checkpoint is not None and signed.get("signature") == checkpoint.signature:
-        cert = issue_leaf(settings.OUTTAKE_PKI_DIR, CHECKPOINT_PURPOSE).cert_path.read_text()
-        signed.update(statement=checkpoint.statement, certificate=cert)
-    return head
 
 
 def _datasheet(
