@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from PIL import Image
 
 from outtake.audit.models import AuditEvent, Checkpoint
 from outtake.audit.services import verify_all
+from outtake.catalog.models import Asset
 from outtake.delivery import services
 from outtake.delivery.models import Delivery
 from outtake.provenance.c2pa_sign import LICENSE_LABEL, MIME, assertion, read_state
@@ -275,9 +277,51 @@ def test_eu_summary_matches_its_schema(package):
     assert data["1.3"]["modalities"]["video"]["items"] == 1
     assert data["1.3"]["modalities"]["image"]["items"] == 1
     assert data["2.2.1"]["commercially_licensed"] is True
-    data["1.3"]["latest_acquisition"] = "2025-07"
+    data["1.3"]["acquisition_period"]["earliest"] = "2025-07"
     with pytest.raises(Exception, match="does not match"):
         validate(data)
+
+
+def test_eu_summary_content_types_and_acquisition_period_of_the_delivered_items(
+    db, make_user, tmp_path
+):
+    license, video, photo, _ = licensed_clips(make_user, tmp_path)
+    video.asset.probe["creation_time"] = "2021-04-02T10:00:00+02:00"  # captured
+    video.asset.save()
+    Asset.objects.filter(pk=photo.asset_id).update(  # no capture time: uploaded
+        created_at=datetime(2024, 11, 15, 12, tzinfo=UTC)
+    )
+
+    def documents(delivery):
+        delivery = services.build(str(delivery.id))
+        store = get_store()
+        summary = json.loads(store.get_bytes(f"{delivery.blob_key}/eu_ai_act_summary.json"))
+        croissant = json.loads(store.get_bytes(f"{delivery.blob_key}/croissant.json"))
+        validate(summary)
+        return summary["1.3"], croissant["rai:dataCollectionTimeFrame"]
+
+    v1 = Delivery.objects.create(license=license)
+    part, timeframe = documents(v1)
+    assert part["modalities"]["video"]["content_types"] == [
+        "unpublished camera footage",
+        "aerial",
+        "beach",
+        "static camera",
+    ]
+    assert part["modalities"]["image"]["content_types"] == ["unpublished photographs", "night"]
+    assert (part["acquisition_period"]["earliest"], part["acquisition_period"]["latest"]) == (
+        "04/2021",
+        "11/2024",
+    )
+    assert timeframe == ["2021-04-02", "2024-11-15"]
+    # The next version without the video: its tags and capture date leave the summary.
+    part, timeframe = documents(services.build_next_version(license, [str(video.id)]))
+    assert set(part["modalities"]) == {"image"}
+    assert (part["acquisition_period"]["earliest"], part["acquisition_period"]["latest"]) == (
+        "11/2024",
+        "11/2024",
+    )
+    assert timeframe == ["2024-11-15", "2024-11-15"]
 
 
 def test_next_version_lists_removals_and_records_the_acknowledgement(package):

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import shutil
 import tempfile
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -297,10 +297,10 @@ def _documents(
     videos = [r for r in rows if r["kind"] == "video"]
     creators = {r["creator"] for r in rows}
     today = timezone.localdate()
-    latest = max(
-        (i.clip.asset.created_at for i in license.items.select_related("clip__asset")),
-        default=timezone.now(),
+    delivered = license.items.select_related("clip__asset").exclude(
+        clip_id__in=delivery.removed_clip_ids
     )
+    acquired = sorted(_acquired(item.clip.asset) for item in delivered) or [today]
     eu = eu_summary.summary(
         license_id=str(license.id),
         delivery_id=str(delivery.id),
@@ -309,8 +309,11 @@ def _documents(
         videos=len(videos),
         video_seconds=sum(r["duration_s"] for r in videos),
         images=len(rows) - len(videos),
-        content_types=[],
-        latest_acquisition=f"{latest:%m/%Y}",
+        tags={
+            kind: [r["tags"] + r["creator_tags"] for r in rows if r["kind"] == kind]
+            for kind in ("video", "image")
+        },
+        acquired=(acquired[0], acquired[-1]),
         creators=len(creators),
     )
     uses = ", ".join(USES[c].label for c in license.uses)
@@ -325,7 +328,7 @@ def _documents(
         files=files,
         index_file=INDEX,
         index_columns=[(f.name, str(f.type), DESCRIPTIONS.get(f.name, "")) for f in INDEX_SCHEMA],
-        rai=_rai(license, uses, latest.date().isoformat()),
+        rai=_rai(license, uses, [acquired[0].isoformat(), acquired[-1].isoformat()]),
     )
     docs = {
         "croissant.json": dumps_canonical(crois),
@@ -358,15 +361,24 @@ def _preparation(license: License) -> tuple[str, str]:
     )
 
 
-def _rai(license: License, uses: str, latest_upload: str) -> dict:
+def _acquired(asset) -> date:
+    """When an item was captured, as its file records it, else when it was uploaded."""
+    try:
+        return datetime.fromisoformat(asset.probe["creation_time"]).date()
+    except (KeyError, TypeError, ValueError):  # no capture time recorded, or not a readable one
+        return timezone.localdate(asset.created_at)
+
+
+def _rai(license: License, uses: str, collected: list[str]) -> dict:
     cut, manipulation = _preparation(license)
     return {
         "dataCollection": "Unpublished footage uploaded by its creators, who set per-use terms "
         "and attest they hold all rights.",
         "dataCollectionType": "Direct licensing from rightsholders",
         "dataCollectionRawData": "Originals stay with Outtake; clips are cut from them.",
-        # mlcroissant reads this spelling (the RAI vocabulary writes "Timeframe"); ISO dates.
-        "dataCollectionTimeFrame": latest_upload,
+        # mlcroissant reads this spelling (the RAI vocabulary writes "Timeframe"); ISO dates:
+        # the earliest and latest capture (or upload) of the items.
+        "dataCollectionTimeFrame": collected,
         "dataPreprocessingProtocol": f"{cut}; camera serials, file names and GPS removed; "
         "XMP and C2PA added.",
         "dataManipulationProtocol": manipulation,

@@ -3,7 +3,9 @@ keyed by the Commission template's sections and validated by the JSON Schema in 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,10 @@ PROTOCOLS = [
     "IPTC/PLUS plus:DataMining in every file's XMP",
     "ODRL 2.2 policy (license.odrl.json, W3C TDMRep profile for data mining)",
 ]
+
+ACQUISITION_BASIS = "capture dates recorded in the files, upload dates where none is recorded"
+MAX_TAGS = 30
+_GENERIC = {"video": "unpublished camera footage", "image": "unpublished photographs"}
 
 
 def _video_bin(hours: float) -> str:
@@ -30,6 +36,14 @@ def _image_bin(count: int) -> str:
     return "1 million – 1 billion images" if count <= 1_000_000_000 else "> 1 billion images"
 
 
+def content_types(kind: str, tag_lists: list[list[str]]) -> list[str]:
+    """Types of content of one modality: what it is, then its items' tags, the most frequent
+    first (ties alphabetically), as words ("static_camera" → "static camera")."""
+    counts = Counter(tag for tags in tag_lists for tag in set(tags))
+    ranked = sorted(counts, key=lambda tag: (-counts[tag], tag))[:MAX_TAGS]
+    return [_GENERIC[kind], *(tag.replace("_", " ") for tag in ranked)]
+
+
 def summary(
     *,
     license_id: str,
@@ -39,10 +53,13 @@ def summary(
     videos: int,
     video_seconds: float,
     images: int,
-    content_types: list[str],
-    latest_acquisition: str,
+    tags: dict[str, list[list[str]]],
+    acquired: tuple[dt.date, dt.date],
     creators: int,
 ) -> dict[str, Any]:
+    """tags: per modality ("video", "image"), each delivered item's tags; acquired: the
+    earliest and latest date its items were captured (or uploaded, where the file records no
+    capture date)."""
     modalities: dict[str, Any] = {}
     if videos:
         hours = round(video_seconds / 3600, 4)
@@ -50,13 +67,13 @@ def summary(
             "size_bin": _video_bin(hours),
             "items": videos,
             "hours": hours,
-            "content_types": content_types or ["unpublished camera footage"],
+            "content_types": content_types("video", tags.get("video", [])),
         }
     if images:
         modalities["image"] = {
             "size_bin": _image_bin(images),
             "items": images,
-            "content_types": content_types or ["unpublished photographs"],
+            "content_types": content_types("image", tags.get("image", [])),
         }
     data = {
         "template": TEMPLATE,
@@ -68,7 +85,11 @@ def summary(
         },
         "1.3": {
             "modalities": modalities,
-            "latest_acquisition": latest_acquisition,
+            "acquisition_period": {
+                "earliest": f"{acquired[0]:%m/%Y}",
+                "latest": f"{acquired[1]:%m/%Y}",
+                "basis": ACQUISITION_BASIS,
+            },
             "collection_continues": False,
             "other_characteristics": "Unpublished footage licensed from its creators; people "
             "shown are released or incidental; no personal data beyond that.",
@@ -99,6 +120,7 @@ def validate(data: dict[str, Any]) -> None:
 
 
 def markdown(data: dict[str, Any]) -> str:
+    period = data["1.3"]["acquisition_period"]
     lines = [
         "# Training-content summary: this delivery's contribution",
         "",
@@ -114,7 +136,8 @@ def markdown(data: dict[str, Any]) -> str:
             + ", ".join(m["content_types"])
         )
     lines += [
-        f"- Latest acquisition: {data['1.3']['latest_acquisition']}; collection continues: "
+        f"- Acquisition period: {period['earliest']} to {period['latest']} "
+        f"({period['basis']}); collection continues: "
         f"{'yes' if data['1.3']['collection_continues'] else 'no'}.",
         "",
         "## 2.2.1 Data commercially licensed from rightsholders or their representatives",
