@@ -210,6 +210,9 @@ def test_provider_fees_are_an_expense(people):
         def cannot_pay(self, destination):
             return ""
 
+        def begin(self, run):
+            pass
+
         def send(self, payout, destination):
             return PayoutResult(reference="x", fee_minor=25)
 

@@ -8,6 +8,7 @@ from outtake.core.money import Money
 from outtake.ledger.camt import parse_camt053
 from outtake.ledger.models import (
     Account,
+    BankFile,
     BankLine,
     CardCheckout,
     Collection,
@@ -260,6 +261,13 @@ class PayoutAdmin(ReadOnlyAdmin):
                 **self.admin_site.each_context(request),
             },
         )
+
+
+@admin.register(BankFile)
+class BankFileAdmin(ReadOnlyAdmin):
+    """Every bank file payout runs wrote (in the blob store), for finance to upload."""
+
+    list_display = ("key", "run", "created_at")
 
 
 @admin.register(PayoutDestination)

@@ -206,6 +206,22 @@ class PayoutDestination(models.Model):
     stripe_account = models.CharField(max_length=64, blank=True, help_text="acct_…")
 
 
+class BankFile(models.Model):
+    """A CSV file of credit transfers written by a payout run, for finance to upload to the
+    bank. Its row is locked while a payout's line is added, so two runs never overwrite each
+    other's lines."""
+
+    key = models.CharField(max_length=300, unique=True)
+    run = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class Payout(models.Model):
     """One transfer of a creator's payable balance in one payout run."""
 
@@ -226,6 +242,11 @@ class Payout(models.Model):
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     provider_reference = models.CharField(max_length=200, blank=True)
+    # The bank file its line is written to (CSV provider), recorded before the line is: a run
+    # that crashes after writing it finds the line there instead of writing it twice.
+    bank_file = models.ForeignKey(
+        BankFile, null=True, blank=True, on_delete=models.PROTECT, related_name="payouts"
+    )
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)

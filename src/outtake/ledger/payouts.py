@@ -2,9 +2,11 @@
 PayoutProvider (a CSV bank file by default, or Stripe Connect transfers).
 
 A payout is posted before the provider is called, so a crash never loses track of money in
-flight; a provider's definite refusal is reversed (the balance returns and the next run
-retries); an ambiguous failure (timeout, 5xx) stays pending and is retried with the same
-idempotency key, so the provider never pays it twice.
+flight, and marked sent only once the provider has it (a transfer made, or its line in a bank
+file that exists): a run that stops half-way leaves the rest pending for the next run. A
+provider's definite refusal is reversed (the balance returns, the creator is told why, the
+next run retries); an ambiguous failure (timeout, 5xx) stays pending and is retried with the
+same idempotency key, so the provider never pays it twice.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from django.utils import timezone
 from outtake.audit.services import record
 from outtake.core.money import Money
 from outtake.ledger import chart
-from outtake.ledger.models import Account, Payout, PayoutDestination, TaxProfile
+from outtake.ledger.models import Account, BankFile, Payout, PayoutDestination, TaxProfile
 from outtake.ledger.services import Line, balance, lock, post, recover_clawback, reverse
 from outtake.notices.services import notify_org
 from outtake.storage import get_store
@@ -54,7 +56,14 @@ class PayoutProvider(Protocol):
         """Why this creator cannot be paid this way ("" when they can)."""
         ...
 
-    def send(self, payout: Payout, destination: PayoutDestination) -> PayoutResult: ...
+    def begin(self, run: str) -> None:
+        """Called once before a run sends anything."""
+        ...
+
+    def send(self, payout: Payout, destination: PayoutDestination | None) -> PayoutResult:
+        """Pay it, or raise PayoutFailed (a destination that cannot be paid is a definite
+        failure: a pending payout's creator may have removed theirs since)."""
+        ...
 
     def finish(self, run: str) -> str:
         """Called once at the end of a run; returns the bank file's blob key, if any."""
@@ -62,45 +71,73 @@ class PayoutProvider(Protocol):
 
 
 class CsvBankFile:
-    """A bank file of credit transfers, one row per payout, for finance to upload to the bank."""
+    """A bank file of credit transfers, one row per payout, for finance to upload to the bank.
+
+    A payout counts as sent only once its row is in a file that exists: the payout records
+    the file, then its row is added (the whole file replaced in one put) before it is marked
+    sent. A run that crashes in between leaves a pending payout whose row the next run finds
+    in that file, so it is marked sent, never written twice; one whose row is missing is
+    written to the next run's file.
+    """
 
     name = "csv"
     COLUMNS = ("payout_id", "payee", "bank_account", "bank_code", "amount", "currency", "reference")
 
     def __init__(self) -> None:
-        self.rows: list[tuple] = []
+        self.key = ""
+        self.written = False
 
     def cannot_pay(self, destination: PayoutDestination | None) -> str:
         if destination is None or not destination.bank_account:
             return "no bank account on file"
         return ""
 
-    def send(self, payout: Payout, destination: PayoutDestination) -> PayoutResult:
-        net = Money(payout.net_minor, payout.currency)
+    def begin(self, run: str) -> None:
+        self.key = f"payouts/{run}.csv"
+
+    def send(self, payout: Payout, destination: PayoutDestination | None) -> PayoutResult:
         reference = f"Outtake payout {payout.pk}"
-        self.rows.append(
-            (
-                payout.pk,
-                destination.holder_name or payout.creator.name,
-                destination.bank_account,
-                destination.bank_code,
-                f"{net.to_decimal()}",
-                payout.currency,
-                reference,
-            )
-        )
-        return PayoutResult(reference=f"{payout.run}.csv: {reference}")
+        earlier = payout.bank_file
+        if earlier is not None and str(payout.pk) in (r[0] for r in _rows(earlier.key)):
+            return PayoutResult(reference=f"{earlier.key}: {reference}")
+        reason = self.cannot_pay(destination)
+        if reason:
+            raise PayoutFailed(reason)
+        net = Money(payout.net_minor, payout.currency)
+        row = [
+            str(payout.pk),
+            destination.holder_name or payout.creator.name,
+            destination.bank_account,
+            destination.bank_code,
+            f"{net.to_decimal()}",
+            payout.currency,
+            reference,
+        ]
+        bank_file, _ = BankFile.objects.get_or_create(key=self.key, defaults={"run": payout.run})
+        Payout.objects.filter(pk=payout.pk).update(bank_file=bank_file)
+        # A failed write raises and stops the run: the payout stays pending, and the next run
+        # writes its row again, since the file does not hold it.
+        with transaction.atomic():
+            BankFile.objects.select_for_update().get(pk=bank_file.pk)  # one writer at a time
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(self.COLUMNS)
+            writer.writerows([*_rows(self.key), row])
+            get_store().put_bytes(self.key, out.getvalue().encode())
+        self.written = True
+        return PayoutResult(reference=f"{self.key}: {reference}")
 
     def finish(self, run: str) -> str:
-        if not self.rows:
-            return ""
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(self.COLUMNS)
-        writer.writerows(self.rows)
-        key = f"payouts/{run}.csv"
-        get_store().put_bytes(key, out.getvalue().encode())
-        return key
+        return self.key if self.written else ""
+
+
+def _rows(key: str) -> list[list[str]]:
+    """The payout rows of a bank file (without the header); none when it does not exist."""
+    try:
+        text = get_store().get_bytes(key).decode()
+    except FileNotFoundError:
+        return []
+    return list(csv.reader(io.StringIO(text)))[1:]
 
 
 @dataclass(frozen=True)
@@ -138,7 +175,13 @@ class StripeConnect:
             return "no Stripe connected account on file"
         return ""
 
-    def send(self, payout: Payout, destination: PayoutDestination) -> PayoutResult:
+    def begin(self, run: str) -> None:
+        pass
+
+    def send(self, payout: Payout, destination: PayoutDestination | None) -> PayoutResult:
+        reason = self.cannot_pay(destination)
+        if reason:
+            raise PayoutFailed(reason)
         body = urlencode(
             {
                 "amount": str(payout.net_minor),
@@ -230,9 +273,10 @@ def run_payouts(
     provider = provider or payout_provider(provider_name)
     run = run or timezone.now().strftime("%Y%m%dT%H%M%S.%f")
     report = PayoutRunReport(run=run, provider=provider.name)
+    provider.begin(run)
     for payout in Payout.objects.filter(
         status=Payout.Status.PENDING, provider=provider.name
-    ).select_related("creator"):
+    ).select_related("creator", "bank_file"):
         _send(provider, payout, report)
     for account in _candidates():
         payout = _reserve(account, run, provider, report)
