@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from outtake.media.analysis.tags import shot_tags
+from outtake.media.analysis.tags import is_aerial, shot_tags
 
 VIDEO = {"kind": "video", "width": 1920, "height": 1080, "fps": 25.0, "has_audio": True}
 
@@ -18,6 +18,22 @@ def test_aerial_from_drone_metadata_or_altitude_not_a_handheld_dji():
     assert "aerial" not in shot_tags(
         {}, {**VIDEO, "camera_make": "DJI", "camera_model": "Osmo Pocket 3"}
     )
+
+
+def test_gps_altitude_makes_aerial_only_by_setting_and_only_without_a_relative_one():
+    high = {**VIDEO, "gps": {"lat": 46.2, "lon": 6.1, "alt": 2500.0}}
+    assert not is_aerial(high)  # above sea level is not above the ground: off by default
+    assert is_aerial(high, gps_altitude_m=2000)
+    assert not is_aerial({**high, "gps": {**high["gps"], "alt": 400.0}}, gps_altitude_m=2000)
+    landed = {**high, "vendor": {"relative_altitude_m": 1.5}}  # the better measure decides
+    assert not is_aerial(landed, gps_altitude_m=2000)
+    assert "aerial" in shot_tags({}, high, gps_altitude_m=2000)
+    assert "aerial" not in shot_tags({}, {**high, "kind": "image"}, gps_altitude_m=2000)
+
+
+def test_a_log_profile_is_a_tag():
+    assert "log" in shot_tags({}, {**VIDEO, "vendor": {"log_profile": "S-Log3"}})
+    assert "log" not in shot_tags({}, {**VIDEO, "vendor": {"log_profile": None}})
 
 
 def test_night_is_dark_but_not_black():

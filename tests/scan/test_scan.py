@@ -40,6 +40,8 @@ def test_scan_reports_true_facts_skips_sidecars_and_resumes_after_a_kill(tmp_pat
     folder.mkdir()
     for name in TRUE:
         shutil.copy(FIXTURES / name, folder / name)
+    # A DJI proxy is an MP4 under another name, as footage with unusual names is (.insv, .360),
+    # which the scanner finds by content: only the sidecar rule keeps it out.
     (folder / "DJI_0001.LRF").write_bytes((FIXTURES / "bikes.mp4").read_bytes()[:4096])
     assert [p.name for p in find_media(folder)] == sorted(TRUE)
     state = folder / STATE_NAME
@@ -73,6 +75,17 @@ def test_scan_reports_true_facts_skips_sidecars_and_resumes_after_a_kill(tmp_pat
     assert set(report["tiers"]) == {"720p", "sd"}
     page = (tmp_path / "scan.html").read_text()
     assert "<svg" in page and "data:image/jpeg;base64," in page and "bikes.mp4" in page
+
+
+def test_footage_is_found_by_suffix_or_content_but_never_a_sidecar(tmp_path):
+    mp4 = (FIXTURES / "bikes.mp4").read_bytes()[:4096]
+    for name in ("VID_0001.insv", "GS010001.360", "DJI_0001.LRF", "GL010001.LRV", "a.mp4"):
+        (tmp_path / name).write_bytes(mp4)
+    (tmp_path / "notes.txt").write_text("not footage")
+    (tmp_path / "DJI_0001.SRT").write_text("1\n00:00:00,000 --> 00:00:00,033\n")
+    (tmp_path / ".hidden.mp4").write_bytes(mp4)
+    found = [p.name for p in find_media(tmp_path)]
+    assert found == ["GS010001.360", "VID_0001.insv", "a.mp4"]
 
 
 def test_value_and_totals_follow_the_rate_card():

@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,35 @@ def test_an_unreadable_file_fails_alone(server, tmp_path, monkeypatch):
     assert [p.name for p in report.uploaded] == ["ok.mp4"]
     [(path, reason)] = report.failed
     assert path.name == "locked.mp4" and "Permission denied" in reason
+
+
+DJI_SRT = "1\n00:00:00,000 --> 00:00:00,033\n[rel_alt: 85.300 abs_alt: 460.1]\n\n"
+SONY_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<NonRealTimeMeta xmlns="urn:schemas-professionalDisc:nonRealTimeMeta:ver.2.20">
+  <Device manufacturer="Sony" modelName="ILCE-7SM3" serialNo="4294967295"/>
+  <AcquisitionRecord><Group name="CameraUnitMetadataSet">
+    <Item name="CaptureGammaEquation" value="s-log3-cine"/>
+  </Group></AcquisitionRecord>
+</NonRealTimeMeta>
+"""
+
+
+def test_sidecars_stay_home_and_what_they_say_goes_with_their_video(server, tmp_path):
+    folder = tmp_path / "card"
+    folder.mkdir()
+    (folder / "DJI_0001.MP4").write_bytes(b"d" * 2000)
+    (folder / "DJI_0001.SRT").write_text(DJI_SRT)
+    (folder / "DJI_0001.LRF").write_bytes(b"proxy" * 100)  # a playable MP4 in real life
+    (folder / "DJI_0001.THM").write_bytes(b"thumb")
+    (folder / "C0001.MP4").write_bytes(b"s" * 2000)
+    (folder / "C0001M01.XML").write_text(SONY_XML)
+    (folder / "plain.mov").write_bytes(b"p" * 2000)
+    report = upload_directory(folder, server.url, TOKEN, state_file=tmp_path / "state.json")
+    assert sorted(p.name for p in report.uploaded) == ["C0001.MP4", "DJI_0001.MP4", "plain.mov"]
+    sent = {u.metadata["filename"]: u.metadata for u in server.completed}
+    assert json.loads(sent["DJI_0001.MP4"]["sidecar"]) == {"relative_altitude_m": 85.3}
+    assert json.loads(sent["C0001.MP4"]["sidecar"]) == {
+        "capture_gamma": "s-log3-cine",
+        "log_profile": "S-Log3",
+    }
+    assert "sidecar" not in sent["plain.mov"]

@@ -35,6 +35,9 @@ class Asset(models.Model):
     # A watermarked contact sheet of the asset's shots, without the original's metadata.
     sheet_key = models.CharField(max_length=300, blank=True)
     creator_tags = models.JSONField(default=list, blank=True)
+    # What the camera's sidecar files said (media.analysis.vendor.SIDECAR_FACTS), sent with the
+    # upload: the sidecars themselves are never uploaded.
+    sidecar_facts = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
@@ -18,6 +19,7 @@ from outtake.catalog.models import Asset, Clip
 from outtake.core.money import Money
 from outtake.core.pricing import ClipFacts, derived_tags, price_clip
 from outtake.dedup import services as dedup
+from outtake.media.analysis.vendor import checked_sidecar_facts, is_sidecar
 from outtake.media.errors import MediaError
 from outtake.media.hashing import sha256_file
 from outtake.media.inspect import inspect_isolated
@@ -53,9 +55,18 @@ def _extension(filename: str) -> str:
 
 @transaction.atomic
 def register_upload(
-    user, data_path: Path, filename: str, declared_sha256: str = "", upload_id: str | None = None
+    user,
+    data_path: Path,
+    filename: str,
+    declared_sha256: str = "",
+    upload_id: str | None = None,
+    sidecar: str = "",
 ) -> Asset:
-    """Take a completed upload into storage and queue its ingest (once per upload id)."""
+    """Take a completed upload into storage and queue its ingest (once per upload id).
+
+    sidecar: the JSON facts `outtake upload` read from the video's sidecar files. A camera
+    sidecar uploaded itself is refused by its name: the asset is rejected with the reason and
+    its bytes are not kept."""
     from outtake.catalog.tasks import ingest_asset
 
     if not user.is_creator and not user.is_reviewer:
@@ -69,20 +80,43 @@ def register_upload(
         upload_id=upload_id,
         declared_sha256=(declared_sha256 or "").lower()[:64],
     )
-    asset.blob_key = f"originals/{asset.id}{_extension(filename)}"
     asset.size_bytes = data_path.stat().st_size
+    facts, refused = _sidecar_facts(sidecar)
+    asset.sidecar_facts = facts
+    data = {"size_bytes": asset.size_bytes, "declared_sha256": asset.declared_sha256}
+    if refused:
+        data["sidecar_refused"] = refused
+    if is_sidecar(filename):
+        asset.save()
+        record("asset.uploaded", actor=user, org=asset.owner, subject=asset, data=data)
+        transaction.on_commit(lambda: data_path.unlink(missing_ok=True))
+        suffix = Path(filename).suffix.upper()
+        return _reject(
+            asset,
+            f"{filename} is a camera sidecar file ({suffix}: a proxy, thumbnail, telemetry or "
+            "clip description), not footage; upload the video it belongs to, and `outtake "
+            "upload` sends what the sidecar says about it along with it",
+            code="sidecar",
+        )
+    asset.blob_key = f"originals/{asset.id}{_extension(filename)}"
     asset.save()
     # Moved last: if the move fails the row rolls back and the upload can be completed again.
     get_store().put_file(asset.blob_key, data_path, move=True)
-    record(
-        "asset.uploaded",
-        actor=user,
-        org=asset.owner,
-        subject=asset,
-        data={"size_bytes": asset.size_bytes, "declared_sha256": asset.declared_sha256},
-    )
+    record("asset.uploaded", actor=user, org=asset.owner, subject=asset, data=data)
     transaction.on_commit(lambda: ingest_asset(str(asset.id)))
     return asset
+
+
+def _sidecar_facts(text: str) -> tuple[dict, str]:
+    """(checked facts, "") from an upload's sidecar metadata, or ({}, why they were refused):
+    bad facts cost the upload its facts, never the footage."""
+    if not text:
+        return {}, ""
+    try:
+        return checked_sidecar_facts(json.loads(text)), ""
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError too
+        log.warning("sidecar facts refused: %s", exc)
+        return {}, str(exc)[:200]
 
 
 def _local_copy(asset: Asset, workdir: Path) -> Path:
@@ -157,6 +191,8 @@ def _analyse(asset: Asset, path: Path, workdir: Path, *, announce: bool = True) 
             max_pixels=settings.OUTTAKE_MAX_IMAGE_PIXELS,
             max_duration_s=settings.OUTTAKE_MAX_DURATION_S,
             min_shot_s=settings.OUTTAKE_MIN_SHOT_S,
+            sidecar=asset.sidecar_facts or None,
+            aerial_gps_altitude_m=settings.OUTTAKE_AERIAL_GPS_ALTITUDE_M,
             memory_mb=settings.OUTTAKE_MEDIA_MEMORY_MB,
             timeout_s=settings.OUTTAKE_MEDIA_TIMEOUT_S,
         )

@@ -31,6 +31,7 @@ def _register(upload: Upload) -> None:
         upload.metadata.get("filename", "upload"),
         upload.metadata.get("sha256", ""),
         upload_id=upload.id,
+        sidecar=upload.metadata.get("sidecar", ""),
     )
     if upload.metadata.get("attest") == "1":
         attest_upload(user, asset)

@@ -146,6 +146,9 @@ OUTTAKE_MAX_IMAGE_PIXELS = int(env("MAX_IMAGE_PIXELS", "100000000"))
 OUTTAKE_MAX_DURATION_S = float(env("MAX_DURATION_S", str(6 * 3600)))
 # Shots shorter than this are merged into a neighbour: the shortest clip sold on its own.
 OUTTAKE_MIN_SHOT_S = float(env("MIN_SHOT_S", "1.0"))
+# Aerial by GPS altitude (metres above sea level) when the altitude above take-off is unknown:
+# off unless set, since above sea level is not above the ground (media.analysis.tags.is_aerial).
+OUTTAKE_AERIAL_GPS_ALTITUDE_M = float(env("AERIAL_GPS_ALTITUDE_M", "0")) or None
 OUTTAKE_MEDIA_MEMORY_MB = int(env("MEDIA_MEMORY_MB", "2048"))
 OUTTAKE_MEDIA_TIMEOUT_S = float(env("MEDIA_TIMEOUT_S", "3600"))
 # Clips showing a minor stay unsellable even with a guardian's release unless this is on.

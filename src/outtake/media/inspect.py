@@ -15,9 +15,12 @@ def inspect_file(
     max_duration_s: float = 21600,
     min_shot_s: float = 1.0,
     preview_dir: str | None = None,
+    sidecar: dict[str, Any] | None = None,
+    aerial_gps_altitude_m: float | None = None,
 ) -> dict[str, Any]:
     """{"probe": {...}, "analysis": {"pipeline_version", "shots", "stats"},
-    "thumbnail": {"width": w, "height": h}}; previews go to preview_dir when given."""
+    "thumbnail": {"width": w, "height": h}}; previews go to preview_dir when given.
+    sidecar and aerial_gps_altitude_m: see analyse()."""
     # Imported here, in the child: the parent calling inspect_isolated needs neither PyAV nor
     # Pillow loaded.
     from outtake.media.analysis.analyse import analyse
@@ -31,6 +34,8 @@ def inspect_file(
         max_duration_s=max_duration_s,
         preview_dir=preview_dir,
         thumbnail_path=thumbnail_path,
+        sidecar=sidecar,
+        aerial_gps_altitude_m=aerial_gps_altitude_m,
     )
     info = result.pop("probe")
     thumbnail = result.pop("thumbnail")
@@ -46,6 +51,8 @@ def inspect_isolated(
     max_duration_s: float = 21600,
     min_shot_s: float = 1.0,
     preview_dir: str | Path | None = None,
+    sidecar: dict[str, Any] | None = None,
+    aerial_gps_altitude_m: float | None = None,
     memory_mb: int = 2048,
     timeout_s: float = 300,
 ) -> dict[str, Any]:
@@ -59,6 +66,8 @@ def inspect_isolated(
         max_duration_s,
         min_shot_s,
         str(Path(preview_dir).resolve()) if preview_dir else None,
+        sidecar,
+        aerial_gps_altitude_m,
         memory_mb=memory_mb,
         timeout_s=timeout_s,
     )

@@ -37,21 +37,28 @@ RETRIED_CODES = ("timeout", "out_of_memory")
 
 
 def find_media(directory: Path) -> list[Path]:
-    """Footage and photos under directory, by name; hidden files and camera sidecars skipped."""
+    """Footage and photos under directory: files with a media suffix, or MP4/QuickTime files
+    under another name (Insta360 .insv, GoPro .360); hidden files and camera sidecars skipped
+    (a DJI .LRF proxy is an MP4 too)."""
     found = []
     for root, dirs, names in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
             path = Path(root, name)
-            if (
-                name.startswith(".")
-                or is_sidecar(path)
-                or path.suffix.lower() not in MEDIA_SUFFIXES
-            ):
+            if name.startswith(".") or is_sidecar(path) or not path.is_file():
                 continue
-            if path.is_file():
+            if path.suffix.lower() in MEDIA_SUFFIXES or _is_iso_media(path):
                 found.append(path)
     return found
+
+
+def _is_iso_media(path: Path) -> bool:
+    """Whether the file starts with an ISO base media (MP4, QuickTime) "ftyp" box."""
+    try:
+        with path.open("rb") as file:
+            return file.read(8)[4:8] == b"ftyp"
+    except OSError:
+        return False
 
 
 def analyse_file(path: str) -> dict[str, Any]:

@@ -4,9 +4,13 @@ Used by ``outtake upload DIR --server URL --token T``. Resuming across runs work
 URL storage, keyed by server and SHA-256 (not by path, and not by tuspy's default fingerprint of
 the first 64 KiB, which two camera files of the same size can share). The same state file keeps
 the hashes of files already read, so a rerun over a large archive does not hash it all again.
+
+Camera sidecars (DJI .LRF proxies, .SRT telemetry, Sony .XML…) are never uploaded: what they
+say about their video (altitude, log profile) goes with the video as its "sidecar" metadata.
 """
 
 import hashlib
+import json
 import os
 from collections.abc import Callable
 from contextlib import closing
@@ -31,6 +35,8 @@ from tusclient.exceptions import TusCommunicationError
 from tusclient.fingerprint.interface import Fingerprint
 from tusclient.storage.filestorage import FileStorage
 from tusclient.uploader import Uploader
+
+from outtake.media.analysis.vendor import is_sidecar, sidecar_facts
 
 # tuspy re-reads the offset and resends after a failed chunk; this also retries an on_complete
 # the server failed to run, since the resend at the final offset is an empty PATCH.
@@ -73,7 +79,8 @@ def upload_directory(
     chunk_size: int = 8 << 20,
     console: Console | None = None,
 ) -> UploadReport:
-    """Upload every non-hidden file under `directory` the server does not have yet.
+    """Upload every file under `directory` the server does not have yet, but hidden files and
+    camera sidecars.
 
     A file's failure is recorded in the report and the run goes on; a refused token raises
     TokenRefused and an unreachable server UploadError.
@@ -148,7 +155,12 @@ def _walk(directory: Path, skip: Path) -> list[Path]:
         dirs[:] = sorted(name for name in dirs if not name.startswith("."))
         for name in sorted(names):
             path = Path(root, name)
-            if not name.startswith(".") and path.is_file() and path.resolve() != skip:
+            if (
+                not name.startswith(".")
+                and not is_sidecar(path)
+                and path.is_file()
+                and path.resolve() != skip
+            ):
                 found.append(path)
     return found
 
@@ -210,12 +222,16 @@ def _uploader(
     digest: str,
     size: int,
 ) -> Uploader:
+    metadata = {"filename": path.name, "sha256": digest, "size": str(size)}
+    if facts := sidecar_facts(path):
+        metadata["sidecar"] = json.dumps(facts)
+
     def make() -> Uploader:
         # A path, not an open stream: tuspy closes the stream it fingerprints.
         return tus.uploader(
             file_path=str(path),
             chunk_size=chunk_size,
-            metadata={"filename": path.name, "sha256": digest, "size": str(size)},
+            metadata=metadata,
             retries=RETRIES,
             retry_delay=RETRY_DELAY_S,
             store_url=True,

@@ -67,6 +67,8 @@ def analyse(
     max_duration_s: float = 6 * 3600,
     preview_dir: str | Path | None = None,
     thumbnail_path: str | Path | None = None,
+    sidecar: dict[str, Any] | None = None,
+    aerial_gps_altitude_m: float | None = None,
 ) -> dict[str, Any]:
     """Shots of a video (a photo is one shot) with quality checks and PDQ hashes per shot.
 
@@ -75,11 +77,13 @@ def analyse(
     threads is the decoder's thread count (1 for benchmarks). With preview_dir, watermarked
     previews and a contact sheet are written there (see previews.py). With thumbnail_path, a
     JPEG thumbnail is written there and the result has "thumbnail": {"width", "height"}.
+    sidecar: facts from the camera's sidecar files, for a file that has none beside it (an
+    upload; vendor.sidecar_facts). aerial_gps_altitude_m: see tags.is_aerial.
     Raises MediaError for files probe() refuses.
     """
     info = probe(path, max_pixels=max_pixels, max_duration_s=max_duration_s)
     if info["kind"] == "video":
-        info["vendor"] = vendor_metadata(path)
+        info["vendor"] = vendor_metadata(path, sidecar)
     source: FrameSource
     if info["kind"] == "image":
         source = PhotoSource(path, max_pixels=max_pixels)
@@ -93,7 +97,7 @@ def analyse(
     finally:
         source.close()
     for shot in result["shots"]:
-        shot["tags"] = shot_tags(shot, info)
+        shot["tags"] = shot_tags(shot, info, gps_altitude_m=aerial_gps_altitude_m)
     if thumbnail_path:
         result["thumbnail"] = _thumbnail(pipeline, path, thumbnail_path, info, max_pixels)
     return {"pipeline_version": result["pipeline_version"], "probe": info, **result}

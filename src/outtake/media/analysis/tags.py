@@ -9,7 +9,8 @@ What other steps are read from a shot: people.identifiable/incidental (people st
 quality.low_light.value and quality.black.value (quality step), motion.camera "static" or
 "moving" (motion step), speech.share, the share of the shot that is speech (speech step),
 audio.silent (audio step). From the probe: width, height, fps, color_transfer, has_audio,
-camera_make/camera_model, and vendor.make/model/relative_altitude_m (vendor.py).
+camera_make/camera_model, gps.alt, and vendor.make/model/relative_altitude_m/log_profile
+(vendor.py).
 """
 
 from __future__ import annotations
@@ -33,18 +34,36 @@ def _value(shot: dict[str, Any], step: str, key: str) -> Any:
     return part.get(key) if isinstance(part, dict) else None
 
 
-def is_aerial(info: dict[str, Any]) -> bool:
+def is_aerial(info: dict[str, Any], *, gps_altitude_m: float | None = None) -> bool:
+    """Aerial footage, by this rule:
+    1. flown at least AERIAL_RELATIVE_ALTITUDE_M above the take-off point (DJI .SRT), or
+    2. shot by a DJI camera that is not one of its hand-held ones, or
+    3. only when the altitude above take-off is unknown and gps_altitude_m is set (the
+       OUTTAKE_AERIAL_GPS_ALTITUDE_M setting): a GPS altitude (container location or EXIF) of
+       at least gps_altitude_m. GPS altitude is above sea level, not above the ground (a hiker
+       at 2,000 m is not flying), so this is off unless set."""
     vendor = info.get("vendor") or {}
     altitude = vendor.get("relative_altitude_m")
     if altitude is not None and altitude >= AERIAL_RELATIVE_ALTITUDE_M:
         return True
     make = (vendor.get("make") or info.get("camera_make") or "").lower()
     model = (vendor.get("model") or info.get("camera_model") or "").lower()
-    return make.startswith("dji") and not any(word in model for word in _HANDHELD_DJI)
+    if make.startswith("dji") and not any(word in model for word in _HANDHELD_DJI):
+        return True
+    gps_altitude = (info.get("gps") or {}).get("alt")
+    return (
+        altitude is None
+        and gps_altitude_m is not None
+        and gps_altitude is not None
+        and gps_altitude >= gps_altitude_m
+    )
 
 
-def shot_tags(shot: dict[str, Any], info: dict[str, Any]) -> list[str]:
-    """The shot's tags: those steps gave it, plus those that follow from all results."""
+def shot_tags(
+    shot: dict[str, Any], info: dict[str, Any], *, gps_altitude_m: float | None = None
+) -> list[str]:
+    """The shot's tags: those steps gave it, plus those that follow from all results
+    (gps_altitude_m: see is_aerial)."""
     tags = set(shot.get("tags", []))
     facts = ClipFacts(
         kind=info.get("kind", "video"),
@@ -54,8 +73,10 @@ def shot_tags(shot: dict[str, Any], info: dict[str, Any]) -> list[str]:
         color_transfer=info.get("color_transfer"),
     )
     tags |= derived_tags(facts)
-    if info.get("kind") == "video" and is_aerial(info):
+    if info.get("kind") == "video" and is_aerial(info, gps_altitude_m=gps_altitude_m):
         tags.add("aerial")
+    if (info.get("vendor") or {}).get("log_profile"):
+        tags.add("log")  # flat, ungraded footage: some buyers want it, some do not
     quality = shot.get("quality") or {}
     brightness = (quality.get("low_light") or {}).get("value")
     black = (quality.get("black") or {}).get("value") or 0

@@ -4,17 +4,22 @@ MediaInfo reads maker atoms (DJI, GoPro, Sony), HDR transfer characteristics, bi
 frame-rate mode and rotation. Log profiles are named only in vendor tags (D-Log, S-Log, V-Log,
 Log C, N-Log, F-Log): looked for in every tag value. Sidecars a camera writes next to its
 footage (DJI .LRF low-resolution proxies, .THM thumbnails, .SRT telemetry, XML clip
-descriptions) are never footage to analyse or sell; DJI's .SRT gives the altitude above the
-take-off point, evidence of aerial footage.
+descriptions, GoPro .LRV proxies) are never footage to analyse or sell, but two of them say
+what the video alone does not: DJI's .SRT gives the altitude above the take-off point (evidence
+of aerial footage) and Sony's XML clip description (NonRealTimeMeta) the capture gamma, which
+names the log profile. sidecar_facts() reads them; `outtake upload` sends those facts with the
+video (the server never sees the sidecar itself), and analysis takes them as vendor metadata.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Any
 
-SIDECAR_SUFFIXES = (".lrf", ".thm", ".srt", ".xml", ".aae", ".xmp")
+SIDECAR_SUFFIXES = (".lrf", ".lrv", ".thm", ".srt", ".xml", ".aae", ".xmp")
 _LOG_PROFILES = {
     "d-log": "D-Log", "dlog": "D-Log", "s-log": "S-Log", "slog": "S-Log", "v-log": "V-Log",
     "vlog": "V-Log", "log c": "Log C", "logc": "Log C", "n-log": "N-Log", "f-log": "F-Log",
@@ -24,6 +29,17 @@ _TRANSFER = {"pq": "PQ", "smpte st 2084": "PQ", "hlg": "HLG", "arib std-b67": "H
 _MAKE_KEYS = ("comapplequicktimemake", "make", "manufacturer")
 _MODEL_KEYS = ("comapplequicktimemodel", "model", "model_name")
 _SRT_ALTITUDE = re.compile(r"rel_alt:\s*(-?[\d.]+)|\bH\s*(-?[\d.]+)\s*m", re.IGNORECASE)
+_SONY_LOG = re.compile(r"s-log(\d)")
+# A Sony clip description is a few KB; anything far larger is not one.
+_MAX_XML_BYTES = 1 << 20
+# Sidecar facts as sent with an upload, by name, with their type.
+SIDECAR_FACTS: dict[str, type] = {
+    "relative_altitude_m": float,
+    "capture_gamma": str,
+    "log_profile": str,
+}
+_MAX_FACT_CHARS = 64
+_MAX_ALTITUDE_M = 100_000
 
 
 def is_sidecar(path: str | Path) -> bool:
@@ -37,9 +53,73 @@ def srt_altitudes(path: str | Path) -> list[float]:
     return [float(a or b) for a, b in _SRT_ALTITUDE.findall(text)]
 
 
-def vendor_metadata(path: str | Path) -> dict[str, Any]:
+def sony_clip_facts(path: str | Path) -> dict[str, str]:
+    """capture_gamma and log_profile from a Sony NonRealTimeMeta XML, when it has them:
+    <Item name="CaptureGammaEquation" value="s-log3-cine"/>. (Not its camera: the video names
+    that itself, and a sidecar's word must not count as evidence of a camera original.)"""
+    path = Path(path)
+    if path.stat().st_size > _MAX_XML_BYTES:
+        return {}
+    try:
+        root = ElementTree.fromstring(path.read_bytes())
+    except ElementTree.ParseError:
+        return {}
+    for element in root.iter():
+        # Compared without the namespace, which changes with the format's version.
+        if element.tag.rpartition("}")[2] == "Item" and (
+            element.get("name") == "CaptureGammaEquation"
+        ):
+            gamma = element.get("value", "").strip()[:_MAX_FACT_CHARS]
+            found = _SONY_LOG.search(gamma.lower())
+            return {
+                "capture_gamma": gamma,
+                **({"log_profile": f"S-Log{found[1]}"} if found else {}),
+            }
+    return {}
+
+
+def sidecar_facts(path: str | Path) -> dict[str, Any]:
+    """What the sidecars next to a video say about it: relative_altitude_m (the highest, from a
+    DJI .SRT) and Sony's capture_gamma and log_profile. Absent facts are left out."""
+    path = Path(path)
+    facts: dict[str, Any] = {}
+    srt = next((p for p in _siblings(path, ".srt") if p.is_file()), None)
+    if srt is not None and (altitudes := srt_altitudes(srt)):
+        facts["relative_altitude_m"] = max(altitudes)
+    sony = [path.with_name(f"{path.stem}M01{s}") for s in (".XML", ".xml")]
+    xml = next((p for p in (*sony, *_siblings(path, ".xml")) if p.is_file()), None)
+    if xml is not None:
+        facts.update(sony_clip_facts(xml))
+    return facts
+
+
+def checked_sidecar_facts(facts: Any) -> dict[str, Any]:
+    """Sidecar facts sent by a client, checked: known names, the right types, sane sizes.
+    Raises ValueError saying what is wrong."""
+    if not isinstance(facts, dict):
+        raise ValueError("sidecar facts must be a JSON object")
+    unknown = sorted(set(facts) - set(SIDECAR_FACTS))
+    if unknown:
+        raise ValueError(f"unknown sidecar facts: {', '.join(unknown)[:200]}")
+    checked: dict[str, Any] = {}
+    for key, value in facts.items():
+        if SIDECAR_FACTS[key] is float:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{key} must be a number")
+            if not math.isfinite(value) or abs(value) > _MAX_ALTITUDE_M:
+                raise ValueError(f"{key} is not a plausible altitude")
+            checked[key] = float(value)
+        else:
+            if not isinstance(value, str) or len(value) > _MAX_FACT_CHARS:
+                raise ValueError(f"{key} must be text of at most {_MAX_FACT_CHARS} characters")
+            checked[key] = value
+    return checked
+
+
+def vendor_metadata(path: str | Path, sidecar: dict[str, Any] | None = None) -> dict[str, Any]:
     """make, model, transfer (PQ/HLG), hdr, bit_depth, log_profile, rotation, variable_frame_rate
-    and, from a DJI .SRT next to the file, relative_altitude_m. Unknown values are None."""
+    and relative_altitude_m. Unknown values are None. The sidecars next to the file are read
+    (sidecar_facts); an uploaded file has none beside it, and its facts come as `sidecar`."""
     from pymediainfo import MediaInfo
 
     info = MediaInfo.parse(str(path))
@@ -48,22 +128,18 @@ def vendor_metadata(path: str | Path) -> dict[str, Any]:
     transfer = _TRANSFER.get(str(video.get("transfer_characteristics", "")).lower())
     texts = " ".join(str(v) for v in (*general.values(), *video.values())).lower()
     log = next((name for key, name in _LOG_PROFILES.items() if key in texts), None)
-    found: dict[str, Any] = {
+    facts = {**sidecar_facts(path), **(sidecar or {})}
+    return {
         "make": _first(general, _MAKE_KEYS),
         "model": _first(general, _MODEL_KEYS),
         "transfer": transfer,
         "hdr": bool(transfer or video.get("hdr_format")),
         "bit_depth": _int(video.get("bit_depth")),
-        "log_profile": log,
+        "log_profile": log or facts.get("log_profile"),
         "rotation": _int(float(video["rotation"])) if video.get("rotation") else 0,
         "variable_frame_rate": video.get("frame_rate_mode") == "VFR",
-        "relative_altitude_m": None,
+        "relative_altitude_m": facts.get("relative_altitude_m"),
     }
-    srt = next((p for p in _siblings(Path(path), ".srt") if p.exists()), None)
-    if srt is not None:
-        altitudes = srt_altitudes(srt)
-        found["relative_altitude_m"] = max(altitudes) if altitudes else None
-    return found
 
 
 def _siblings(path: Path, suffix: str) -> list[Path]:
