@@ -8,12 +8,13 @@ import time
 from urllib.parse import parse_qs
 
 import pytest
+from django.contrib.messages import get_messages
 from django.test import override_settings
 
 from outtake.ledger import chart
 from outtake.ledger.invoices import invoice_document
-from outtake.ledger.models import Invoice, Payment, ProviderEvent
-from outtake.ledger.payments import SignatureError, StripeCard, stripe_webhook
+from outtake.ledger.models import CardCheckout, Invoice, Payment, ProviderEvent
+from outtake.ledger.payments import PROVIDERS, SignatureError, StripeCard, stripe_webhook
 from outtake.ledger.payouts import HttpResponse
 from outtake.ledger.services import LedgerError, balance, trial_balance
 from outtake.notices.models import Notification
@@ -151,6 +152,7 @@ def test_webhook_pays_once_and_delivery_starts(client, people, no_delivery):
     invoice.refresh_from_db()
     payment = invoice.payments.get()
     assert invoice.status == "paid" and payment.method == "card" and payment.recorded_by is None
+    assert payment.provider_reference == "pi_123"  # to refund it through Stripe
     assert -balance(chart.creator_payable(creator.organization, "USD")).minor == 4250
     assert ProviderEvent.objects.count() == 1 and trial_balance() == {"USD": 0}
     forged = client.post(
@@ -202,3 +204,41 @@ def test_same_event_delivered_twice_at_once_posts_once(people, no_delivery):
     assert Payment.objects.count() == 1
     assert balance(chart.cash("USD")).minor == 5000
     assert trial_balance() == {"USD": 0}
+
+
+class OtherCards:
+    """A card provider other than Stripe, configured by settings."""
+
+    name = "other_cards"
+
+    def instructions(self, invoice):
+        return "Or pay with Other Cards."
+
+    def cannot_pay(self, invoice):
+        return ""
+
+    def checkout(self, invoice):
+        return CardCheckout.objects.get_or_create(
+            invoice=invoice, session_id=f"oc_{invoice.pk}", url="https://pay.example/oc"
+        )[0]
+
+    def refund(self, payment, amount, key):
+        return None
+
+
+@pytest.mark.django_db
+def test_card_checkout_goes_through_the_configured_provider(client, people, monkeypatch):
+    monkeypatch.setitem(PROVIDERS, OtherCards.name, OtherCards)
+    invoice = sell(people.buyer, [(people.creators[0], 5000)])
+    with override_settings(OUTTAKE_CARD_PROVIDER=OtherCards.name):
+        client.force_login(people.buyer)
+        r = client.get(f"/invoices/{invoice.pk}/pay-by-card/")
+        assert r.status_code == 302 and r["Location"] == "https://pay.example/oc"
+        api = client.post(f"/api/invoices/{invoice.pk}/card-checkout")
+        assert api.json() == {"session_id": f"oc_{invoice.pk}", "url": "https://pay.example/oc"}
+        assert invoice_document(invoice)["payment_instructions"].endswith("Other Cards.")
+    # Stripe without a key: the buyer is told, not shown an error page.
+    r = client.get(f"/invoices/{invoice.pk}/pay-by-card/")
+    assert r.status_code == 302 and r["Location"] == f"/licenses/{invoice.license_id}/"
+    [told] = get_messages(r.wsgi_request)
+    assert "card payments are not configured" in str(told)

@@ -163,6 +163,8 @@ OUTTAKE_PUSH_STALE_MINUTES = float(env("PUSH_STALE_MINUTES", "10"))
 OUTTAKE_WITHHOLDING_RATE = env("WITHHOLDING_RATE", "0")
 OUTTAKE_PAYOUT_PROVIDER = env("PAYOUT_PROVIDER", "csv")  # csv | stripe
 OUTTAKE_PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", "bank_transfer")
+# Takes card payments for small orders and gives them back on refunds (ledger.payments).
+OUTTAKE_CARD_PROVIDER = env("CARD_PROVIDER", "stripe_card")
 OUTTAKE_STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
 # Signs Stripe's webhook events (whsec_…); card payments are offered up to OUTTAKE_CARD_MAX.
 OUTTAKE_STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")

@@ -11,7 +11,7 @@ from outtake.ledger import services
 from outtake.ledger.camt import parse_camt053
 from outtake.ledger.invoices import invoice_document, invoice_pdf
 from outtake.ledger.models import Collection, Invoice, Payout
-from outtake.ledger.payments import StripeCard, stripe_webhook
+from outtake.ledger.payments import card_provider, stripe_webhook
 from outtake.ledger.payouts import run_payouts
 from outtake.ledger.pools import FORMULA
 from outtake.ledger.price_index import price_index
@@ -257,7 +257,7 @@ class CheckoutOut(Schema):
 def card_checkout(request, invoice_id: int):
     """Pay a small invoice by card: returns Stripe Checkout's page to send the buyer to."""
     invoice = get_object_or_404(_invoices(request.auth), pk=invoice_id)
-    checkout = StripeCard().checkout(invoice)
+    checkout = card_provider().checkout(invoice)
     return CheckoutOut(session_id=checkout.session_id, url=checkout.url)
 
 

@@ -142,6 +142,8 @@ class Payment(models.Model):
     currency = models.CharField(max_length=3)
     method = models.CharField(max_length=32, choices=Method.choices, default=Method.BANK_TRANSFER)
     reference = models.CharField(max_length=200, blank=True)
+    # The provider's id of the payment (a Stripe PaymentIntent), to refund it through them.
+    provider_reference = models.CharField(max_length=200, blank=True)
     # Empty when a payment provider confirmed it (a card webhook), not a reviewer.
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT

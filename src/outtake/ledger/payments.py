@@ -27,7 +27,21 @@ class PaymentProvider(Protocol):
     name: str
 
     def instructions(self, invoice: Invoice) -> str:
-        """What the buyer must do to pay, shown on the invoice."""
+        """What the buyer must do to pay, shown on the invoice ("" when this way is closed)."""
+        ...
+
+    def cannot_pay(self, invoice: Invoice) -> str:
+        """Why the buyer cannot pay this invoice online this way ("" when they can)."""
+        ...
+
+    def checkout(self, invoice: Invoice) -> CardCheckout:
+        """The provider's page where the buyer pays; LedgerError when they cannot."""
+        ...
+
+    def refund(self, payment: Payment, amount: Money, key: str) -> str | None:
+        """Give part of a payment back through the provider and return its reference; None
+        when this provider cannot (a reviewer sends it back); LedgerError when refused.
+        The same key never refunds twice."""
         ...
 
 
@@ -41,9 +55,21 @@ class BankTransfer:
         amount = Money(invoice.due_minor, invoice.currency)
         return f"Pay {amount} by bank transfer to {bank}, quoting {invoice.label} as reference."
 
+    def cannot_pay(self, invoice: Invoice) -> str:
+        return "a bank transfer is paid from the buyer's bank, not online"
+
+    def checkout(self, invoice: Invoice) -> CardCheckout:
+        raise LedgerError(self.cannot_pay(invoice))
+
+    def refund(self, payment: Payment, amount: Money, key: str) -> str | None:
+        return None
+
 
 class SignatureError(LedgerError):
     pass
+
+
+FAILED = ("failed", "canceled")  # a Stripe refund in these states gave nothing back
 
 
 class StripeCard:
@@ -52,6 +78,7 @@ class StripeCard:
 
     name = "stripe_card"
     SESSIONS = "https://api.stripe.com/v1/checkout/sessions"
+    REFUNDS = "https://api.stripe.com/v1/refunds"
     TOLERANCE_S = 300  # Stripe's default: older signed events are replays
 
     def __init__(self, http: HttpClient | None = None, api_key: str | None = None) -> None:
@@ -73,6 +100,37 @@ class StripeCard:
             return ""
         return f"Or pay by card: {settings.OUTTAKE_PUBLIC_URL}/invoices/{invoice.pk}/pay-by-card/"
 
+    def _post(self, url: str, form: dict[str, str], key: str) -> tuple[int, dict]:
+        headers = {
+            "Authorization": f"Bearer {self.api_key}",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Idempotency-Key": key,
+        }
+        try:
+            response = self.http.post(url, body=urlencode(form).encode(), headers=headers)
+            return response.status, json.loads(response.body or b"{}")
+        except (OSError, ValueError) as exc:
+            raise LedgerError(f"Stripe is not reachable, try again: {exc}") from exc
+
+    def refund(self, payment: Payment, amount: Money, key: str) -> str | None:
+        """POST /v1/refunds against the card payment's PaymentIntent."""
+        if not (self.api_key and payment.provider_reference.startswith("pi_")):
+            return None
+        status, data = self._post(
+            self.REFUNDS,
+            {
+                "payment_intent": payment.provider_reference,
+                "amount": str(amount.minor),
+                "reason": "requested_by_customer",
+                "metadata[invoice]": payment.invoice.label,
+            },
+            key,
+        )
+        if not (200 <= status < 300 and data.get("id")) or data.get("status") in FAILED:
+            message = (data.get("error") or {}).get("message") or data.get("status") or status
+            raise LedgerError(f"Stripe refused the refund: {message}")
+        return data["id"]
+
     def checkout(self, invoice: Invoice) -> CardCheckout:
         """A Checkout Session for the invoice; one still open is reused, not duplicated."""
         reason = self.cannot_pay(invoice)
@@ -84,30 +142,24 @@ class StripeCard:
             return existing
         attempt = invoice.card_checkouts.count() + 1
         base = f"{settings.OUTTAKE_PUBLIC_URL}/licenses/{invoice.license_id}/"
-        form = {
-            "mode": "payment",
-            "line_items[0][price_data][currency]": invoice.currency.lower(),
-            "line_items[0][price_data][unit_amount]": str(invoice.due_minor),
-            "line_items[0][price_data][product_data][name]": f"Outtake invoice {invoice.label}",
-            "line_items[0][quantity]": "1",
-            "client_reference_id": invoice.label,
-            "metadata[invoice]": invoice.label,
-            "payment_intent_data[metadata][invoice]": invoice.label,
-            "success_url": f"{base}?paid=card",
-            "cancel_url": base,
-        }
-        headers = {
-            "Authorization": f"Bearer {self.api_key}",
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Idempotency-Key": f"outtake-checkout-{invoice.pk}-{attempt}",
-        }
-        try:
-            response = self.http.post(self.SESSIONS, body=urlencode(form).encode(), headers=headers)
-            data = json.loads(response.body or b"{}")
-        except (OSError, ValueError) as exc:
-            raise LedgerError(f"Stripe is not reachable, try again: {exc}") from exc
-        if not (200 <= response.status < 300 and data.get("id") and data.get("url")):
-            message = (data.get("error") or {}).get("message") or f"HTTP {response.status}"
+        status, data = self._post(
+            self.SESSIONS,
+            {
+                "mode": "payment",
+                "line_items[0][price_data][currency]": invoice.currency.lower(),
+                "line_items[0][price_data][unit_amount]": str(invoice.due_minor),
+                "line_items[0][price_data][product_data][name]": f"Outtake invoice {invoice.label}",
+                "line_items[0][quantity]": "1",
+                "client_reference_id": invoice.label,
+                "metadata[invoice]": invoice.label,
+                "payment_intent_data[metadata][invoice]": invoice.label,
+                "success_url": f"{base}?paid=card",
+                "cancel_url": base,
+            },
+            f"outtake-checkout-{invoice.pk}-{attempt}",
+        )
+        if not (200 <= status < 300 and data.get("id") and data.get("url")):
+            message = (data.get("error") or {}).get("message") or f"HTTP {status}"
             raise LedgerError(f"Stripe refused the checkout: {message}")
         return CardCheckout.objects.create(invoice=invoice, session_id=data["id"], url=data["url"])
 
@@ -180,14 +232,16 @@ def _pay(session: dict, event_id: str, mark_paid) -> tuple[Invoice | None, str]:
     # A card pays what is due in one go; any other amount is for a human to sort out.
     if (paid.minor, paid.currency) != (invoice.due_minor, invoice.currency):
         return invoice, f"{invoice.label} is for {Money(invoice.due_minor, invoice.currency)}"
+    intent = str(session.get("payment_intent") or "")
     try:
         with transaction.atomic():
             mark_paid(
                 invoice,
                 amount_minor=paid.minor,
-                reference=f"card {session.get('payment_intent') or session.get('id')} [{event_id}]",
+                reference=f"card {intent or session.get('id')} [{event_id}]",
                 by=None,
                 method=Payment.Method.CARD,
+                provider_reference=intent,
             )
     except LedgerError as exc:  # already paid, e.g. by bank transfer as well
         return invoice, str(exc)
@@ -198,16 +252,23 @@ PROVIDERS: dict[str, type] = {BankTransfer.name: BankTransfer, StripeCard.name: 
 
 
 def payment_provider(name: str | None = None) -> PaymentProvider:
+    """The way invoices are paid by default (OUTTAKE_PAYMENT_PROVIDER: bank transfer)."""
     name = name or settings.OUTTAKE_PAYMENT_PROVIDER
     if name not in PROVIDERS:
         raise ValueError(f"unknown payment provider {name!r}; known: {', '.join(PROVIDERS)}")
     return PROVIDERS[name]()
 
 
+def card_provider() -> PaymentProvider:
+    """The provider taking card payments online (OUTTAKE_CARD_PROVIDER), for small orders;
+    it also gives card payments back on a refund."""
+    return payment_provider(settings.OUTTAKE_CARD_PROVIDER)
+
+
 def payment_instructions(invoice: Invoice) -> str:
     """The default provider's instructions, plus the card option where it applies."""
-    default = payment_provider()
+    default, card = payment_provider(), card_provider()
     texts = [default.instructions(invoice)]
-    if default.name != StripeCard.name:
-        texts.append(StripeCard().instructions(invoice))
+    if card.name != default.name:
+        texts.append(card.instructions(invoice))
     return " ".join(filter(None, texts)) or BankTransfer().instructions(invoice)

@@ -193,6 +193,7 @@ def record_payment(
     reference: str,
     by,
     method: str = Payment.Method.BANK_TRANSFER,
+    provider_reference: str = "",
 ) -> Payment:
     """A reviewer marks a bank transfer received, or a provider confirms a card payment
     (by=None): cash in, receivable settled.
@@ -240,6 +241,7 @@ def record_payment(
         currency=currency,
         method=method,
         reference=reference[:200],
+        provider_reference=provider_reference[:200],
         recorded_by=by,
         entry=entry,
     )

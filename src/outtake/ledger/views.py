@@ -20,7 +20,7 @@ from outtake.ledger.models import (
     StoredStatement,
     TaxProfile,
 )
-from outtake.ledger.payments import StripeCard
+from outtake.ledger.payments import card_provider
 from outtake.ledger.payouts import payout_minimum
 from outtake.ledger.pools import FORMULA
 from outtake.ledger.services import LedgerError, creator_earnings
@@ -183,7 +183,11 @@ def yearly_export(request: HttpRequest, year: int) -> HttpResponse:
 def pay_by_card(request: HttpRequest, invoice_id: int) -> HttpResponse:
     """Send the buyer to Stripe Checkout for a small invoice of their organization."""
     invoice = get_object_or_404(Invoice, pk=invoice_id, buyer=request.user.organization)
-    return redirect(StripeCard().checkout(invoice).url)
+    try:
+        return redirect(card_provider().checkout(invoice).url)
+    except LedgerError as exc:
+        messages.error(request, f"Card payment is not possible: {exc}")
+        return redirect("license", license_id=invoice.license_id)
 
 
 @role_required(User.Role.BUYER)

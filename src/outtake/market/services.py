@@ -410,7 +410,13 @@ def _accept(user, quote: Quote, via: str = "service") -> License:
 
 @transaction.atomic
 def mark_paid(
-    invoice, *, amount_minor: int, reference: str, by, method: str = "bank_transfer"
+    invoice,
+    *,
+    amount_minor: int,
+    reference: str,
+    by,
+    method: str = "bank_transfer",
+    provider_reference: str = "",
 ) -> License:
     """A reviewer records the buyer's payment, or a card provider's verified webhook does
     (by=None); once the invoice is paid in full, shares become payable and delivery starts."""
@@ -419,7 +425,12 @@ def mark_paid(
     if (by is None and method != "card") or (by is not None and not by.is_reviewer):
         raise PermissionError("only reviewers record payments")
     payment = ledger.record_payment(
-        invoice, amount_minor=amount_minor, reference=reference, by=by, method=method
+        invoice,
+        amount_minor=amount_minor,
+        reference=reference,
+        by=by,
+        method=method,
+        provider_reference=provider_reference,
     )
     license = License.objects.select_for_update().get(pk=invoice.license_id)
     if payment.invoice.status != "paid":  # part-paid: nothing is delivered before it is paid
