@@ -69,10 +69,10 @@ def list_deliveries(request, license_id: UUID):
 )
 def link(request, delivery_id: UUID):
     delivery = get_object_or_404(services.deliveries_for(request.auth), pk=delivery_id)
-    token, expires = services.download_token(request.auth, delivery)
-    files = services.file_links(token, delivery)
-    main = services.MANIFEST if files else delivery.filename
-    return Status(201, LinkOut(url=f"/download/{token}/{main}", expires_at=expires, files=files))
+    links, expires = services.download_links(request.auth, delivery)
+    (main,) = [f for f in links if f["path"] in (services.MANIFEST, delivery.filename)]
+    files = links if delivery.files else []
+    return Status(201, LinkOut(url=main["url"], expires_at=expires, files=files))
 
 
 @router.post(

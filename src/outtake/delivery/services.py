@@ -562,19 +562,30 @@ def deliveries_for(user):
     return qs if user.is_reviewer else qs.filter(license__buyer=user.organization)
 
 
-def download_token(user, delivery: Delivery) -> tuple[str, timezone.datetime]:
-    """An expiring, signed link token for one delivery; only its buyer may have one."""
+def download_links(user, delivery: Delivery) -> tuple[list[dict], datetime]:
+    """Expiring signed URLs, one per file of the package ({"path", "size", "sha256", "url"}),
+    each resumable with HTTP Range; a URL's token opens only its own file. Only the buyer (or
+    a reviewer) may have them."""
     if not user.is_reviewer and delivery.license.buyer_id != user.organization_id:
         raise PermissionError("not your delivery")
     if delivery.status != Delivery.Status.READY or delivery.license.paid_at is None:
         raise DeliveryError("the package is not ready")
-    token = signing.dumps({"d": str(delivery.id), "u": user.id}, salt=DOWNLOAD_SALT)
+    files = delivery.manifest.get("files") or [  # a package built before shards: one tar
+        {"path": delivery.filename, "size": delivery.size_bytes, "sha256": delivery.sha256}
+    ]
+    links = []
+    for f in files:
+        token = signing.dumps(
+            {"d": str(delivery.id), "u": user.id, "p": f["path"]}, salt=DOWNLOAD_SALT
+        )
+        links.append({**f, "url": f"/download/{token}/{f['path']}"})
     expires = timezone.now() + timedelta(hours=settings.OUTTAKE_DOWNLOAD_TTL_HOURS)
     record("delivery.link", actor=user, org=delivery.license.buyer, subject=delivery)
-    return token, expires
+    return links, expires
 
 
-def delivery_for_token(token: str) -> Delivery:
+def delivery_for_token(token: str, path: str) -> Delivery:
+    """The delivery a download token opens, if it was signed for this file and is unexpired."""
     try:
         data = signing.loads(
             token, salt=DOWNLOAD_SALT, max_age=timedelta(hours=settings.OUTTAKE_DOWNLOAD_TTL_HOURS)
@@ -583,8 +594,14 @@ def delivery_for_token(token: str) -> Delivery:
         raise PermissionError("this download link has expired") from exc
     except signing.BadSignature as exc:
         raise PermissionError("this download link is not valid") from exc
-    delivery = Delivery.objects.select_related("license").get(pk=data["d"])
-    if delivery.status != Delivery.Status.READY or delivery.license.paid_at is None:
+    if data.get("p") != path:
+        raise PermissionError("this download link is for another file")
+    delivery = Delivery.objects.select_related("license").filter(pk=data["d"]).first()
+    if (
+        delivery is None
+        or delivery.status != Delivery.Status.READY
+        or delivery.license.paid_at is None
+    ):
         raise PermissionError("this package is not available")
     return delivery
 
@@ -597,10 +614,3 @@ def package_file(delivery: Delivery, path: str) -> tuple[str, int, str]:
         return delivery.blob_key, delivery.size_bytes, delivery.sha256
     entry = delivery.files[path]
     return f"{delivery.blob_key}/{path}", entry["size"], entry["sha256"]
-
-
-def file_links(token: str, delivery: Delivery) -> list[dict]:
-    """A signed, expiring URL per file (each resumable with HTTP Range)."""
-    return [
-        {**f, "url": f"/download/{token}/{f['path']}"} for f in delivery.manifest.get("files", [])
-    ]

@@ -1,69 +1,56 @@
 import mimetypes
-import re
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from outtake.accounts.models import User
 from outtake.accounts.views import role_required
 from outtake.delivery import push
+from outtake.delivery.ranges import Unsatisfiable, byte_range, if_range_allows
 from outtake.delivery.services import (
     DeliveryError,
     acknowledge_removals,
     deliveries_for,
     delivery_for_token,
-    download_token,
-    file_links,
+    download_links,
     package_file,
 )
 from outtake.storage import get_store
 
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
-
+@require_safe
 def download(request, token: str, filename: str):
-    """Serve one file of a package (a shard, the index, a document) from an expiring link,
-    with HTTP Range so downloads resume."""
+    """Serve one file of a package (a shard, the index, a document) from its expiring link,
+    with HTTP Range (and If-Range) so downloads resume."""
     try:
-        delivery = delivery_for_token(token)
-        blob_key, size, etag = package_file(delivery, filename)
+        delivery = delivery_for_token(token, filename)
+        blob_key, size, sha256 = package_file(delivery, filename)
     except PermissionError as exc:
         return HttpResponse(str(exc), status=403, content_type="text/plain")
     except KeyError:
         return HttpResponse("no such file in this package", status=404, content_type="text/plain")
-    start, end = 0, size - 1
-    status = 200
-    header = request.headers.get("Range", "")
-    if header:
-        match = RANGE_RE.match(header.strip())
-        if not match or (not match[1] and not match[2]):
-            return _unsatisfiable(size)
-        if match[1]:
-            start = int(match[1])
-            end = min(int(match[2]), size - 1) if match[2] else size - 1
-        else:  # a suffix range: the last N bytes
-            start = max(size - int(match[2]), 0)
-        if start > end or start >= size:
-            return _unsatisfiable(size)
-        status = 206
-    body = get_store().iter_range(blob_key, start, end + 1)
+    etag = f'"{sha256}"'
+    span = None
+    if "Range" in request.headers and if_range_allows(request.headers.get("If-Range"), etag):
+        try:
+            span = byte_range(request.headers["Range"], size)
+        except Unsatisfiable:
+            response = HttpResponse("range not satisfiable", status=416, content_type="text/plain")
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+    start, end = span or (0, size - 1)
+    body = get_store().iter_range(blob_key, start, end + 1) if size else iter(())
     kind = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    response = StreamingHttpResponse(body, status=status, content_type=kind)
+    response = StreamingHttpResponse(body, status=206 if span else 200, content_type=kind)
     response["Content-Length"] = str(end - start + 1)
     response["Accept-Ranges"] = "bytes"
     response["Content-Disposition"] = f'attachment; filename="{filename.rsplit("/", 1)[-1]}"'
-    response["ETag"] = f'"{etag}"'
-    if status == 206:
+    response["ETag"] = etag
+    if span:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return response
-
-
-def _unsatisfiable(size: int) -> HttpResponse:
-    response = HttpResponse("range not satisfiable", status=416, content_type="text/plain")
-    response["Content-Range"] = f"bytes */{size}"
     return response
 
 
@@ -73,10 +60,9 @@ def download_link(request: HttpRequest, delivery_id) -> HttpResponse:
     """Fresh expiring links for the buyer's package: the file list, or the one file of a
     package built before shards."""
     delivery = get_object_or_404(deliveries_for(request.user), pk=delivery_id)
-    token, expires = download_token(request.user, delivery)
+    links, expires = download_links(request.user, delivery)
     if not delivery.files:
-        return redirect("download", token=token, filename=delivery.filename)
-    links = file_links(token, delivery)
+        return redirect(links[0]["url"])
     return render(
         request, "delivery/files.html", {"delivery": delivery, "links": links, "expires": expires}
     )
