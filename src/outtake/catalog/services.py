@@ -20,7 +20,7 @@ from outtake.core.money import Money
 from outtake.core.pricing import ClipFacts, derived_tags, price_clip
 from outtake.dedup import services as dedup
 from outtake.media.analysis.vendor import checked_sidecar_facts, is_sidecar
-from outtake.media.errors import MediaError
+from outtake.media.errors import TRANSIENT_CODES, MediaError
 from outtake.media.hashing import sha256_file
 from outtake.media.inspect import inspect_isolated
 from outtake.notices.services import notify, notify_reviewers
@@ -127,19 +127,31 @@ def _local_copy(asset: Asset, workdir: Path) -> Path:
     return store.download(asset.blob_key, workdir / Path(asset.blob_key).name)
 
 
-def ingest(asset_id: str) -> Asset:
-    """Hash, probe (in a sandboxed child), thumbnail, and make the asset's first clip.
+def ingest(asset_id: str, *, last_attempt: bool = True) -> Asset:
+    """Hash, probe (in a sandboxed child), thumbnail, and make the asset's clips.
 
-    Whatever the file does, the asset ends ready or rejected with a reason; it never stays
-    processing and the worker carries on.
+    The file's own verdict (empty, damaged, unsupported…) rejects the asset with its reason.
+    Any other failure may pass (the database, storage, a sandbox out of time or memory on a
+    busy machine): it is raised again, so the task tries this asset again, unless this is the
+    last attempt, which rejects the asset with a reason. Either way the asset ends ready or
+    rejected, never processing for good.
     """
     asset = Asset.objects.select_related("owner", "uploaded_by").get(pk=asset_id)
     if asset.status != Asset.Status.PROCESSING:
         return asset
     try:
         return _ingest(asset)
-    except Exception:
-        log.exception("ingest of asset %s failed", asset.id)
+    except Exception as exc:
+        asset.refresh_from_db(fields=["status"])
+        if asset.status != Asset.Status.PROCESSING:  # failed after it was done (on commit)
+            log.exception("ingest of asset %s failed after it was %s", asset.id, asset.status)
+            return asset
+        if not last_attempt:
+            log.warning("ingest of asset %s failed, to be tried again: %r", asset.id, exc)
+            raise
+        log.exception("ingest of asset %s failed on its last attempt", asset.id)
+        if isinstance(exc, MediaError):  # out of time or memory every time
+            return _reject(asset, exc.reason, code=exc.code)
         notify_reviewers(
             "asset.ingest_failed",
             f"Ingest failed for asset {asset.id}",
@@ -148,8 +160,8 @@ def ingest(asset_id: str) -> Asset:
         )
         return _reject(
             asset,
-            "Outtake could not process this file because of an internal "
-            "error; a reviewer has been told and will look at it",
+            "Outtake could not process this file because of an internal error, also when it "
+            "tried again; a reviewer has been told and will look at it",
             code="internal",
         )
 
@@ -197,6 +209,8 @@ def _analyse(asset: Asset, path: Path, workdir: Path, *, announce: bool = True) 
             timeout_s=settings.OUTTAKE_MEDIA_TIMEOUT_S,
         )
     except MediaError as exc:
+        if exc.code in TRANSIENT_CODES:
+            raise  # may go through another time: the caller decides
         return _reject(asset, exc.reason, code=exc.code)
     asset.thumbnail_key = f"thumbs/{asset.id}.jpg"
     get_store().put_file(asset.thumbnail_key, thumb)

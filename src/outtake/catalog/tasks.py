@@ -9,9 +9,11 @@ from outtake.catalog.upload_endpoint import tus_app
 log = logging.getLogger("outtake.catalog")
 
 
-@db_task(retries=2, retry_delay=30)
-def ingest_asset(asset_id: str) -> None:
-    services.ingest(asset_id)
+@db_task(retries=2, retry_delay=30, context=True)
+def ingest_asset(asset_id: str, task=None) -> None:
+    """A failure that may pass raises, so huey tries this asset (only it) again; the last
+    attempt rejects the asset with a reason instead (services.ingest)."""
+    services.ingest(asset_id, last_attempt=task is None or not task.retries)
 
 
 @db_task(retries=2, retry_delay=60)

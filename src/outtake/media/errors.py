@@ -5,6 +5,9 @@ from __future__ import annotations
 CODES = frozenset(
     {"empty", "not_decodable", "unsupported", "truncated", "too_large", "timeout", "out_of_memory"}
 )
+# Refusals that may say more about the machine than the file (it was busy, or its limits were
+# low): worth another try, where every other code is the file's verdict.
+TRANSIENT_CODES = frozenset({"timeout", "out_of_memory"})
 
 
 class MediaError(Exception):

@@ -24,7 +24,7 @@ from typing import Any
 
 from outtake.core.pricing import ClipFacts, RateCard, load_rate_card, price_clip
 from outtake.media.analysis.vendor import is_sidecar
-from outtake.media.errors import MediaError
+from outtake.media.errors import TRANSIENT_CODES, MediaError
 from outtake.media.sandbox import run_isolated
 
 STATE_NAME = ".outtake-scan.json"
@@ -33,7 +33,6 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".mts", ".m2ts", ".mxf
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".heic", ".webp", ".dng")
 MEDIA_SUFFIXES = frozenset(VIDEO_SUFFIXES + PHOTO_SUFFIXES)
 SHEET_WIDTH = 480  # the contact sheet inlined in the report
-RETRIED_CODES = ("timeout", "out_of_memory")
 
 
 def find_media(directory: Path) -> list[Path]:
@@ -157,7 +156,7 @@ class ScanState:
             return None
         # Out of time or memory is tried again: the limits may be raised, and a scan killed
         # mid-file can record its killed child as out of memory just before it dies.
-        return None if entry.get("code") in RETRIED_CODES else entry
+        return None if entry.get("code") in TRANSIENT_CODES else entry
 
     def record(self, entry: dict[str, Any]) -> None:
         with self._lock:
