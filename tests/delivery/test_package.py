@@ -25,8 +25,10 @@ from PIL import Image
 from outtake.audit.models import AuditEvent, Checkpoint
 from outtake.audit.services import verify_all
 from outtake.catalog.models import Asset
+from outtake.core.terms import PLUS
 from outtake.delivery import services
 from outtake.delivery.models import Delivery
+from outtake.market.models import LicenseItem
 from outtake.provenance.c2pa_sign import LICENSE_LABEL, MIME, assertion, read_state
 from outtake.provenance.cut import clean_jpeg, cut_video
 from outtake.provenance.eu_summary import validate
@@ -35,6 +37,7 @@ from outtake.provenance.xmp import DMI_SEE_CONSTRAINT, find_xmp, read_rights
 from outtake.rights.models import Release
 from outtake.rights.releases import release_number
 from outtake.storage import get_store
+from tests.conftest import need_tool
 from tests.delivery.packages import (
     CAMERA_PRIVATE,
     camera_signed_jpeg,
@@ -44,6 +47,7 @@ from tests.delivery.packages import (
     media_data_offset,
     media_of,
 )
+from tests.factories import ready_clip
 
 MLCROISSANT = Path(sys.executable).parent / "mlcroissant"
 
@@ -225,6 +229,52 @@ def _sample(folder: Path, key: str) -> dict:
     (row,) = [r for r in pq.read_table(folder / "index.parquet").to_pylist() if r["key"] == key]
     shard = (folder / row["shard"]).read_bytes()
     return json.loads(shard[row["json_offset"] : row["json_offset"] + row["json_size"]])
+
+
+def test_exiftool_reads_the_rights_xmp_of_delivered_jpeg_png_and_mp4(db, make_user, tmp_path):
+    """Debian's exiftool (12.57) is too old to write plus:DataMining but reads it by name."""
+    exiftool = need_tool("exiftool", "XMP read back by an outside tool")
+    license, video, _, _ = licensed_clips(make_user, tmp_path)
+    png = ready_clip(video.asset.uploaded_by, kind="image", duration_s=0)
+    png.asset.blob_key = f"originals/{png.asset.id}.png"
+    png.asset.save()
+    pixels = np.random.default_rng(2).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(buf := io.BytesIO(), "PNG")
+    get_store().put_bytes(png.asset.blob_key, buf.getvalue())
+    LicenseItem.objects.create(
+        license=license,
+        clip=png,
+        creator=png.asset.owner,
+        price_minor=40,
+        price_lines=[],
+        terms_snapshot=license.items.first().terms_snapshot,
+    )
+    delivery = services.build(str(Delivery.objects.create(license=license).id))
+    folder = download(delivery, tmp_path / "package")
+    rows = pq.read_table(folder / "index.parquet").to_pylist()
+    assert sorted(r["media"].rsplit(".", 1)[1] for r in rows) == ["jpg", "mp4", "png"]
+    for row in rows:
+        path = tmp_path / row["media"]
+        path.write_bytes(media_of(folder, row))
+        out = subprocess.run(
+            [exiftool, "-json", "-n", "-G1", "-XMP:all", str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        (read,) = json.loads(out.stdout)
+        ours = read_rights(find_xmp(path.read_bytes()))
+        # Data mining is not licensed: the PLUS vocabulary's "prohibited" URI.
+        assert read["XMP-plus:DataMining"] == PLUS + "DMI-PROHIBITED", row["media"]
+        assert read["XMP-plus:LicensorName"] == "Outtake"
+        assert read["XMP-xmpRights:UsageTerms"] == ours["UsageTerms"]
+        assert f"license {license.id}" in read["XMP-xmpRights:UsageTerms"]
+        assert read["XMP-xmpRights:WebStatement"] == (
+            f"{settings.OUTTAKE_PUBLIC_URL}/licenses/{license.id}/"
+        )
+        # No identifiable people in these clips: a model release is not applicable.
+        assert read["XMP-plus:ModelReleaseStatus"] == ours["ModelReleaseStatus"] == "MR-NAP"
+        assert read["XMP-dc:Creator"] == row["creator"]
 
 
 def test_croissant_validates_and_loads_with_hash_checks(package, monkeypatch):
