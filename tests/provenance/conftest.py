@@ -41,6 +41,8 @@ def _license_doc() -> LicenseDocument:
             "kestrel-17",
             "no people",
             _terms(constrained=True),
+            12.0,
+            106.5,
         ),
         ClipLine(
             "1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a02",
@@ -52,6 +54,8 @@ def _license_doc() -> LicenseDocument:
             "kestrel-17",
             "released (1 person)",
             _terms(constrained=True),
+            0.0,
+            31.0,
         ),
         ClipLine(
             "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c03",

@@ -28,7 +28,13 @@ def test_license_pdf_renders_the_contract(license_pdf, license_doc):
     assert "more than 30 days after it received the notice" in text
     assert "released (1 person)" in text and "incidental people" in text
     assert license_doc.clips[0].terms_id in text
-    assert "dataset_license_v1" in text
+    assert "dataset_license_v2" in text
+    # Clips are named by their original upload's hash and in-out times, which is what the hash
+    # is; the delivered files' hashes come later, in the package's manifest.
+    assert "the SHA-256 hash of the original file its Creator uploaded" in text
+    assert "hash of the delivered file" not in text
+    assert "MANIFEST.sha256" in text
+    assert "12.00–106.50 s" in text and "whole file" in text
 
 
 def test_rendering_is_deterministic(license_pdf, license_doc):

@@ -138,7 +138,7 @@ def test_odrl_policy_agrees_with_the_pdf(sold, client):
     )
     assert {c["dct:identifier"] for c in clips} == {str(i.clip_id) for i in lic.items.all()}
     for clip in clips:
-        assert clip["schema:sha256"] in flat and clip["dct:identifier"] in flat
+        assert clip["dct:source"]["schema:sha256"] in flat and clip["dct:identifier"] in flat
     [payment] = [o for o in policy["obligation"] if "compensatedParty" in o]
     amount = payment["action"][0]["refinement"][0]["rightOperand"]["@value"]
     assert f"{amount}" in text.replace(",", "")
@@ -256,3 +256,26 @@ def test_a_delivery_carries_the_contract_sealed_on_demand_then_the_cosigned_one(
     signed = cosign_pdf(pdf, _write_key(key, tmp_path / "buyer.key"), cert_path)
     submit_cosigned(buyer, lic.contract, signed)
     assert _license_documents(License.objects.get(pk=lic.pk))[1] == signed
+
+
+def test_clips_are_named_by_their_original_and_in_out_times(sold):
+    lic, *_ = sold
+    doc = document_from(lic.contract.document)
+    assert doc.template_version == "v2"
+    for line in doc.clips:
+        item = lic.items.get(clip_id=line.clip_id)
+        assert line.original_sha256 == item.clip.asset.sha256
+        assert (line.start_s, line.end_s) == (item.clip.start_s, item.clip.end_s)
+    _, text = pdf_text(render_license_pdf(doc))
+    assert "hash of the delivered file" not in text
+    assert "the SHA-256 hash of the original file its Creator uploaded" in text
+
+    # A contract accepted under v1 (hash named "sha256", no times) still re-renders under v1.
+    old = dict(lic.contract.document, template_version="v1")
+    old["clips"] = [
+        {("sha256" if k == "original_sha256" else k): v for k, v in c.items() if k[-2:] != "_s"}
+        for c in old["clips"]
+    ]
+    _, text = pdf_text(render_license_pdf(document_from(old)))
+    flat = re.sub(r"\s+", "", text)
+    assert "dataset_license_v1" in flat and doc.clips[0].original_sha256 in flat

@@ -181,9 +181,10 @@ def _statements(statements: list[str] | None) -> list[str]:
 
 
 def agreement_version() -> str:
-    from outtake.provenance.contract import TEMPLATE_VERSION
+    """The creator agreement's own template version: only a new agreement asks creators again."""
+    from outtake.provenance import contract
 
-    return TEMPLATE_VERSION
+    return contract.AGREEMENT_TEMPLATE
 
 
 def current_agreements():

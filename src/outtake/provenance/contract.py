@@ -18,7 +18,12 @@ from typing import Any
 from outtake.core.money import Money, split_shares
 from outtake.core.terms import ALL_PROTECTIONS, CONSTRAINED, USES, grants, validate_terms
 
-TEMPLATE_VERSION = "v1"
+# Each kind of document has its own template version: a new license template must not make
+# every creator accept their agreement again. A stored document keeps the version it was made
+# under and re-renders with that template.
+LICENSE_TEMPLATE = "v2"
+AGREEMENT_TEMPLATE = "v1"
+RELEASE_TEMPLATE = "v1"
 PLATFORM = "Outtake"
 
 
@@ -34,10 +39,14 @@ def snapshot_fingerprint(terms: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class ClipLine:
-    """One licensed clip as the contract names it (LicenseItem + its Clip)."""
+    """One licensed clip as the contract names it (LicenseItem + its Clip).
+
+    A clip is identified by the original file its creator uploaded and its in and out times in
+    it. The delivered file is cut from that original and tagged (XMP, C2PA), so its own hash is
+    known only once the package is built: the package's MANIFEST.sha256 lists it."""
 
     clip_id: str
-    sha256: str
+    original_sha256: str  # the original upload the clip is cut from
     kind: str  # "video" | "image"
     seconds: float  # 0 for a photo
     price_minor: int
@@ -45,6 +54,8 @@ class ClipLine:
     creator: str  # the creator's pseudonym: creators are pseudonymous to buyers
     release_status: str  # e.g. "no people", "released", "incidental people"
     terms_snapshot: dict[str, Any]
+    start_s: float | None = None  # in and out times in the original; None for a photo
+    end_s: float | None = None
 
     @property
     def price(self) -> Money:
@@ -57,6 +68,13 @@ class ClipLine:
     @property
     def terms_id(self) -> str:
         return snapshot_fingerprint(self.terms_snapshot)
+
+    @property
+    def span(self) -> str:
+        """Where the clip is in its original, as the contract prints it."""
+        if self.start_s is None or self.end_s is None:
+            return "whole file"
+        return f"{self.start_s:.2f}–{self.end_s:.2f} s"
 
 
 @dataclass(frozen=True)
@@ -86,7 +104,7 @@ class LicenseDocument:
     # None: revocation only stops further deliveries. N: also no use in training runs started
     # more than N days after the buyer received a revocation notice (the creator's choice).
     training_stop_notice_days: int | None = None
-    template_version: str = TEMPLATE_VERSION
+    template_version: str = LICENSE_TEMPLATE
 
     def __post_init__(self) -> None:
         if not self.clips:
@@ -182,7 +200,7 @@ class CreatorAgreement:
     creator_share: Decimal
     payout_minimum: Money
     attestations: tuple[str, ...] = field(default_factory=tuple)
-    template_version: str = TEMPLATE_VERSION
+    template_version: str = AGREEMENT_TEMPLATE
 
     def __post_init__(self) -> None:
         # Normalise through the one validator so the PDF shows exactly what Outtake enforces.
@@ -204,4 +222,4 @@ class ReleaseDocument:
     consent: tuple[str, ...]  # exactly the text shown on the signing page
     signature_png: bytes  # the drawn signature
     guardian_name: str = ""  # a minor's release is signed by the guardian
-    template_version: str = TEMPLATE_VERSION
+    template_version: str = RELEASE_TEMPLATE

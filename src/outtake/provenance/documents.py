@@ -22,6 +22,9 @@ from outtake.provenance.contract import (
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
+# Every template so far is laid out by this stylesheet; a new layout gets a new file so the
+# documents already made re-render unchanged.
+STYLESHEET = TEMPLATES / "contract_v1.css"
 
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -75,11 +78,11 @@ def release_html(doc: ReleaseDocument) -> str:
     )
 
 
-def html_to_pdf(html: str, template_version: str) -> bytes:
+def html_to_pdf(html: str) -> bytes:
     # Imported here: WeasyPrint loads Pango at import, which workers that never render don't need.
     from weasyprint import CSS, HTML
 
-    css = CSS(filename=str(TEMPLATES / f"contract_{template_version}.css"))
+    css = CSS(filename=str(STYLESHEET))
     return HTML(string=html, base_url=str(TEMPLATES)).write_pdf(
         stylesheets=[css],
         pdf_identifier=True,  # /ID from the content: deterministic
@@ -87,12 +90,12 @@ def html_to_pdf(html: str, template_version: str) -> bytes:
 
 
 def render_license_pdf(doc: LicenseDocument) -> bytes:
-    return html_to_pdf(license_html(doc), doc.template_version)
+    return html_to_pdf(license_html(doc))
 
 
 def render_agreement_pdf(doc: CreatorAgreement) -> bytes:
-    return html_to_pdf(agreement_html(doc), doc.template_version)
+    return html_to_pdf(agreement_html(doc))
 
 
 def render_release_pdf(doc: ReleaseDocument) -> bytes:
-    return html_to_pdf(release_html(doc), doc.template_version)
+    return html_to_pdf(release_html(doc))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from outtake.core.terms import ALL_PROTECTIONS, USES
-from outtake.provenance.contract import PLATFORM, LicenseDocument
+from outtake.provenance.contract import PLATFORM, ClipLine, LicenseDocument
 
 ODRL_CONTEXT_URL = "http://www.w3.org/ns/odrl.jsonld"
 TDMREP = "http://www.w3.org/ns/tdmrep#"
@@ -148,7 +148,7 @@ def build_policy(doc: LicenseDocument, platform_uid: str) -> dict[str, Any]:
             "@type": "Asset",
             "partOf": [all_clips, *(uid for uid, ids in subsets.items() if clip.clip_id in ids)],
             "dct:identifier": clip.clip_id,
-            "schema:sha256": clip.sha256,
+            **_cut_from(clip),
             "dct:creator": clip.creator,
         }
         for clip in doc.clips
@@ -184,6 +184,22 @@ def build_policy(doc: LicenseDocument, platform_uid: str) -> dict[str, Any]:
     if any(USES[c].odrl_action.startswith("tdm:") for c in doc.uses):
         policy["profile"] = TDMREP_PROFILE
     return policy
+
+
+def _cut_from(clip: ClipLine) -> dict[str, Any]:
+    """A clip as the original upload it is cut from (by hash) and its in and out times there
+    (schema.org Clip offsets, seconds). The delivered file's own hash is in the package's
+    MANIFEST.sha256, made after the license."""
+    cut: dict[str, Any] = {
+        "dct:source": {
+            "schema:sha256": clip.original_sha256,
+            "dct:description": "The original file the creator uploaded; the clip is cut from it.",
+        }
+    }
+    if clip.start_s is not None and clip.end_s is not None:
+        cut["schema:startOffset"] = clip.start_s
+        cut["schema:endOffset"] = clip.end_s
+    return cut
 
 
 def _notice_text(doc: LicenseDocument) -> str:

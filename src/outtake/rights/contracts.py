@@ -58,7 +58,7 @@ def license_document(license: License) -> LicenseDocument:
     clips = tuple(
         ClipLine(
             clip_id=str(i.clip_id),
-            sha256=i.clip.asset.sha256,
+            original_sha256=i.clip.asset.sha256,
             kind=i.clip.kind,
             seconds=float(i.clip.duration_s or 0) if i.clip.kind == "video" else 0.0,
             price_minor=i.price_minor,
@@ -66,6 +66,8 @@ def license_document(license: License) -> LicenseDocument:
             creator=i.creator.pseudonym,
             release_status=release_status(i.clip),
             terms_snapshot=i.terms_snapshot["terms"],
+            start_s=i.clip.start_s if i.clip.kind == "video" else None,
+            end_s=i.clip.end_s if i.clip.kind == "video" else None,
         )
         for i in items
     )
@@ -107,10 +109,19 @@ def document_from(data: dict[str, Any]) -> LicenseDocument:
     fields = dict(data)
     fields["date"] = dt.date.fromisoformat(fields["date"])
     fields["creator_share"] = Decimal(fields["creator_share"])
-    fields["clips"] = tuple(ClipLine(**c) for c in fields["clips"])
+    fields["clips"] = tuple(ClipLine(**_clip_fields(c)) for c in fields["clips"])
     for name in ("uses", "accepted_constraints", "warranties", "territory"):
         fields[name] = tuple(fields[name])
     return LicenseDocument(**fields)
+
+
+def _clip_fields(clip: dict[str, Any]) -> dict[str, Any]:
+    """A clip as stored; contracts accepted under dataset_license_v1 named the original's hash
+    "sha256" and had no in and out times."""
+    fields = dict(clip)
+    if "sha256" in fields:
+        fields["original_sha256"] = fields.pop("sha256")
+    return fields
 
 
 def issue_contract(license: License, user, *, via: str) -> LicenseContract:
