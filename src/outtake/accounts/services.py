@@ -246,17 +246,25 @@ def current_agreement_pdf(user: User) -> bytes:
 @transaction.atomic
 def accept_creator_agreement(user: User, statements: list[str] | None = None) -> Attestation:
     """Record a creator's acceptance of the creator agreement (rendered now, with their default
-    terms) and their ownership attestation; the PDF's hash is kept with it."""
+    terms) and their ownership attestation. The PDF is sealed as licenses are (PAdES, Outtake's
+    pdf-seal certificate) and kept for the creator with its hash."""
     from outtake.provenance.documents import render_agreement_pdf
+    from outtake.provenance.pdfseal import seal_pdf
     from outtake.storage import get_store
 
     chosen = _statements(statements)
     doc, terms = _agreement(user, chosen)
     org = user.organization
     pdf = render_agreement_pdf(doc)
-    digest = hashlib.sha256(pdf).hexdigest()
+    sealed = seal_pdf(
+        pdf,
+        settings.OUTTAKE_PKI_DIR,
+        reason=f"Creator agreement {doc.agreement_id} accepted; "
+        f"document SHA-256 {hashlib.sha256(pdf).hexdigest()}",
+    )
+    digest = hashlib.sha256(sealed).hexdigest()
     key = f"contracts/agreements/{org.id}/{doc.agreement_id}.pdf"
-    get_store().put_bytes(key, pdf)
+    get_store().put_bytes(key, sealed)
     attestation = Attestation.objects.create(
         organization=org,
         user=user,
