@@ -75,3 +75,33 @@ def test_a_use_the_creator_did_not_grant_cannot_be_licensed(license_doc):
 def test_share_outside_zero_to_one_is_refused(license_doc):
     with pytest.raises(ContractError):
         LicenseDocument(**{**license_doc.__dict__, "creator_share": Decimal("1.5")})
+
+
+STYLE = (
+    "No imitation of the creator's style, by name or by fine-tuning on their clips to reproduce it."
+)
+
+
+def test_style_protection_covers_fine_tuning_wherever_protections_are_stated(
+    license_pdf, license_doc, agreement
+):
+    import re
+    from types import SimpleNamespace
+
+    from outtake.delivery.services import _usage_terms
+    from outtake.provenance.odrl import build_policy
+    from outtake.rights.releases import consent_text
+
+    def flat(pdf: bytes) -> str:
+        return re.sub(r"\s+", " ", pdf_text(pdf)[1])
+
+    assert PROTECTIONS["no_style_imitation"] == STYLE
+    assert STYLE in flat(license_pdf)
+    assert STYLE in flat(render_agreement_pdf(agreement))
+    prohibited = {p["dct:identifier"]: p for p in build_policy(license_doc, "x")["prohibition"]}
+    assert prohibited["no_style_imitation"]["dct:description"] == STYLE
+    assert STYLE in consent_text()  # what a person shown signs in a release
+    clip = license_doc.clips[0]
+    states = clip.terms_snapshot["uses"]
+    xmp = _usage_terms(SimpleNamespace(id=license_doc.license_id), states, clip.terms_snapshot)
+    assert STYLE in xmp  # the usage terms in every delivered file's XMP

@@ -67,7 +67,8 @@ USES: dict[str, Use] = {
 
 PROTECTIONS: dict[str, str] = {
     "no_digital_replica": "No digital replica of the creator or of any person shown.",
-    "no_style_imitation": "No imitation of the creator's style by name.",
+    "no_style_imitation": "No imitation of the creator's style, by name or by fine-tuning on "
+    "their clips to reproduce it.",
     "no_reputational_harm": "No use that harms the reputation of the creator or people shown.",
 }
 # Off unless the creator turns them on. Kept apart from PROTECTIONS (on by default in every

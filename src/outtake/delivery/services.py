@@ -18,7 +18,7 @@ from django.utils import timezone
 from outtake import __version__
 from outtake.audit.services import latest_head, record
 from outtake.core.privacy import public_metadata
-from outtake.core.terms import NOT_ALLOWED, USES
+from outtake.core.terms import ALL_PROTECTIONS, NOT_ALLOWED, USES
 from outtake.delivery.index_columns import DESCRIPTIONS
 from outtake.delivery.models import Delivery
 from outtake.delivery.package import INDEX_SCHEMA, SampleSpec, write_index, write_samples
@@ -169,7 +169,14 @@ def _states(license: License, snapshot: dict) -> dict[str, dict]:
     }
 
 
-def _usage_terms(license: License, states: dict[str, dict]) -> str:
+def _protections_text(snapshots: list[dict]) -> str:
+    """The protections in force under any of these terms snapshots, in the terms table's words
+    (the ones the license PDF and ODRL policy use)."""
+    on = {code for t in snapshots for code, state in t.get("protections", {}).items() if state}
+    return " ".join(text for code, text in ALL_PROTECTIONS.items() if code in on)
+
+
+def _usage_terms(license: License, states: dict[str, dict], terms: dict) -> str:
     granted = [
         USES[c].label + (f" (condition: {s['constraint']})" if s["constraint"] else "")
         for c, s in states.items()
@@ -177,8 +184,7 @@ def _usage_terms(license: License, states: dict[str, dict]) -> str:
     ]
     return (
         f"Licensed through Outtake under license {license.id} for: {'; '.join(granted)}. "
-        "No digital replica, style imitation by name or reputational harm. "
-        "See license.pdf and license.odrl.json."
+        f"{_protections_text([terms])} See license.pdf and license.odrl.json."
     )
 
 
@@ -256,7 +262,7 @@ def _specs(license: License, delivery: Delivery, tmp: Path, odrl_sha256: str) ->
                 states=states,
                 xmp=RightsXmp(
                     data_mining=data_mining_value(states),
-                    usage_terms=_usage_terms(license, states),
+                    usage_terms=_usage_terms(license, states, item.terms_snapshot["terms"]),
                     web_statement=f"{settings.OUTTAKE_PUBLIC_URL}/licenses/{license.id}/",
                     licensor="Outtake",
                     creator=asset.owner.pseudonym,
@@ -388,8 +394,8 @@ def _rai(license: License, uses: str, collected: list[str]) -> dict:
         "blocked; creators pseudonymous; no precise location.",
         "dataLimitations": "Unpublished footage from a limited set of creators.",
         "dataBiases": "Reflects what participating creators filmed.",
-        "dataUseCases": f"Licensed uses: {uses}. Protections: no digital replica, no style "
-        "imitation by name, no reputational harm.",
+        "dataUseCases": f"Licensed uses: {uses}. Protections: "
+        + _protections_text([i.terms_snapshot["terms"] for i in license.items.all()]),
         "dataReleaseMaintenancePlan": "Revocations lead to a new version with removals.json.",
     }
 
