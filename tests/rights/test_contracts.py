@@ -142,7 +142,15 @@ def test_odrl_policy_agrees_with_the_pdf(sold, client):
     [payment] = [o for o in policy["obligation"] if "compensatedParty" in o]
     amount = payment["action"][0]["refinement"][0]["rightOperand"]["@value"]
     assert f"{amount}" in text.replace(",", "")
-    assert expand(policy)  # offline against the context in the repo
+    # Offline against the context in the repo, with no rule, party or clip dropped.
+    [expanded] = expand(policy)
+    odrl = "http://www.w3.org/ns/odrl/2/"
+    assert expanded["@id"] == policy["uid"] and expanded["@type"] == [odrl + "Agreement"]
+    for rules in ("permission", "prohibition", "obligation"):
+        assert len(expanded[odrl + rules]) == len(policy[rules])
+    assert expanded[odrl + "assignee"][0]["@id"] == policy["assignee"]["uid"]
+    parts = json.dumps(expanded)
+    assert all(c["uid"] in parts for c in clips)
 
 
 def _csr(key, name: str) -> str:
