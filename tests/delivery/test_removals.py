@@ -13,18 +13,23 @@ from outtake.audit.models import AuditEvent
 from outtake.delivery import services
 from outtake.delivery.models import Delivery
 from outtake.provenance.verify_package import FolderPackage, verify
-from outtake.rights.claims import request_removal
+from outtake.rights.claims import request_removal, resolve_removal
 from tests.delivery.packages import download
 
 
 def test_removal_request_to_next_version_to_acknowledgement(
-    package, client, django_capture_on_commit_callbacks, tmp_path
+    package, client, django_capture_on_commit_callbacks, tmp_path, make_user
 ):
     v1, _, video, photo, buyer = package
     assert services.deliver_removals() == []  # nothing revoked yet
-    request_removal(
-        video.asset_id, email="person@example.org", reason="I am in it", clip_id=video.id
+    removal = request_removal(
+        video.asset_id,
+        email="person@example.org",
+        reason="I am the person in this clip and never agreed.",
+        clip_id=video.id,
     )
+    assert services.deliver_removals() == []  # paused, not revoked, until a reviewer decides
+    resolve_removal(make_user("reviewer"), removal, upheld=True)
     with django_capture_on_commit_callbacks(execute=True):
         (v2,) = services.deliver_removals()
     v2 = Delivery.objects.get(pk=v2.pk)

@@ -25,7 +25,18 @@ def list_events(request, kind: str = ""):
     qs = services.events_about(request.auth).order_by("-id")
     if kind:
         qs = qs.filter(kind=kind)
-    return list(qs[:EVENTS_SHOWN])
+    return [
+        EventOut(
+            id=e.id,
+            at=e.at,
+            kind=e.kind,
+            subject_type=e.subject_type,
+            subject_id=e.subject_id,
+            data=services.shown_data(request.auth, e),
+            hash=e.hash,
+        )
+        for e in qs[:EVENTS_SHOWN]
+    ]
 
 
 @router.get("/audit/head", auth=scoped("read"))

@@ -297,4 +297,41 @@ def events_about(user) -> QuerySet[AuditEvent]:
         for model, qs in ((License, licenses), (RevocationNotice, notices)):
             ids = {str(pk) for pk in qs.values_list("id", flat=True)}
             mine |= Q(subject_type=model._meta.label_lower, subject_id__in=ids)
-    return AuditEvent.objects.filter(mine)
+    if user.is_buyer:
+        # The revocations of clips of its licenses (recorded under the creator's organisation).
+        revoked = RevocationNotice.objects.filter(license__buyer=user.organization)
+        ids = {str(pk) for pk in revoked.values_list("revocation_id", flat=True)}
+        mine |= Q(subject_type="rights.revocation", subject_id__in=ids)
+    return AuditEvent.objects.filter(mine).select_related("organization")
+
+
+# Data naming a person without an account (a claimant, someone asking to be removed): read by
+# reviewers only.
+PEOPLE = frozenset({"claimant", "requester"})
+# Data naming an account or an organisation: read by the organisation the event was recorded
+# under (and reviewers).
+PARTIES = frozenset({"account", "buyer", "organization"})
+
+
+def shown_data(user, event: AuditEvent) -> dict[str, Any]:
+    """An event's data as this user may read it. Another party's event names that party only as
+    it chose to be shown (a buyer's name for creators, a creator's pseudonym), no account or
+    person, and only the viewer's own licenses."""
+    from outtake.accounts.models import Organization
+    from outtake.market.models import License
+
+    if user.is_reviewer:
+        return event.data
+    data = {key: value for key, value in event.data.items() if key not in PEOPLE}
+    if event.organization_id == user.organization_id:
+        return data
+    data = {key: value for key, value in data.items() if key not in PARTIES}
+    party = event.organization
+    if party is not None:
+        buyer = party.kind == Organization.Kind.BUYER
+        data["party"] = party.name_for_creators if buyer else party.pseudonym
+    if isinstance(data.get("licenses"), list):
+        own = License.objects.filter(buyer=user.organization, id__in=data["licenses"])
+        kept = {str(pk) for pk in own.values_list("id", flat=True)}
+        data["licenses"] = [lic for lic in data["licenses"] if lic in kept]
+    return data

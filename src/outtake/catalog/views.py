@@ -18,7 +18,9 @@ from outtake.catalog.services import CatalogError, assets_of, set_creator_tags
 from outtake.core.money import Money
 from outtake.core.privacy import public_metadata
 from outtake.market.services import asset_shown_to_buyer, available_clips
+from outtake.rights.claims import holds_on
 from outtake.rights.forms import TermsForm
+from outtake.rights.sellability import sale_problem
 from outtake.rights.services import resolved_terms
 from outtake.storage import get_store
 
@@ -134,9 +136,11 @@ def asset_detail(request: HttpRequest, asset_id) -> HttpResponse:
                     "clip": c,
                     "price": Money(c.price_minor, c.currency),
                     "lines": price_lines(c.price_lines),
+                    "held": sale_problem(c),
                 }
-                for c in asset.clips.all()
+                for c in asset.clips.select_related("asset")
             ],
+            "holds": holds_on(asset),
             "tags_form": TagsForm.for_tags(asset.creator_tags),
             "terms_form": TermsForm(terms=terms),
             "terms_version": version,

@@ -21,7 +21,7 @@ from outtake.market.services import MarketError
 from outtake.notices.api import router as notices
 from outtake.notices.webhooks import WebhookError
 from outtake.rights.api import router as rights
-from outtake.rights.claims import ClaimError
+from outtake.rights.claims import ClaimError, TooManyRequests
 from outtake.rights.contracts import ContractError
 from outtake.rights.releases import ReleaseError
 
@@ -59,6 +59,11 @@ def forbidden(request, exc):
 @api.exception_handler(ObjectDoesNotExist)
 def not_found(request, exc):
     return api.create_response(request, {"detail": "not found"}, status=404)
+
+
+@api.exception_handler(TooManyRequests)
+def too_many(request, exc):
+    return api.create_response(request, {"detail": str(exc)}, status=429)
 
 
 for _error in DOMAIN_ERRORS:

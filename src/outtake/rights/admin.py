@@ -1,7 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from outtake.rights import claims
-from outtake.rights.models import LicenseContract, RightsClaim, TermsVersion
+from outtake.rights.models import LicenseContract, RemovalRequest, RightsClaim, TermsVersion
 
 
 @admin.register(TermsVersion)
@@ -33,6 +33,41 @@ class RightsClaimAdmin(admin.ModelAdmin):
 
     @admin.action(description="Dismiss: sales resume")
     def dismiss(self, request, queryset):
+        self._resolve(request, queryset, False)
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(RemovalRequest)
+class RemovalRequestAdmin(admin.ModelAdmin):
+    """Write the resolution (the requester and the creator read it; a rejection needs one),
+    save, then uphold or reject from the list."""
+
+    list_display = ("asset", "clip", "email", "status", "created_at", "resolved_at")
+    list_filter = ("status",)
+    readonly_fields = [f.name for f in RemovalRequest._meta.fields if f.name != "resolution"]
+    actions = ["uphold", "reject"]
+
+    def _resolve(self, request, queryset, upheld: bool) -> None:
+        done = 0
+        for removal in queryset.filter(status=RemovalRequest.Status.OPEN):
+            try:
+                claims.resolve_removal(
+                    request.user, removal, upheld=upheld, note=removal.resolution
+                )
+            except claims.ClaimError as exc:
+                self.message_user(request, f"{removal}: {exc}", level=messages.ERROR)
+            else:
+                done += 1
+        self.message_user(request, f"{done} request(s) {'upheld' if upheld else 'rejected'}.")
+
+    @admin.action(description="Uphold: keep the footage out of sales and tell licensees")
+    def uphold(self, request, queryset):
+        self._resolve(request, queryset, True)
+
+    @admin.action(description="Reject: sales resume; the requester is told the resolution")
+    def reject(self, request, queryset):
         self._resolve(request, queryset, False)
 
     def has_add_permission(self, request):

@@ -284,8 +284,9 @@ class ClaimIn(Schema):
 
 class RemovalIn(Schema):
     email: str
-    reason: str
-    clip_id: UUID | None = None
+    reason: str  # where you appear (e.g. the time in the clip) and why you ask
+    clip_id: UUID | None = None  # None: every clip of the asset
+    name: str = ""
 
 
 class Received(Schema):
@@ -298,18 +299,32 @@ def post_claim(request, asset_id: UUID, payload: ClaimIn):
     """A third party (no account needed) claims rights in an asset; its sales pause."""
     user = request.user if request.user.is_authenticated else None
     claim = claims.file_claim(
-        asset_id, name=payload.name, email=payload.email, grounds=payload.grounds, user=user
+        asset_id,
+        name=payload.name,
+        email=payload.email,
+        grounds=payload.grounds,
+        user=user,
+        ip=request.META.get("REMOTE_ADDR"),
     )
     return Status(201, Received(id=claim.id, detail="received; sales are paused"))
 
 
 @router.post("/assets/{uuid:asset_id}/removal-requests", response={201: Received}, auth=None)
 def post_removal(request, asset_id: UUID, payload: RemovalIn):
-    """A person shown asks to be removed (data protection; no account needed)."""
-    revocation = claims.request_removal(
-        asset_id, email=payload.email, reason=payload.reason, clip_id=payload.clip_id
+    """A person shown asks to be removed (data protection; no account needed): the clip (or,
+    without clip_id, the asset) is not offered while a reviewer checks the request; upheld,
+    its licensees are told to remove it. 429 after a few requests a day."""
+    removal = claims.request_removal(
+        asset_id,
+        email=payload.email,
+        reason=payload.reason,
+        clip_id=payload.clip_id,
+        name=payload.name,
+        ip=request.META.get("REMOTE_ADDR"),
     )
-    return Status(201, Received(id=revocation.id, detail="received; the footage left sales"))
+    return Status(
+        201, Received(id=removal.id, detail="received; sales are paused while a reviewer checks")
+    )
 
 
 class WithdrawIn(Schema):
@@ -336,7 +351,12 @@ class NoticeOut(Schema):
     acknowledged_at: datetime | None
 
 
-def _notice_out(n) -> NoticeOut:
+def _notice_out(n, viewer) -> NoticeOut:
+    """Creators see the licensee as it chose to be shown to them, not who acknowledged."""
+    by = None
+    if n.acknowledged_by is not None:
+        licensee = viewer.is_reviewer or viewer.organization_id == n.license.buyer_id
+        by = n.acknowledged_by.email if licensee else n.license.buyer.name_for_creators
     return NoticeOut(
         id=n.id,
         license_id=n.license_id,
@@ -345,7 +365,7 @@ def _notice_out(n) -> NoticeOut:
         clip_ids=n.clip_ids,
         training_stop_notice_days=n.training_stop_notice_days,
         sent_at=n.sent_at,
-        acknowledged_by=n.acknowledged_by.email if n.acknowledged_by else None,
+        acknowledged_by=by,
         acknowledged_at=n.acknowledged_at,
     )
 
@@ -353,7 +373,7 @@ def _notice_out(n) -> NoticeOut:
 @router.get("/revocation-notices", response=list[NoticeOut], auth=scoped("read"))
 def list_notices(request):
     """Buyers: notices to acknowledge. Creators: who acknowledged their revocations."""
-    return [_notice_out(n) for n in claims.notices_for(request.auth)]
+    return [_notice_out(n, request.auth) for n in claims.notices_for(request.auth)]
 
 
 @router.post(
@@ -361,7 +381,7 @@ def list_notices(request):
 )
 def acknowledge_notice(request, notice_id: int):
     notice = get_object_or_404(claims.notices_for(request.auth), pk=notice_id)
-    return _notice_out(claims.acknowledge(request.auth, notice))
+    return _notice_out(claims.acknowledge(request.auth, notice), request.auth)
 
 
 class ReleaseIn(Schema):

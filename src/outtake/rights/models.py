@@ -151,6 +151,7 @@ class RightsClaim(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     grounds = models.TextField()
+    ip = models.GenericIPAddressField(null=True, blank=True)  # for the rate limit
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_by = models.ForeignKey(
@@ -164,6 +165,44 @@ class RightsClaim(models.Model):
 
     def __str__(self) -> str:
         return f"claim on {self.asset_id} by {self.claimant_email} ({self.status})"
+
+
+class RemovalRequest(models.Model):
+    """A person shown asks to be removed (data protection; no account needed): the clips
+    concerned are held out of sale until a reviewer decides. Upheld, the removal reaches the
+    licensees as a revocation; rejected, sales resume and the requester is told why."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"  # the clips concerned are not offered while a reviewer checks
+        UPHELD = "upheld"  # they stay out of sales; licensees were told
+        REJECTED = "rejected"  # sales resume; the requester was told why
+
+    asset = models.ForeignKey(
+        "catalog.Asset", on_delete=models.PROTECT, related_name="removal_requests"
+    )
+    clip = models.ForeignKey(
+        "catalog.Clip", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )  # None: every clip of the asset
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField()
+    reason = models.TextField()  # where they appear, and why they ask
+    ip = models.GenericIPAddressField(null=True, blank=True)  # for the rate limit
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True)  # told to the requester and the creator
+    revocation = models.OneToOneField(
+        "Revocation", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"removal from {self.clip_id or self.asset_id} asked by {self.email} ({self.status})"
 
 
 class Revocation(models.Model):

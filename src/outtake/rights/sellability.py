@@ -17,13 +17,16 @@ from outtake.accounts.services import (
     current_agreements,
 )
 from outtake.catalog.models import Clip
-from outtake.rights.models import RightsClaim, TermsVersion
+from outtake.rights.models import RemovalRequest, RightsClaim, TermsVersion
 from outtake.rights.releases import release_blocked, release_problem
 
 AGREEMENT_MISSING = "creator has not accepted the current creator agreement"
 WITHDRAWN = "withdrawn from sale by the creator"
 CLAIMED = "held by a rights claim"
-HOLDING = (RightsClaim.Status.OPEN, RightsClaim.Status.UPHELD)
+REMOVAL_ASKED = "held by a removal request from a person shown"
+# Open: paused while a reviewer decides; upheld: out of sales for good.
+CLAIM_HOLDS = (RightsClaim.Status.OPEN, RightsClaim.Status.UPHELD)
+REMOVAL_HOLDS = (RemovalRequest.Status.OPEN, RemovalRequest.Status.UPHELD)
 
 
 class AgreementRequired(PermissionError):
@@ -43,11 +46,17 @@ def require_current_agreement(user) -> None:
 def _conditions() -> list[tuple[str, Q]]:
     """What a clip needs to be sold, each as a filter on clips with the reason it fails."""
     agreed = current_agreements().filter(organization=OuterRef("asset__owner"))
-    claimed = RightsClaim.objects.filter(asset=OuterRef("asset"), status__in=HOLDING)
+    claimed = RightsClaim.objects.filter(asset=OuterRef("asset"), status__in=CLAIM_HOLDS)
+    removal = RemovalRequest.objects.filter(
+        Q(clip__isnull=True) | Q(clip=OuterRef("pk")),
+        asset=OuterRef("asset"),
+        status__in=REMOVAL_HOLDS,
+    )
     return [
         (AGREEMENT_MISSING, Q(Exists(agreed))),
         (WITHDRAWN, Q(asset__withdrawn_at__isnull=True)),
         (CLAIMED, ~Q(Exists(claimed))),
+        (REMOVAL_ASKED, ~Q(Exists(removal))),
     ]
 
 

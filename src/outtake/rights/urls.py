@@ -17,6 +17,7 @@ urlpatterns = [
     path("revocations/", views.revocation_list, name="revocations"),
     path("notices/revocations/<int:notice_id>/", views.revocation_notice, name="revocation"),
     path("assets/<uuid:asset_id>/withdraw/", views.asset_withdraw, name="asset-withdraw"),
+    path("rights/report/", views.report, name="report"),
     path("rights/<uuid:asset_id>/claim/", views.public_claim, name="claim"),
     path("release/<str:token>/", views.release_sign, name="release-sign"),
     path("release/<str:token>/release.pdf", views.release_sign_pdf, name="release-sign-pdf"),

@@ -1,17 +1,20 @@
 """Creators' terms: the default every asset is offered under, and per-asset overrides."""
 
 import json
+import uuid
 from datetime import date
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from outtake.accounts import services as accounts
 from outtake.accounts.models import User
 from outtake.accounts.views import role_required
+from outtake.catalog.models import Asset, Clip
 from outtake.catalog.services import assets_of
 from outtake.core.terms import (
     ALLOWED,
@@ -215,31 +218,57 @@ def asset_withdraw(request: HttpRequest, asset_id) -> HttpResponse:
     return redirect("asset", asset_id=asset.id)
 
 
+def _named_clip_id(clip_id: str | None, clips=Clip.objects) -> Clip | None:
+    try:
+        return clips.filter(pk=uuid.UUID(clip_id)).first() if clip_id else None
+    except ValueError:
+        return None
+
+
+def report(request: HttpRequest) -> HttpResponse:
+    """Where anyone starts a claim or a removal request: a clip's id (the file name of a
+    sample in a delivered dataset) leads to the form for that clip."""
+    clip_id = request.GET.get("clip", "").strip()
+    clip = _named_clip_id(clip_id)
+    if clip is not None:
+        return redirect(f"{reverse('claim', args=[clip.asset_id])}?clip={clip.id}")
+    error = "No clip has that id; copy it from the file name, e.g. 3f2c….mp4." if clip_id else ""
+    return render(request, "rights/report.html", {"error": error})
+
+
 def public_claim(request: HttpRequest, asset_id) -> HttpResponse:
-    """Anyone, without an account: claim rights in an asset, or ask to be removed from it."""
-    done = ""
-    error = ""
+    """Anyone, without an account: claim rights in an asset, or ask to be removed from it (or
+    from the one clip the link names)."""
+    asset = get_object_or_404(Asset, pk=asset_id)
+    clip = _named_clip_id(request.GET.get("clip") or request.POST.get("clip"), asset.clips)
+    done = error = ""
+    status = 200
     if request.method == "POST":
+        fields = {
+            "name": request.POST.get("name", ""),
+            "email": request.POST.get("email", ""),
+            "ip": request.META.get("REMOTE_ADDR"),
+        }
+        reason = request.POST.get("reason", "")
         try:
             if request.POST.get("kind") == "removal":
-                claims.request_removal(
-                    asset_id, email=request.POST.get("email", ""), reason=request.POST["reason"]
+                claims.request_removal(asset.id, reason=reason, clip_id=clip and clip.id, **fields)
+                done = (
+                    "Your removal request was received: the footage is not offered while a "
+                    "reviewer checks it, and you will be told the outcome by e-mail."
                 )
-                done = "Your removal request was received; the footage is no longer offered."
             else:
                 user = request.user if request.user.is_authenticated else None
-                claims.file_claim(
-                    asset_id,
-                    name=request.POST.get("name", ""),
-                    email=request.POST.get("email", ""),
-                    grounds=request.POST.get("reason", ""),
-                    user=user,
-                )
+                claims.file_claim(asset.id, grounds=reason, user=user, **fields)
                 done = "Your claim was received; sales are paused until a reviewer decides."
-        except (claims.ClaimError, KeyError) as exc:
+        except claims.ClaimError as exc:
             error = str(exc)
+            status = 429 if isinstance(exc, claims.TooManyRequests) else 200
     return render(
-        request, "rights/claim.html", {"asset_id": asset_id, "done": done, "error": error}
+        request,
+        "rights/claim.html",
+        {"asset_id": asset.id, "clip": clip, "done": done, "error": error},
+        status=status,
     )
 
 
