@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import subprocess
 import sys
@@ -82,12 +83,52 @@ def _garble(folder) -> None:
     (folder / "audit_head.json").write_text("{not json")
 
 
+def _edit_xmp(old: bytes, new: bytes):
+    """Change every media file's XMP in place, keeping sizes (so only what it says differs)."""
+    assert len(old) == len(new)
+
+    def change(folder) -> None:
+        for shard in (folder / "shards").glob("*.tar"):
+            data = shard.read_bytes()
+            assert old in data
+            shard.write_bytes(data.replace(old, new))
+
+    return change
+
+
+def _edit_index(folder) -> None:
+    # The index rewritten as a readable Parquet file with other keys.
+    table = pq.read_table(folder / "index.parquet")
+    keys = [f"edited-{k}" for k in table["key"].to_pylist()]
+    pq.write_table(table.set_column(0, "key", [keys]), folder / "index.parquet")
+
+
 CHANGES = {
     "removed": (_remove, {"files"}, "missing: DATASHEET.md"),
     "added": (_add, {"files"}, "not in the manifest: shards/extra.txt"),
     "altered": (_alter_media, {"files", "sample hashes", "C2PA"}, "altered: shards/shard-000000"),
     "rehashed": (_alter_and_rehash, {"manifest signature"}, "signature invalid"),
     "garbled": (_garble, {"files", "audit head"}, "could not be read: JSONDecodeError"),
+    "licensor": (
+        _edit_xmp(b"LicensorName>Outtake<", b"LicensorName>Outtakf<"),
+        {"XMP"},
+        "LicensorName is not the license's licensor",
+    ),
+    "web statement": (
+        _edit_xmp(b"/licenses/", b"/licences/"),
+        {"XMP"},
+        "WebStatement is not the license's page",
+    ),
+    "release status": (
+        _edit_xmp(b"vocab/MR-NAP<", b"vocab/MR-NON<"),
+        {"XMP"},
+        "ModelReleaseStatus MR-NON, the sample's people say MR-NAP",
+    ),
+    "edited index": (
+        _edit_index,
+        {"files", "croissant"},
+        "is not identical with the reference in the Croissant JSON-LD",
+    ),
 }
 
 
@@ -103,10 +144,54 @@ def test_verify_fails_on_each_change_and_on_another_root(package, tmp_path):
         assert expected <= set(failed), (name, failed)
         assert any(detail in d for d in failed.values()), (name, failed)
     assert "Invalid assertion.bmffHash.mismatch" in _failed(tmp_path / "altered")["C2PA"]
+    # mlcroissant's own load checks the index's hash.
+    assert "index.parquet" in _failed(tmp_path / "edited index")["croissant"]
     # Signed, but not by the installation the lab trusts.
     other = ensure_root(tmp_path / "other-pki").cert_path.read_bytes()
     failed = {c.name for c in verify(FolderPackage(folder), other) if not c.ok}
     assert {"manifest signature", "C2PA", "audit head"} <= failed
+
+
+class _Counted(FolderPackage):
+    """A folder package that counts how often each file is opened and how much is read,
+    and refuses to seek (as a streamed S3 object cannot)."""
+
+    def __init__(self, root) -> None:
+        super().__init__(root)
+        self.opened: dict[str, int] = {}
+        self.bytes: dict[str, int] = {}
+
+    def open(self, path: str):
+        self.opened[path] = self.opened.get(path, 0) + 1
+        return _Stream(super().open(path), self.bytes, path)
+
+
+class _Stream(io.RawIOBase):
+    def __init__(self, fh, counts: dict[str, int], path: str) -> None:
+        self._fh, self._counts, self._path = fh, counts, path
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = self._fh.readinto(b)
+        self._counts[self._path] = self._counts.get(self._path, 0) + n
+        return n
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def test_verify_reads_every_file_once_front_to_back(package):
+    _, folder, *_ = package
+    files = _Counted(folder)
+    assert all(c.ok for c in verify(files, _root()))
+    sizes = {
+        p.relative_to(folder).as_posix(): p.stat().st_size for p in folder.rglob("*") if p.is_file()
+    }
+    assert files.opened == dict.fromkeys(sizes, 1)
+    assert files.bytes == sizes
 
 
 def test_verify_a_package_in_an_s3_bucket(package, rgw, monkeypatch):

@@ -33,7 +33,7 @@ from outtake.provenance.odrl import build_policy
 from outtake.provenance.pdfseal import seal_pdf
 from outtake.provenance.signing import dumps_canonical, sign_detached
 from outtake.provenance.transcode import PROFILES, STREAM_COPY
-from outtake.provenance.xmp import RightsXmp, data_mining_value
+from outtake.provenance.xmp import RightsXmp, data_mining_value, model_release_status
 from outtake.rights.claims import revoked_clip_ids
 from outtake.rights.contracts import contract_pdf, license_document, odrl_policy
 from outtake.rights.models import Release, RevocationNotice
@@ -153,13 +153,6 @@ def active_releases(clip) -> list[Release]:
     )
 
 
-def _release_status(people: str, release_ids: list[str]) -> str:
-    """PLUS ModelReleaseStatus: not applicable, limited (releases cover AI training only), none."""
-    if "no identifiable" in people:
-        return "MR-NAP"
-    return "MR-LMR" if release_ids else "MR-NON"
-
-
 def _states(license: License, snapshot: dict) -> dict[str, dict]:
     """Per use: what this license grants for this clip (uses it does not license: not allowed)."""
     uses = snapshot["terms"]["uses"]
@@ -266,7 +259,7 @@ def _specs(license: License, delivery: Delivery, tmp: Path, odrl_sha256: str) ->
                     web_statement=f"{settings.OUTTAKE_PUBLIC_URL}/licenses/{license.id}/",
                     licensor="Outtake",
                     creator=asset.owner.pseudonym,
-                    model_release_status=_release_status(people, release_ids),
+                    model_release_status=model_release_status(people, release_ids),
                     model_release_ids=tuple(release_ids),
                 ),
                 license_assertion={

@@ -39,6 +39,14 @@ def data_mining_value(states: dict[str, dict]) -> str:
     return DMI_ALLOWED
 
 
+def model_release_status(people: str, release_ids: list[str]) -> str:
+    """PLUS ModelReleaseStatus from a clip's people summary and its release ids: not
+    applicable (no identifiable people), limited (releases cover AI training only), none."""
+    if "no identifiable" in people:
+        return "MR-NAP"
+    return "MR-LMR" if release_ids else "MR-NON"
+
+
 @dataclass(frozen=True)
 class RightsXmp:
     data_mining: str
