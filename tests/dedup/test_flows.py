@@ -23,9 +23,9 @@ from tests.factories import ready_clip
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def upload(user, path: Path):
-    """An asset as ingest leaves it, with the dedup step's hashes, without ingest's slower
-    steps (people, text): catalog.services._make_ready makes the same on_clips_made call."""
+def prepared(user, path: Path):
+    """(asset, clip, analysis) as ingest has them when it calls on_clips_made, with the dedup
+    step's hashes, without ingest's slower steps (people, text)."""
     shots = shots_of(path)
     clip = ready_clip(user, duration_s=shots[-1]["end_s"], width=1280, height=720)
     Asset.objects.filter(pk=clip.asset_id).update(
@@ -33,9 +33,15 @@ def upload(user, path: Path):
     )
     clip.asset.refresh_from_db()
     frames = [f for shot in shots for f in shot["frames"]]
+    return clip.asset, clip, {"shots": [{"index": 0, "dedup": frames}]}
+
+
+def upload(user, path: Path):
+    """An asset as ingest leaves it: catalog.services._make_ready makes the same call."""
+    asset, clip, analysis = prepared(user, path)
     with transaction.atomic():
-        dedup.on_clips_made(clip.asset, [clip], {"shots": [{"index": 0, "dedup": frames}]})
-    return clip.asset
+        dedup.on_clips_made(asset, [clip], analysis)
+    return asset
 
 
 def auth(user) -> dict:

@@ -312,13 +312,13 @@ def _make_ready(
     asset.status_reason = ""
     asset.processed_at = timezone.now()
     asset.save()
-    dedup.forget_clips(asset)
+    replaced = dedup.frames_of(asset)
     asset.clips.all().delete()
     clips = [
         reprice(_make_clip(asset, probe, shot, analysis["pipeline_version"], previews))
         for shot in analysis["shots"]
     ]
-    dedup.on_clips_made(asset, clips, analysis)
+    dedup.on_clips_made(asset, clips, analysis, replaced=replaced)
     stale = old_blobs - {c.preview_key for c in clips} - {asset.sheet_key}
     transaction.on_commit(lambda: _delete_blobs(stale))
     value = sum(c.price_minor for c in clips if c.sellable)

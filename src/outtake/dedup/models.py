@@ -19,6 +19,27 @@ class FrameHash(models.Model):
         ordering = ["clip", "t"]
 
 
+class IndexState(models.Model):
+    """The catalogue index's generation: one row, locked and bumped by every change to the
+    frames in the index, each logged as an IndexChange in the same transaction, so changes
+    commit in generation order. Each machine's index on disk is a cache of the database at
+    some generation, brought up to date from the log (or rebuilt) before it is searched."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    generation = models.PositiveBigIntegerField(default=0)
+    # Tells this database (or a reset of it) from another one a cache may have been built from.
+    epoch = models.UUIDField(default=uuid.uuid4)
+
+
+class IndexChange(models.Model):
+    """FrameHash rows put in (added) or taken out of (removed) the catalogue index."""
+
+    generation = models.PositiveBigIntegerField(unique=True)
+    added = models.JSONField(default=list)
+    removed = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
 class DuplicateHold(models.Model):
     """A new clip kept out of the catalogue because it matches one already there."""
 
@@ -47,7 +68,8 @@ class DuplicateHold(models.Model):
 class HashList(models.Model):
     """Hashes an organization uploaded: a lab's own corpus, or what a creator has published.
 
-    The hashes themselves live in OUTTAKE_HOME/dedup/lists/<id>/ (they can be millions)."""
+    The hashes themselves (they can be millions) are blobs in storage under dedup/lists/<id>/,
+    which every worker reads; each keeps an index of them in OUTTAKE_HOME/dedup/lists/<id>/."""
 
     class Purpose(models.TextChoices):
         CORPUS = "corpus"

@@ -1,15 +1,22 @@
 """Deduplication use cases: hold duplicate uploads, apply labs' and creators' hash lists.
 
-Catalogue frames live in FrameHash rows and in an on-disk HashIndex (OUTTAKE_HOME/dedup/index)
-with three entries per frame (full, central 90 %, central 80 %); a query sends all four
-variants of its frames (the mirror too), and a pair counts when one side is the full frame.
-Index hits are only candidates: every match is confirmed by the ordered clip matcher on the
-rows in the database, so stale index entries cost time, never a wrong hold; a reanalysis
-takes its replaced clips' frames out (forget_clips).
+Catalogue frames live in FrameHash rows and in a HashIndex with three entries per frame (full,
+central 90 %, central 80 %); a query sends all four variants of its frames (the mirror too),
+and a pair counts when one side is the full frame. Index hits are only candidates: every match
+is confirmed by the ordered clip matcher on the rows in the database, so stale index entries
+cost time, never a wrong hold; a reanalysis takes its replaced clips' frames out.
+
+Workers may run on many machines sharing the database and blob storage. The database is the
+truth: every change to the index is logged there (add_to_index), and each machine's index on
+its own disk (OUTTAKE_HOME/dedup/index) is a cache that catches up before it is searched. Hash
+lists are blobs in storage, indexed on each machine when first used.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import os
 import shutil
 from collections import Counter
 from decimal import Decimal
@@ -30,6 +37,8 @@ from outtake.dedup.models import (
     DuplicateHold,
     FrameHash,
     HashList,
+    IndexChange,
+    IndexState,
     ListMatch,
     QuoteExclusion,
     RequestPreference,
@@ -38,6 +47,7 @@ from outtake.media.authenticity import for_buyers
 from outtake.media.dedup import lists
 from outtake.media.dedup.index import HashIndex, frame_queries, locked
 from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds, match_clips
+from outtake.storage import get_store
 
 # Variants put in the catalogue index: full, central 90 %, central 80 % (not the mirror:
 # queries carry their own mirror, so a mirrored pair is found once).
@@ -72,19 +82,64 @@ def index_dir() -> Path:
 
 
 # ---- the catalogue index -------------------------------------------------------------------
+# Changes are logged in the database (IndexState, IndexChange); each machine's index on disk is
+# a cache of it, stamped with the generation it holds, refreshed under its file lock.
 
-_cache: dict[str, Any] = {}
+# Log entries `outtake dedup rebuild` keeps: a machine further behind rebuilds its index.
+CHANGES_KEPT = 10_000
+_STAMP = "generation.json"
+_BATCH = 10_000
+
+_cache: dict[str, tuple[tuple[str, int], HashIndex]] = {}
+
+
+def _state(*, lock: bool) -> IndexState:
+    """The generation row; locked until the transaction ends when lock (call inside one)."""
+    IndexState.objects.get_or_create(pk=1)
+    rows = IndexState.objects.select_for_update() if lock else IndexState.objects
+    return rows.get(pk=1)
 
 
 def catalogue_index() -> HashIndex:
-    """The index as on disk, reloaded when a writer changed it."""
+    """This machine's index, brought up to the database's generation first."""
+    state = _state(lock=False)
+    wanted = (str(state.epoch), state.generation)
     folder = index_dir()
-    tail = folder / "tail_ids.npy"
-    stamp = tail.stat().st_mtime_ns if tail.exists() else None
-    if _cache.get("stamp") != stamp or "index" not in _cache:
-        _cache["index"] = HashIndex.load(folder) or HashIndex.empty()
-        _cache["stamp"] = stamp
-    return _cache["index"]
+    cached = _cache.get(str(folder))
+    if cached is not None and cached[0] == wanted:
+        return cached[1]
+    with locked(folder):
+        index = _refreshed(folder, wanted)
+    _cache[str(folder)] = (wanted, index)
+    return index
+
+
+def _refreshed(folder: Path, wanted: tuple[str, int]) -> HashIndex:
+    """The index on disk at the wanted (epoch, generation): as it is, updated from the change
+    log, or rebuilt from the FrameHash rows when the log cannot take it there."""
+    stamp = folder / _STAMP
+    epoch, generation = json.loads(stamp.read_text()) if stamp.exists() else ("", -1)
+    index = HashIndex.load(folder)
+    if index is not None and (epoch, generation) == wanted:
+        return index
+    changes = []
+    if index is not None and epoch == wanted[0] and 0 <= generation < wanted[1]:
+        log = IndexChange.objects.filter(generation__gt=generation, generation__lte=wanted[1])
+        changes = list(log.order_by("generation"))
+    if index is None or len(changes) != wanted[1] - generation:  # another database, or pruned
+        index = _built_from_rows()
+        index.save(folder)
+    else:
+        index.remove(_entry_ids([i for change in changes for i in change.removed]))
+        added = [i for change in changes for i in change.added]
+        for start in range(0, len(added), _BATCH):
+            rows = FrameHash.objects.filter(id__in=added[start : start + _BATCH])
+            index.add(*_entries(list(rows.values_list("id", "hashes"))))
+        _save(index, folder)
+    partial = stamp.with_name(_STAMP + ".part")
+    partial.write_text(json.dumps(wanted))
+    os.replace(partial, stamp)  # last: a crash before it only replays changes again
+    return index
 
 
 def _entries(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
@@ -94,30 +149,25 @@ def _entries(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     hashes = np.frombuffer(b"".join(bytes(r[1]) for r in rows), np.uint8)
     hashes = hashes.reshape(len(rows), N_VARIANTS, 32)[:, INDEXED]
-    entry_ids = ids[:, None] * N_VARIANTS + np.array(INDEXED)[None, :]
-    return hashes.reshape(-1, 32), entry_ids.ravel()
+    return hashes.reshape(-1, 32), _entry_ids(ids)
 
 
-def add_to_index(frame_ids: list[int]) -> None:
-    rows = list(FrameHash.objects.filter(id__in=frame_ids).values_list("id", "hashes"))
-    hashes, ids = _entries(rows)
-    folder = index_dir()
-    with locked(folder):
-        index = HashIndex.load(folder) or HashIndex.empty()
-        index.add(hashes, ids)
-        _save(index, folder)
+def _entry_ids(frame_ids: Any) -> np.ndarray:
+    ids = np.asarray(frame_ids, dtype=np.int64).reshape(-1, 1)
+    return (ids * N_VARIANTS + np.array(INDEXED)[None, :]).ravel()
 
 
-def remove_from_index(frame_ids: list[int]) -> None:
-    """Take FrameHash rows' entries out of the index (rows deleted with their clips)."""
-    ids = np.array(frame_ids, dtype=np.int64)[:, None] * N_VARIANTS + np.array(INDEXED)
-    folder = index_dir()
-    with locked(folder):
-        index = HashIndex.load(folder)
-        if index is None:
-            return
-        index.remove(ids.ravel())
-        _save(index, folder)
+def add_to_index(frame_ids: list[int], *, replaced: list[int] | tuple = ()) -> None:
+    """Put FrameHash rows in the catalogue index and take replaced ones out: a change logged
+    in the database, which every machine's index takes in before its next search. Call it
+    last in a transaction: the generation row stays locked until the commit."""
+    with transaction.atomic():
+        state = _state(lock=True)
+        state.generation += 1
+        IndexChange.objects.create(
+            generation=state.generation, added=list(frame_ids), removed=list(replaced)
+        )
+        state.save(update_fields=["generation"])
 
 
 def _save(index: HashIndex, folder: Path) -> None:
@@ -130,24 +180,32 @@ def _save(index: HashIndex, folder: Path) -> None:
         index.save(folder)
 
 
-def rebuild_index(progress=None) -> int:
-    """The index from every FrameHash row of clips in the catalogue or held; returns entries."""
+def _built_from_rows(progress=None) -> HashIndex:
+    """An index of every FrameHash row of clips in the catalogue or held."""
     parts_h, parts_i = [], []
     rows = FrameHash.objects.exclude(clip__asset__status=Asset.Status.REJECTED)
     batch: list[tuple[int, bytes]] = []
-    for row in rows.values_list("id", "hashes").iterator(chunk_size=10_000):
+    for row in rows.values_list("id", "hashes").iterator(chunk_size=_BATCH):
         batch.append(row)
-        if len(batch) == 10_000:
+        if len(batch) == _BATCH:
             h, i = _entries(batch)
             parts_h.append(h)
             parts_i.append(i)
             batch = []
             if progress:
-                progress(len(parts_i) * 10_000)
+                progress(len(parts_i) * _BATCH)
     h, i = _entries(batch)
     parts_h.append(h)
     parts_i.append(i)
-    index = HashIndex(np.concatenate(parts_h), np.concatenate(parts_i))
+    return HashIndex(np.concatenate(parts_h), np.concatenate(parts_i))
+
+
+def rebuild_index(progress=None) -> int:
+    """This machine's index anew from the FrameHash rows; returns its entries. Also drops
+    change log entries older than CHANGES_KEPT generations (a machine that far behind
+    rebuilds its own)."""
+    state = _state(lock=False)  # rows read after this: changes after it may apply twice
+    index = _built_from_rows(progress)
     folder = index_dir()
     with locked(folder):
         staging = folder.with_name("index.new")
@@ -157,7 +215,9 @@ def rebuild_index(progress=None) -> int:
             part.replace(folder / part.name)
         (staging / "meta.json").replace(folder / "meta.json")
         shutil.rmtree(staging, ignore_errors=True)
-    _cache.clear()
+        (folder / _STAMP).write_text(json.dumps([str(state.epoch), state.generation]))
+    _cache.pop(str(folder), None)
+    IndexChange.objects.filter(generation__lte=state.generation - CHANGES_KEPT).delete()
     return len(index)
 
 
@@ -212,16 +272,21 @@ def in_catalogue(qs: QuerySet[Clip]) -> QuerySet[Clip]:
 # ---- within the catalogue ------------------------------------------------------------------
 
 
-def forget_clips(asset: Asset) -> None:
-    """Call before deleting the asset's clips (a reanalysis replaces them): their frames leave
-    the index once the deletion commits, instead of staying there until a rebuild."""
-    frame_ids = list(FrameHash.objects.filter(clip__asset=asset).values_list("id", flat=True))
-    if frame_ids:
-        transaction.on_commit(lambda: remove_from_index(frame_ids))
+def frames_of(asset: Asset) -> list[int]:
+    """The asset's FrameHash ids: pass them to on_clips_made as replaced when its clips are
+    made anew (the rows go with the old clips; their index entries must go too)."""
+    return list(FrameHash.objects.filter(clip__asset=asset).values_list("id", flat=True))
 
 
-def on_clips_made(asset: Asset, clips: list[Clip], analysis: dict) -> list[DuplicateHold]:
-    """Store the new clips' frame hashes, hold duplicates, apply hash lists, then index them."""
+@transaction.atomic
+def on_clips_made(
+    asset: Asset, clips: list[Clip], analysis: dict, *, replaced: list[int] | tuple = ()
+) -> list[DuplicateHold]:
+    """Store the new clips' frame hashes, hold duplicates, apply hash lists, then log the
+    frames for the index (and the replaced ones out). The index's generation row stays locked
+    from the search to the commit: copies ingested at the same moment, on any machines, are
+    checked one after the other, the later against the earlier."""
+    _state(lock=True)
     shots = {shot["index"]: shot for shot in analysis.get("shots", [])}
     frame_ids: list[int] = []
     for clip in clips:
@@ -230,7 +295,7 @@ def on_clips_made(asset: Asset, clips: list[Clip], analysis: dict) -> list[Dupli
     holds = check_asset(asset)
     for hash_list in HashList.objects.all():
         apply_list(hash_list, Clip.objects.filter(asset=asset))
-    transaction.on_commit(lambda: add_to_index(frame_ids))
+    add_to_index(frame_ids, replaced=replaced)
     return holds
 
 
@@ -347,8 +412,26 @@ def decide(hold: DuplicateHold, reviewer, decision: str) -> DuplicateHold:
 # ---- hash lists: labs' corpora and creators' published footage ------------------------------
 
 
-def _list_dir(hash_list: HashList) -> Path:
-    return _home() / "lists" / str(hash_list.id)
+def _list_blob(hash_list: HashList, name: str) -> str:
+    return f"dedup/lists/{hash_list.id}/{name}"
+
+
+def _list_hashes(hash_list: HashList) -> tuple[set[str], HashIndex | None]:
+    """A list's SHA-256 digests and the index of its frames, from this machine's copy
+    (OUTTAKE_HOME/dedup/lists/<id>), made from the list's blobs the first time: a list never
+    changes once uploaded."""
+    folder = _home() / "lists" / str(hash_list.id)
+    digests = folder / "sha256.txt"
+    if not digests.exists():
+        with locked(folder):
+            if not digests.exists():
+                store = get_store()
+                frames = np.load(io.BytesIO(store.get_bytes(_list_blob(hash_list, "frames.npy"))))
+                lists.bag_index(frames).save(folder / "index")
+                partial = folder / "sha256.txt.part"
+                partial.write_bytes(store.get_bytes(_list_blob(hash_list, "sha256.txt")))
+                os.replace(partial, digests)  # last: its presence says the copy is whole
+    return set(digests.read_text().split()), HashIndex.load(folder / "index")
 
 
 @transaction.atomic
@@ -369,10 +452,13 @@ def upload_list(user, text: str, *, kind: str, purpose: str, name: str = "") -> 
         sha256_count=len(parsed.sha256),
         pdq_count=len(parsed.frames),
     )
-    folder = _list_dir(hash_list)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "sha256.txt").write_text("\n".join(sorted(parsed.sha256)))
-    lists.bag_index(parsed.frames).save(folder / "index")
+    # In blob storage, where workers on every machine find them (a rollback leaves them
+    # unreferenced, never a list without its hashes).
+    frames = io.BytesIO()
+    np.save(frames, parsed.frames)
+    store = get_store()
+    store.put_bytes(_list_blob(hash_list, "frames.npy"), frames.getvalue())
+    store.put_bytes(_list_blob(hash_list, "sha256.txt"), "\n".join(sorted(parsed.sha256)).encode())
     scope = Clip.objects.all()
     if purpose == HashList.Purpose.PUBLISHED:
         scope = scope.filter(asset__owner=user.organization)
@@ -396,9 +482,7 @@ def apply_list(hash_list: HashList, clips: QuerySet[Clip]) -> int:
     """ListMatch rows for the clips (of the catalogue) this list holds; returns how many."""
     if hash_list.purpose == HashList.Purpose.PUBLISHED:
         clips = clips.filter(asset__owner=hash_list.owner_id)
-    folder = _list_dir(hash_list)
-    sha256 = set((folder / "sha256.txt").read_text().split())
-    index = HashIndex.load(folder / "index")
+    sha256, index = _list_hashes(hash_list)
     made = 0
     for clip in clips.select_related("asset"):
         if clip.asset.sha256 and clip.asset.sha256 in sha256:
