@@ -159,6 +159,18 @@ def test_reviewers_settle_the_rest_and_move_credit_in_the_admin(client, people):
     client.post(url, {"action": "apply_buyer_credit", "_selected_action": [later.pk]})
     later.refresh_from_db()
     assert later.status == Invoice.Status.PAID and buyer_credit(org, "USD").minor == 200
-    client.post(url, {"action": "refund_buyer_credit", "_selected_action": [later.pk]})
+    asked = client.post(url, {"action": "refund_buyer_credit", "_selected_action": [later.pk]})
+    assert "reason" in asked.content.decode() and buyer_credit(org, "USD").minor == 200
+    client.post(
+        url,
+        {
+            "action": "refund_buyer_credit",
+            "_selected_action": [later.pk],
+            "apply": "1",
+            "reason": "over-paid TX-B",
+        },
+    )
     assert buyer_credit(org, "USD").minor == 0
+    told = Notification.objects.get(user=people.buyer, kind="credit.refunded")
+    assert told.body == "over-paid TX-B" and people.reviewer.email not in told.body
     assert trial_balance() == {"USD": 0}

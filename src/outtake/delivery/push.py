@@ -151,7 +151,7 @@ def start_push(
     from outtake.delivery.tasks import push_delivery
 
     _own(user, delivery)
-    if delivery.status != Delivery.Status.READY or delivery.license.paid_at is None:
+    if delivery.status != Delivery.Status.READY or not delivery.license.in_force:
         raise PushError("the package is not ready")
     bucket, prefix, region = _check_destination(bucket, prefix, region)
     endpoint = check_endpoint(endpoint)
@@ -216,6 +216,8 @@ def resume_push(
     from outtake.delivery.tasks import push_delivery
 
     _own(user, push.delivery)
+    if not push.delivery.license.in_force:
+        raise PushError("this license has ended: its packages are no longer pushed")
     stalled = push.status == Push.Status.RUNNING and _stale(push)
     if push.status != Push.Status.FAILED and not stalled:
         raise PushError(f"a {push.status} push cannot be resumed")
@@ -245,6 +247,8 @@ def run_push(push_id: str, on_part: OnPart | None = None) -> Push:
     push = Push.objects.select_related("delivery__license__buyer").get(pk=push_id)
     if push.status in (Push.Status.DONE, Push.Status.CANCELLED):
         return push
+    if not push.delivery.license.in_force:  # refunded or cancelled since it was queued
+        return _failed(push, "this license has ended: its packages are no longer pushed")
     Push.objects.filter(pk=push.pk).update(
         status=Push.Status.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now()
     )

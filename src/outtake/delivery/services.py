@@ -63,7 +63,7 @@ def build_next_version(license: License, removed_clip_ids: list[str]) -> Deliver
     removals.json tells the buyer which sample ids to delete (earlier removals carry over)."""
     from outtake.delivery.tasks import build_delivery
 
-    if license.paid_at is None:
+    if not license.in_force:  # unpaid, or refunded or cancelled since
         raise DeliveryError("nothing is delivered before it is paid")
     last = license.deliveries.order_by("-version").first()
     before = set(last.removed_clip_ids) if last else set()
@@ -100,7 +100,7 @@ def choose_transcode_profile(user, license: License, profile: str) -> Delivery |
         subject=license,
         data={"profile": profile},
     )
-    if license.paid_at is None or not license.deliveries.exists():
+    if not license.in_force or not license.deliveries.exists():
         return None
     return start_delivery(license)
 
@@ -109,11 +109,15 @@ def deliver_removals() -> list[Delivery]:
     """After revocations and removal requests: the next version of every delivered license
     whose latest version still contains a revoked clip (a periodic job runs this)."""
     started = []
-    affected = License.objects.filter(
-        paid_at__isnull=False,
-        deliveries__isnull=False,
-        id__in=RevocationNotice.objects.values("license"),
-    ).distinct()
+    affected = (
+        License.objects.filter(
+            paid_at__isnull=False,
+            deliveries__isnull=False,
+            id__in=RevocationNotice.objects.values("license"),
+        )
+        .exclude(status__in=License.ENDED)
+        .distinct()
+    )
     for license in affected:
         last = license.deliveries.order_by("-version").first()
         if revoked_clip_ids(license) - set(last.removed_clip_ids):
@@ -439,7 +443,7 @@ def build(delivery_id: str) -> Delivery:
     if delivery.status == Delivery.Status.READY:
         return delivery
     license = delivery.license
-    if license.paid_at is None:
+    if not license.in_force:  # unpaid, or refunded or cancelled since
         raise DeliveryError("nothing is delivered before it is paid")
     Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.BUILDING)
     settings.OUTTAKE_TMP_DIR.mkdir(parents=True, exist_ok=True)
@@ -524,7 +528,10 @@ def _ready(delivery: Delivery, manifest: dict) -> Delivery:
     delivery.error = ""
     delivery.save()
     license = delivery.license
-    License.objects.filter(pk=license.pk).update(status=License.Status.DELIVERED)
+    # A license refunded while its package was built stays ended.
+    License.objects.filter(pk=license.pk).exclude(status__in=License.ENDED).update(
+        status=License.Status.DELIVERED
+    )
     record(
         "delivery.ready",
         org=license.buyer,
@@ -567,7 +574,7 @@ def download_links(user, delivery: Delivery) -> tuple[list[dict], datetime]:
     a reviewer) may have them."""
     if not user.is_reviewer and delivery.license.buyer_id != user.organization_id:
         raise PermissionError("not your delivery")
-    if delivery.status != Delivery.Status.READY or delivery.license.paid_at is None:
+    if delivery.status != Delivery.Status.READY or not delivery.license.in_force:
         raise DeliveryError("the package is not ready")
     files = delivery.manifest.get("files") or [  # a package built before shards: one tar
         {"path": delivery.filename, "size": delivery.size_bytes, "sha256": delivery.sha256}
@@ -599,7 +606,7 @@ def delivery_for_token(token: str, path: str) -> Delivery:
     if (
         delivery is None
         or delivery.status != Delivery.Status.READY
-        or delivery.license.paid_at is None
+        or not delivery.license.in_force
     ):
         raise PermissionError("this package is not available")
     return delivery

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -25,9 +27,9 @@ from outtake.ledger.models import (
 )
 from outtake.ledger.payouts import payout_minimum, run_payouts
 from outtake.ledger.reconcile import import_statement, parse_csv
-from outtake.ledger.services import LedgerError, apply_credit, refund_credit
+from outtake.ledger.services import LedgerError, apply_credit, refund, refund_credit, void
 from outtake.ledger.tax import mask, set_withholding_rate
-from outtake.market.services import mark_paid
+from outtake.market.services import MarketError, mark_paid
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -68,6 +70,29 @@ class PaymentForm(forms.Form):
     reference = forms.CharField(max_length=200, help_text="The bank statement's reference.")
 
 
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Sent to the buyer and to the creators, and written in the journal.",
+    )
+
+
+class RefundForm(ReasonForm):
+    amount = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0.01"),
+        decimal_places=2,
+        help_text="In the invoice's currency; empty refunds all that is left (and ends the "
+        "license).",
+    )
+    end_license = forms.BooleanField(
+        required=False,
+        label="End the license too",
+        help_text="A partial refund keeps the license in force unless this is ticked.",
+    )
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
     list_display = (
@@ -78,13 +103,15 @@ class InvoiceAdmin(ReadOnlyAdmin):
         "currency",
         "status",
         "due",
+        "refunded",
         "issued_at",
         "paid_at",
     )
     list_filter = ("status",)
     actions = [
         "mark_transfer_received",
-        "refund_in_full",
+        "refund_invoices",
+        "void_unpaid",
         "apply_buyer_credit",
         "refund_buyer_credit",
     ]
@@ -93,53 +120,86 @@ class InvoiceAdmin(ReadOnlyAdmin):
     def due(self, obj) -> str:
         return str(Money(obj.due_minor, obj.currency)) if obj.status == Invoice.Status.OPEN else ""
 
+    @admin.display(description="refunded")
+    def refunded(self, obj) -> str:
+        amount = obj.refunded_minor
+        return str(Money(amount, obj.currency)) if amount else ""
+
     def has_change_permission(self, request, obj=None):
         return request.user.is_staff
 
-    @admin.action(description="Mark bank transfer received (the amount still due)")
-    def mark_transfer_received(self, request, queryset):
+    def _ask(self, request, queryset, form_class, action: str, intro: str, apply):
+        """Show the action's form for the chosen invoices, then apply it to each."""
         if "apply" in request.POST:
-            form = PaymentForm(request.POST)
+            form = form_class(request.POST)
             if form.is_valid():
                 for invoice in queryset:
                     try:
-                        mark_paid(
-                            invoice,
-                            amount_minor=invoice.due_minor,
-                            reference=form.cleaned_data["reference"],
-                            by=request.user,
-                        )
-                    except LedgerError as exc:
-                        self.message_user(request, str(exc), messages.ERROR)
+                        done = apply(invoice, form.cleaned_data)
+                    except (LedgerError, MarketError) as exc:
+                        self.message_user(request, f"{invoice.label}: {exc}", messages.ERROR)
                     else:
-                        self.message_user(
-                            request, f"{invoice.label} marked paid.", messages.SUCCESS
-                        )
+                        self.message_user(request, f"{invoice.label}: {done}", messages.SUCCESS)
                 return redirect(request.get_full_path())
         else:
-            form = PaymentForm()
+            form = form_class()
         return render(
             request,
-            "ledger/admin_payment.html",
+            "ledger/admin_invoice_action.html",
             {
                 "invoices": queryset,
                 "form": form,
-                "title": "Record bank transfers",
+                "action": action,
+                "intro": intro,
+                "title": intro,
                 **self.admin_site.each_context(request),
             },
         )
 
-    @admin.action(description="Refund in full (reverses the sale; creators are told)")
-    def refund_in_full(self, request, queryset):
-        from outtake.ledger.services import refund
+    @admin.action(description="Mark bank transfer received (the amount still due)")
+    def mark_transfer_received(self, request, queryset):
+        def apply(invoice, data) -> str:
+            mark_paid(
+                invoice,
+                amount_minor=invoice.due_minor,
+                reference=data["reference"],
+                by=request.user,
+            )
+            return "marked paid."
 
-        for invoice in queryset:
-            try:
-                refund(invoice, reason=f"refunded by {request.user.email}", by=request.user)
-            except LedgerError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(request, f"{invoice.label} refunded.", messages.SUCCESS)
+        intro = "Record the bank transfer of what is still due on these invoices"
+        return self._ask(request, queryset, PaymentForm, "mark_transfer_received", intro, apply)
+
+    @admin.action(description="Refund, all or part (buyer and creators are told the reason)")
+    def refund_invoices(self, request, queryset):
+        def apply(invoice, data) -> str:
+            amount = data["amount"]
+            row = refund(
+                invoice,
+                reason=data["reason"],
+                by=request.user,
+                amount_minor=None
+                if amount is None
+                else Money.from_decimal(amount, invoice.currency).minor,
+                end_license=data["end_license"],
+            )
+            left = Money(row.amount_minor - row.card_minor, row.currency)
+            return f"{Money(row.amount_minor, row.currency)} refunded" + (
+                f"; send {left} back by bank transfer." if left.minor else " to the card."
+            )
+
+        intro = "Refund these invoices (the sale is reversed in proportion)"
+        return self._ask(request, queryset, RefundForm, "refund_invoices", intro, apply)
+
+    @admin.action(description="Cancel unpaid invoices (part payments go back; license cancelled)")
+    def void_unpaid(self, request, queryset):
+        def apply(invoice, data) -> str:
+            row = void(invoice, reason=data["reason"], by=request.user)
+            back = f"; send {Money(row.amount_minor, row.currency)} back." if row else "."
+            return "cancelled" + back
+
+        intro = "Cancel these unpaid invoices and their licenses"
+        return self._ask(request, queryset, ReasonForm, "void_unpaid", intro, apply)
 
     @admin.action(description="Pay from the buyer's credit (over-payments)")
     def apply_buyer_credit(self, request, queryset):
@@ -154,20 +214,33 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Refund the buyer's credit (then send the transfer)")
     def refund_buyer_credit(self, request, queryset):
-        for buyer, currency in {(i.buyer, i.currency) for i in queryset}:
-            try:
-                amount = refund_credit(
-                    buyer, currency, reason=f"refunded by {request.user.email}", by=request.user
-                )
-            except LedgerError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(request, f"Send {amount} back to {buyer.name}.")
+        refunded: set = set()
+
+        def apply(invoice, data) -> str:
+            if (invoice.buyer_id, invoice.currency) in refunded:
+                return "this buyer's credit is refunded above."
+            amount = refund_credit(
+                invoice.buyer, invoice.currency, reason=data["reason"], by=request.user
+            )
+            refunded.add((invoice.buyer_id, invoice.currency))
+            return f"send {amount} back to {invoice.buyer.name}."
+
+        intro = "Refund the credit of these invoices' buyers"
+        return self._ask(request, queryset, ReasonForm, "refund_buyer_credit", intro, apply)
 
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ("invoice", "amount_minor", "currency", "reason", "recorded_by", "at")
+    list_display = (
+        "invoice",
+        "amount_minor",
+        "currency",
+        "card_minor",
+        "reason",
+        "ended_license",
+        "recorded_by",
+        "at",
+    )
 
 
 class StatementForm(forms.Form):

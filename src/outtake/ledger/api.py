@@ -39,6 +39,9 @@ class InvoiceOut(Schema):
     fee_minor: int
     currency: str
     status: str
+    received_minor: int
+    due_minor: int
+    refunded_minor: int
     issued_at: datetime
     paid_at: datetime | None
 
@@ -52,6 +55,9 @@ class InvoiceOut(Schema):
             fee_minor=i.fee_minor,
             currency=i.currency,
             status=i.status,
+            received_minor=i.received_minor,
+            due_minor=i.due_minor,
+            refunded_minor=i.refunded_minor,
             issued_at=i.issued_at,
             paid_at=i.paid_at,
         )
@@ -96,12 +102,34 @@ def invoice_as_pdf(request, invoice_id: int):
 
 class RefundIn(Schema):
     reason: str
+    amount_minor: int | None = None  # empty: all that is left, which ends the license
+    end_license: bool = False  # a partial refund ends it only when asked
+
+
+class VoidIn(Schema):
+    reason: str
 
 
 @router.post("/invoices/{int:invoice_id}/refund", response={201: InvoiceOut}, auth=FINANCE)
 def refund_invoice(request, invoice_id: int, payload: RefundIn):
+    """Refund a paid invoice, all or part; told to the buyer and the creators."""
     invoice = get_object_or_404(Invoice, pk=invoice_id)
-    services.refund(invoice, reason=payload.reason, by=_finance(request))
+    services.refund(
+        invoice,
+        reason=payload.reason,
+        by=_finance(request),
+        amount_minor=payload.amount_minor,
+        end_license=payload.end_license,
+    )
+    invoice.refresh_from_db()
+    return Status(201, InvoiceOut.from_invoice(invoice))
+
+
+@router.post("/invoices/{int:invoice_id}/void", response={201: InvoiceOut}, auth=FINANCE)
+def void_invoice(request, invoice_id: int, payload: VoidIn):
+    """Cancel an invoice not paid in full: part payments go back, the license is cancelled."""
+    invoice = get_object_or_404(Invoice, pk=invoice_id)
+    services.void(invoice, reason=payload.reason, by=_finance(request))
     invoice.refresh_from_db()
     return Status(201, InvoiceOut.from_invoice(invoice))
 

@@ -22,6 +22,7 @@ from outtake.ledger.models import Account
 
 CASH = "cash:bank"
 FEE_REVENUE = "revenue:fees"
+FEE_REFUNDS = "revenue:fee-refunds"
 PENDING = "creator:pending:"
 PAYABLE = "creator:payable:"
 CLAWBACK = "creator:clawback:"
@@ -69,7 +70,7 @@ def buyer_credit(org, currency: str) -> Account:
 
 def fee_refunds(currency: str) -> Account:
     return _get(
-        f"revenue:fee-refunds:{currency}",
+        f"{FEE_REFUNDS}:{currency}",
         "Outtake fees refunded",
         Account.Type.REVENUE,
         currency=currency,

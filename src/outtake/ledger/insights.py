@@ -52,7 +52,7 @@ def earnings_overview(
         chart.creator_clawback(org, currency),
     ]
     for at, amount in Posting.objects.filter(
-        account__in=mine, entry__kind__in=("sale", "refund"), entry__at__gte=first
+        account__in=mine, entry__kind__in=("sale", "refund", "void"), entry__at__gte=first
     ).values_list("entry__at", "amount_minor"):
         earned[f"{at:%Y-%m}"] -= amount
     uploaded: dict[str, float] = defaultdict(float)
@@ -61,7 +61,7 @@ def earnings_overview(
     ).values_list("asset__created_at", "start_s", "end_s"):
         uploaded[f"{at:%Y-%m}"] += _minutes(start_s, end_s)
     items = LicenseItem.objects.filter(creator=org, license__currency=currency).exclude(
-        license__invoice__status=Invoice.Status.REFUNDED
+        license__invoice__status__in=(Invoice.Status.REFUNDED, Invoice.Status.VOID)
     )
     sold: dict[str, float] = defaultdict(float)
     for at, start_s, end_s in items.filter(

@@ -98,8 +98,9 @@ class Invoice(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open"
-        PAID = "paid"
-        REFUNDED = "refunded"
+        PAID = "paid"  # in full; it may have been refunded in part since
+        REFUNDED = "refunded"  # in full
+        VOID = "void"  # cancelled before it was paid in full; part payments went back
 
     number = models.PositiveIntegerField(unique=True)
     license = models.OneToOneField(
@@ -113,6 +114,7 @@ class Invoice(models.Model):
     issued_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
 
     @property
     def label(self) -> str:
@@ -125,7 +127,14 @@ class Invoice(models.Model):
 
     @property
     def due_minor(self) -> int:
+        if self.status != self.Status.OPEN:
+            return 0
         return max(0, self.amount_minor - self.received_minor)
+
+    @property
+    def refunded_minor(self) -> int:
+        """What was given back to the buyer so far."""
+        return int(self.refunds.aggregate(s=models.Sum("amount_minor"))["s"] or 0)
 
     def __str__(self) -> str:
         return self.label
@@ -153,15 +162,25 @@ class Payment(models.Model):
 
 
 class Refund(models.Model):
-    """Money returned to a buyer for a paid license; its entry reverses the sale."""
+    """Money given back to a buyer: all or part of a paid invoice (several refunds, never more
+    than was paid), or the part payments of an invoice voided before it was paid in full.
+    Its entry reverses the sale in proportion."""
 
-    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="refund")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="refunds")
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=300)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     at = models.DateTimeField(auto_now_add=True)
     entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    # What went back through the card provider (and its refund id); the rest is a transfer
+    # the reviewer makes.
+    card_minor = models.BigIntegerField(default=0)
+    provider_reference = models.CharField(max_length=200, blank=True)
+    ended_license = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
 
 
 class BankLine(models.Model):

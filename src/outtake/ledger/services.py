@@ -12,7 +12,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from outtake.audit.services import record
-from outtake.core.money import Money, split_shares
+from outtake.core.money import Money, allocate, split_shares
 from outtake.ledger import chart
 from outtake.ledger.models import (
     Account,
@@ -320,9 +320,9 @@ def receive_credit(
     return entry
 
 
-def _reviewer(by) -> None:
+def _reviewer(by, what: str = "move a buyer's credit") -> None:
     if by is None or not by.is_reviewer:
-        raise PermissionError("only reviewers move a buyer's credit")
+        raise PermissionError(f"only reviewers {what}")
 
 
 def buyer_credit(org, currency: str) -> Money:
@@ -378,56 +378,177 @@ def refund_credit(org, currency: str, *, reason: str, by) -> Money:
     return amount
 
 
-@transaction.atomic
-def refund(invoice: Invoice, *, reason: str, by) -> Refund:
-    """Give a paid invoice's money back to the buyer by reversing the sale.
+def _refunded_so_far(license) -> tuple[dict, Money]:
+    """What earlier refunds of a license took from each creator's share and from the fee."""
+    currency = license.currency
+    taken: dict = defaultdict(lambda: Money.zero(currency))
+    fee = Money.zero(currency)
+    for p in Posting.objects.filter(entry__license=license, entry__kind="refund").select_related(
+        "account__organization"
+    ):
+        code = p.account.code
+        if code.startswith((chart.PAYABLE, chart.CLAWBACK)):
+            taken[p.account.organization] += Money(p.amount_minor, currency)
+        elif code.startswith(chart.FEE_REFUNDS):
+            fee += Money(p.amount_minor, currency)
+    return taken, fee
 
-    Each creator's share comes out of their payable balance; what was already paid out
-    becomes a clawback receivable, recovered from their future earnings. Creators are told.
+
+def refund_parts(invoice: Invoice, amount: Money) -> tuple[dict, Money]:
+    """How a refund of amount is shared among the creators and Outtake's fee: in proportion
+    to what is left of each after earlier refunds, by largest remainder, so the cents add up
+    and nobody gives back more than they got; refunding all that is left takes exactly what
+    is left of each."""
+    shares, fee = sale_shares(invoice.license)
+    taken, fee_taken = _refunded_so_far(invoice.license)
+    orgs = sorted(shares, key=lambda org: org.pk)
+    left = [(shares[org] - taken[org]).minor for org in orgs] + [(fee - fee_taken).minor]
+    *parts, fee_part = allocate(amount, left)
+    return dict(zip(orgs, parts, strict=True)), fee_part
+
+
+def _end_license(invoice: Invoice, status: str, reason: str, by) -> None:
+    from outtake.market.services import end_license
+
+    end_license(invoice.license, status=status, reason=reason, by=by)
+
+
+@transaction.atomic
+def refund(
+    invoice: Invoice,
+    *,
+    reason: str,
+    by,
+    amount_minor: int | None = None,
+    end_license: bool = False,
+) -> Refund:
+    """Give a buyer back all that is left of a paid invoice (the default) or part of it.
+
+    The sale is reversed in proportion (refund_parts). Each creator's part comes out of
+    their payable balance; what was already paid out becomes a clawback receivable,
+    recovered from their future earnings. A full refund ends the license; a partial one
+    only when the reviewer says so. What was paid by card goes back through the card
+    provider; the rest the reviewer transfers, and is told so. Buyer and creators are told.
     """
+    from outtake.ledger.payments import card_provider
+
+    _reviewer(by, "refunds")
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != Invoice.Status.PAID:
         raise LedgerError(f"{invoice.label} is {invoice.status}; only paid invoices are refunded")
     if not reason.strip():
         raise LedgerError("a refund needs a reason")
     currency = invoice.currency
-    shares, fee = sale_shares(invoice.license)
-    total = Money(invoice.amount_minor, currency)
-    lines = [Line(chart.cash(currency), -total), Line(chart.fee_refunds(currency), fee)]
-    lock(*(chart.creator_payable(org, currency) for org in shares))
+    left = Money(invoice.amount_minor - invoice.refunded_minor, currency)
+    amount = left if amount_minor is None else Money(amount_minor, currency)
+    if amount.minor <= 0:
+        raise LedgerError("a refund is a positive amount")
+    if amount > left:
+        raise LedgerError(f"only {left} of {invoice.label} is left to refund")
+    parts, fee_part = refund_parts(invoice, amount)
+    lines = [Line(chart.cash(currency), -amount), Line(chart.fee_refunds(currency), fee_part)]
+    lock(*(chart.creator_payable(org, currency) for org in parts))
     clawbacks: dict = {}
-    for org, share in shares.items():
+    for org, part in parts.items():
         payable = -balance(chart.creator_payable(org, currency))
-        taken = min(share, payable) if payable.minor > 0 else Money.zero(currency)
+        taken = min(part, payable) if payable.minor > 0 else Money.zero(currency)
         lines.append(Line(chart.creator_payable(org, currency), taken))
-        if share != taken:
-            clawbacks[org] = share - taken
-            lines.append(Line(chart.creator_clawback(org, currency), share - taken))
+        if part != taken:
+            clawbacks[org] = part - taken
+            lines.append(Line(chart.creator_clawback(org, currency), part - taken))
+    number = invoice.refunds.count() + 1  # the invoice row is locked
+    full = amount == left
+    to_card, card_ref = _refund_card(invoice, amount, number, card_provider())
     entry = post(
         "refund",
-        f"{invoice.label} refunded: {reason}",
+        f"{invoice.label} {'refunded' if full else f'refunded {amount}'}: {reason}",
         lines,
         license=invoice.license,
-        idempotency_key=f"refund:{invoice.pk}",
+        idempotency_key=f"refund:{invoice.pk}:{number}",
     )
+    ends = full or end_license
     row = Refund.objects.create(
         invoice=invoice,
-        amount_minor=total.minor,
+        amount_minor=amount.minor,
         currency=currency,
         reason=reason[:300],
         recorded_by=by,
         entry=entry,
+        card_minor=to_card.minor,
+        provider_reference=card_ref[:200],
+        ended_license=ends,
     )
-    invoice.status, invoice.refunded_at = Invoice.Status.REFUNDED, timezone.now()
-    invoice.save(update_fields=["status", "refunded_at"])
+    if full:
+        invoice.status, invoice.refunded_at = Invoice.Status.REFUNDED, timezone.now()
+        invoice.save(update_fields=["status", "refunded_at"])
     record(
         "refund.issued",
         actor=by,
         org=invoice.buyer,
         subject=row,
-        data={"invoice": invoice.label, "amount_minor": total.minor, "reason": reason},
+        data={
+            "invoice": invoice.label,
+            "amount_minor": amount.minor,
+            "currency": currency,
+            "reason": reason[:300],
+            "in_full": full,
+            "card_minor": to_card.minor,
+            "fee_minor": fee_part.minor,
+            "parts": {org.pseudonym: part.minor for org, part in parts.items()},
+            "license_ended": ends,
+        },
     )
-    for org, share in shares.items():
+    _tell_of_refund(invoice, row, parts, clawbacks, by)
+    if ends:
+        _end_license(invoice, "refunded", reason, by)
+    return row
+
+
+def _refund_card(invoice: Invoice, amount: Money, number: int, provider) -> tuple[Money, str]:
+    """Give back through the card provider what was paid by card and not yet refunded:
+    (the amount it took, its reference)."""
+    card = invoice.payments.filter(method=Payment.Method.CARD).first()
+    if card is None:
+        return Money.zero(amount.currency), ""
+    back = invoice.refunds.aggregate(s=models.Sum("card_minor"))["s"] or 0
+    to_card = Money(min(amount.minor, card.amount_minor - back), amount.currency)
+    if to_card.minor <= 0:
+        return Money.zero(amount.currency), ""
+    reference = provider.refund(card, to_card, f"outtake-refund-{invoice.pk}-{number}")
+    if reference is None:  # this provider cannot: the reviewer refunds it by hand
+        return Money.zero(amount.currency), ""
+    return to_card, reference
+
+
+def _tell_of_refund(invoice: Invoice, row: Refund, parts: dict, clawbacks: dict, by) -> None:
+    currency = invoice.currency
+    amount, card = Money(row.amount_minor, currency), Money(row.card_minor, currency)
+    by_transfer = amount - card
+    ways = [f"{card} goes back to your card"] if card.minor else []
+    if by_transfer.minor:
+        ways.append(f"{by_transfer} is sent back to you by bank transfer")
+    ended = " This license has ended: delete the data you received under it."
+    notify_org(
+        invoice.buyer,
+        "refund",
+        f"{amount} refunded on {invoice.label}",
+        f"{row.reason.rstrip('.')}. {' and '.join(ways)}." + (ended if row.ended_license else ""),
+        f"/licenses/{invoice.license_id}/",
+    )
+    if by_transfer.minor:
+        card_note = (
+            " It was paid by card: refund it in the card provider's dashboard."
+            if invoice.payments.filter(method=Payment.Method.CARD).exists()
+            else ""
+        )
+        notify_reviewers(
+            "refund.transfer",
+            f"Send {by_transfer} back to {invoice.buyer.name} ({invoice.label})",
+            f"The ledger has posted the refund; make the transfer from the client-money "
+            f"account.{card_note}",
+            f"/admin/ledger/refund/{row.pk}/change/",
+        )
+    for org, part in parts.items():
         owed = clawbacks.get(org)
         if owed:
             record(
@@ -437,11 +558,14 @@ def refund(invoice: Invoice, *, reason: str, by) -> Refund:
                 subject=row,
                 data={"invoice": invoice.label, "amount_minor": owed.minor, "currency": currency},
             )
+        if not part.minor:
+            continue
         notify_org(
             org,
             "refund",
-            f"A sale of your footage was refunded: -{share}",
-            f"{invoice.license.buyer.name_for_creators} was refunded ({reason}). "
+            f"A sale of your footage was refunded: -{part}",
+            f"{invoice.license.buyer.name_for_creators} was refunded "
+            f"{'in full' if row.amount_minor == invoice.amount_minor else amount} ({row.reason}). "
             + (
                 f"{owed} of your share had already been paid out; it will be deducted from "
                 "your next earnings."
@@ -450,6 +574,90 @@ def refund(invoice: Invoice, *, reason: str, by) -> Refund:
             ),
             "/earnings/",
         )
+
+
+@transaction.atomic
+def void(invoice: Invoice, *, reason: str, by) -> Refund | None:
+    """Cancel an invoice that is not paid in full: the sale is reversed, part payments go
+    back to the buyer (to their credit when paid from it, else by the reviewer's transfer)
+    and the license is cancelled. Buyer and creators are told."""
+    _reviewer(by, "void invoices")
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status != Invoice.Status.OPEN:
+        raise LedgerError(f"{invoice.label} is {invoice.status}; only open invoices are voided")
+    if not reason.strip():
+        raise LedgerError("cancelling an invoice needs a reason")
+    currency = invoice.currency
+    sale = invoice.license.entries.get(kind="sale")
+    postings = list(sale.postings.select_related("account__organization"))
+    lines = [Line(p.account, Money(-p.amount_minor, currency)) for p in postings]
+    returned = Money(invoice.received_minor, currency)
+    lines.append(Line(chart.buyer_receivable(invoice.buyer, currency), returned))
+    for payment in invoice.payments.all():
+        paid = Money(payment.amount_minor, currency)
+        from_credit = payment.method == Payment.Method.CREDIT
+        source = (
+            chart.buyer_credit(invoice.buyer, currency) if from_credit else chart.cash(currency)
+        )
+        lines.append(Line(source, -paid))
+    entry = post(
+        "void",
+        f"{invoice.label} cancelled before payment: {reason}",
+        lines,
+        license=invoice.license,
+        idempotency_key=f"void:{invoice.pk}",
+    )
+    invoice.status, invoice.voided_at = Invoice.Status.VOID, timezone.now()
+    invoice.save(update_fields=["status", "voided_at"])
+    row = None
+    if returned.minor:
+        row = Refund.objects.create(
+            invoice=invoice,
+            amount_minor=returned.minor,
+            currency=currency,
+            reason=reason[:300],
+            recorded_by=by,
+            entry=entry,
+            ended_license=True,
+        )
+    record(
+        "invoice.voided",
+        actor=by,
+        org=invoice.buyer,
+        subject=invoice,
+        data={"invoice": invoice.label, "returned_minor": returned.minor, "reason": reason[:300]},
+    )
+    by_transfer = Money(
+        sum(p.amount_minor for p in invoice.payments.all() if p.method != Payment.Method.CREDIT),
+        currency,
+    )
+    notify_org(
+        invoice.buyer,
+        "invoice.voided",
+        f"{invoice.label} is cancelled",
+        f"{reason}. "
+        + (f"The {returned} you paid towards it is given back. " if returned.minor else "")
+        + "Its license is cancelled.",
+        f"/licenses/{invoice.license_id}/",
+    )
+    if by_transfer.minor:
+        notify_reviewers(
+            "refund.transfer",
+            f"Send {by_transfer} back to {invoice.buyer.name} ({invoice.label}, voided)",
+            "The ledger has posted it; make the transfer from the client-money account.",
+            f"/admin/ledger/invoice/{invoice.pk}/change/",
+        )
+    for p in postings:
+        if p.account.code.startswith(chart.PENDING):
+            notify_org(
+                p.account.organization,
+                "sale.cancelled",
+                f"A sale of your footage was cancelled: -{Money(-p.amount_minor, currency)}",
+                f"{invoice.license.buyer.name_for_creators} did not pay and the license was "
+                f"cancelled ({reason}). The pending share is removed from your balance.",
+                "/earnings/",
+            )
+    _end_license(invoice, "cancelled", reason, by)
     return row
 
 
@@ -500,7 +708,9 @@ class Earnings:
 def _sale_status(lic) -> str:
     if lic is None or lic.invoice.status == Invoice.Status.OPEN:
         return "pending"
-    return "refunded" if lic.invoice.status == Invoice.Status.REFUNDED else "payable"
+    return {Invoice.Status.REFUNDED: "refunded", Invoice.Status.VOID: "cancelled"}.get(
+        lic.invoice.status, "payable"
+    )
 
 
 def creator_earnings(org, currency: str = "USD") -> Earnings:

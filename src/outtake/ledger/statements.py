@@ -32,7 +32,7 @@ from outtake.storage import get_store
 @dataclass(frozen=True)
 class StatementLine:
     at: datetime
-    kind: str  # sale, refund, payout, payout reversal, clawback recovered, adjustment
+    kind: str  # sale, refund, cancelled, payout, payout reversal, clawback recovered, adjustment
     amount: Money  # change of the creator's balance (0 for clawback recoveries)
     description: str
     invoice: str = ""
@@ -198,11 +198,19 @@ def _line(entry, own, amount, org, currency, sales_status, clawback_pk) -> State
             status=sales_status.get(entry.license_id, "pending"),
             **facts,
         )
-    if entry.kind == "refund":
+    if entry.kind in ("refund", "void"):
         facts = _license_facts(entry, org)
         facts.pop("gross_minor")
         facts.pop("price_lines")
         facts.pop("pool")
+        if entry.kind == "void":
+            return StatementLine(
+                at=entry.at,
+                kind="cancelled",
+                amount=amount,
+                description=f"Invoice {facts['invoice']} cancelled before it was paid",
+                **facts,
+            )
         owed = sum(p.amount_minor for p in own if p.account_id == clawback_pk)
         note = f"; {Money(owed, currency)} already paid out, owed back" if owed else ""
         return StatementLine(

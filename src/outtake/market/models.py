@@ -90,6 +90,10 @@ class License(models.Model):
         AWAITING_PAYMENT = "awaiting_payment"
         PAID = "paid"
         DELIVERED = "delivered"
+        REFUNDED = "refunded"  # ended by a refund: the buyer must delete the data
+        CANCELLED = "cancelled"  # its invoice was voided before it was paid
+
+    ENDED = (Status.REFUNDED, Status.CANCELLED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     quote = models.OneToOneField(Quote, on_delete=models.PROTECT, related_name="license")
@@ -115,6 +119,11 @@ class License(models.Model):
 
     def __str__(self) -> str:
         return f"License {self.id}"
+
+    @property
+    def in_force(self) -> bool:
+        """Paid and not ended: only then are its packages built, downloaded and pushed."""
+        return self.paid_at is not None and self.status not in self.ENDED
 
 
 class LicenseItem(models.Model):

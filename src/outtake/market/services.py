@@ -111,7 +111,12 @@ def available_clips(buyer_org, *, exclusive: bool = False) -> QuerySet[Clip]:
         "asset", "asset__owner"
     )
     qs = offered_to(for_sale(qs), buyer_org)
-    sold_exclusively = LicenseItem.objects.filter(license__exclusive=True).values("clip")
+    # An exclusive license that was refunded or cancelled gives its clips back.
+    sold_exclusively = (
+        LicenseItem.objects.filter(license__exclusive=True)
+        .exclude(license__status__in=License.ENDED)
+        .values("clip")
+    )
     already_mine = LicenseItem.objects.filter(license__buyer=buyer_org).values("clip")
     qs = qs.exclude(id__in=sold_exclusively).exclude(id__in=already_mine)
     qs = dedup.in_catalogue(qs)  # held duplicates and replaced copies are not for sale
@@ -454,6 +459,53 @@ def mark_paid(
             "/earnings/",
         )
     start_delivery(license)
+    return license
+
+
+@transaction.atomic
+def end_license(license: License, *, status: str, reason: str, by) -> License:
+    """End a license whose money went back (refunded) or never came (cancelled): its packages
+    are no longer built, downloaded or pushed, its exclusive clips return to the catalogue,
+    and the buyer is told to delete the data."""
+    if status not in License.ENDED:
+        raise MarketError(f"a license ends as {' or '.join(License.ENDED)}")
+    license = License.objects.select_for_update().get(pk=license.pk)
+    if license.status in License.ENDED:
+        return license
+    was = license.status
+    license.status = status
+    license.save(update_fields=["status"])
+    record(
+        "license.ended",
+        actor=by,
+        org=license.buyer,
+        subject=license,
+        data={"status": status, "was": was, "reason": reason[:300]},
+    )
+    had_data = was != License.Status.AWAITING_PAYMENT
+    notify_org(
+        license.buyer,
+        "license.ended",
+        f"Your license has ended ({status})",
+        f"{reason.rstrip('.')}. "
+        + (
+            "Its packages can no longer be downloaded or pushed; delete the data you received "
+            "under it, as the license requires."
+            if had_data
+            else "Nothing was delivered under it."
+        ),
+        f"/licenses/{license.id}/",
+    )
+    if license.exclusive:
+        for org in {item.creator for item in license.items.select_related("creator")}:
+            notify_org(
+                org,
+                "license.ended",
+                "Clips you licensed exclusively are back in the catalogue",
+                f"The exclusive license of {license.buyer.name_for_creators} has ended "
+                f"({status}); your clips can be licensed again.",
+                "/earnings/",
+            )
     return license
 
 
