@@ -7,15 +7,25 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from outtake.accounts.services import attest_upload
 from outtake.catalog.models import Asset, Clip
 from outtake.catalog.services import reprice
 from outtake.market.models import DatasetRequest, License, LicenseItem, Quote
 
 
 def ready_clip(
-    creator, *, width=1920, height=1080, duration_s=60.0, fps=25.0, kind="video", tags=()
+    creator,
+    *,
+    width=1920,
+    height=1080,
+    duration_s=60.0,
+    fps=25.0,
+    kind="video",
+    tags=(),
+    attested=True,
 ) -> Clip:
-    """A ready asset with one priced clip, as ingest would leave it."""
+    """A ready asset with one priced clip, as ingest would leave it; its ownership attested on
+    upload unless `attested=False`."""
     asset = Asset.objects.create(
         owner=creator.organization,
         uploaded_by=creator,
@@ -36,6 +46,8 @@ def ready_clip(
             "gps": {"lat": 48.858370, "lon": 2.294481, "alt": 30.0},
         },
     )
+    if attested:
+        attest_upload(creator, asset)
     clip = Clip.objects.create(
         asset=asset, kind=kind, start_s=0, end_s=duration_s, width=width, height=height, fps=fps
     )

@@ -157,6 +157,11 @@ def user_create(
     )
 
 
+def _can_ask() -> bool:
+    """Whether someone at a terminal can answer a question."""
+    return sys.stdin.isatty()
+
+
 @app.command()
 def upload(
     directory: Path = typer.Argument(..., exists=True, file_okay=False, resolve_path=True),
@@ -165,9 +170,27 @@ def upload(
     only_sellable: bool = typer.Option(
         False, help="Scan first (resuming any scan) and upload only files worth selling."
     ),
+    attest: bool | None = typer.Option(
+        None,
+        "--attest/--no-attest",
+        help="Attest that you own every file uploaded (asked once if not given). Uploads "
+        "without it are not offered to buyers until you attest each on its page.",
+    ),
 ) -> None:
     """Upload a folder resumably; files the server already has are skipped by SHA-256."""
+    from outtake.core.terms import OWNERSHIP_ATTESTATIONS
     from outtake.uploads.client import UploadError, upload_directory
+
+    if attest is None:
+        console.print("For every file you upload now, you attest that:")
+        for statement in OWNERSHIP_ATTESTATIONS.values():
+            console.print(f"  - {statement}")
+        if not _can_ask():
+            console.print("[red]error:[/red] answer with --attest (or --no-attest)")
+            raise typer.Exit(2)
+        attest = typer.confirm("Do you make these statements for every file?", default=False)
+    if not attest:
+        console.print("[yellow]not attested:[/yellow] these uploads are not offered to buyers")
 
     select = None
     if only_sellable:
@@ -181,7 +204,7 @@ def upload(
 
     try:
         report = upload_directory(
-            directory, server.rstrip("/"), token, select=select, console=console
+            directory, server.rstrip("/"), token, select=select, console=console, attest=attest
         )
     except UploadError as exc:
         console.print(f"[red]error:[/red] {exc}")

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from outtake.accounts.services import attest_upload
 from outtake.catalog.services import register_upload
 from outtake.market.services import available_clips
 from outtake.media.authenticity import IPTC_SOURCE_TYPE, evidence
@@ -55,6 +56,7 @@ def ingest(user, path: Path, folder: Path):
     upload = folder / f"partial-{path.name}"
     shutil.copy(path, upload)
     asset = register_upload(user, upload, path.name)  # jobs run inline in tests
+    attest_upload(user, asset)
     asset.refresh_from_db()
     assert asset.status == "ready", asset.status_reason
     return asset

@@ -42,7 +42,11 @@ def tus_upload(
         file_path=str(path),
         chunk_size=chunk_size,
         url=url,
-        metadata={"filename": name or path.name, "sha256": sha256(path.read_bytes())},
+        metadata={
+            "filename": name or path.name,
+            "sha256": sha256(path.read_bytes()),
+            "attest": "1",
+        },
     )
     if stop_after_chunks is None:
         uploader.upload()

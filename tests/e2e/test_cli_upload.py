@@ -22,7 +22,15 @@ def test_cli_upload_skips_known_files(exchange, tmp_path):
     env_home = {"HOME": str(tmp_path / "home")}
     exchange.env.update(env_home)
 
-    args = ("upload", str(folder), "--server", exchange.base_url, "--token", creator["token"])
+    args = (
+        "upload",
+        str(folder),
+        "--server",
+        exchange.base_url,
+        "--token",
+        creator["token"],
+        "--attest",
+    )
     first = exchange.cli(*args, check=False)
     assert first.returncode == 0, first.stderr
     assert "uploaded 2, skipped 0" in first.stderr.replace("\n", " ")
@@ -41,6 +49,7 @@ def test_cli_upload_skips_known_files(exchange, tmp_path):
         exchange.base_url,
         "--token",
         "ot_00000000_wrong",
+        "--attest",
         check=False,
     )
     assert refused.returncode == 2

@@ -65,7 +65,7 @@ def test_partial_attestation_is_refused(make_user, client):
 
 def test_per_upload_attestation_is_recorded(make_user, client):
     creator, other = make_user("creator"), make_user("creator")
-    asset = ready_clip(creator).asset
+    asset = ready_clip(creator, attested=False).asset
     url = f"/api/assets/{asset.id}/attestation"
     assert client.post(url, {}, content_type="application/json", **auth(other)).status_code == 404
     r = client.post(url, {}, content_type="application/json", **auth(creator))
@@ -78,7 +78,7 @@ def test_upload_metadata_attest_flag(make_user, tmp_path, monkeypatch):
     from outtake.catalog.models import Asset
 
     creator = make_user("creator")
-    asset = ready_clip(creator).asset
+    asset = ready_clip(creator, attested=False).asset
     monkeypatch.setattr(upload_endpoint, "register_upload", lambda *a, **k: asset)
 
     class Upload:
@@ -114,7 +114,7 @@ def test_without_the_agreement_no_browser_upload_and_no_sales(make_user, client,
     assert "Creator Agreement" in text and creator.organization.pseudonym in text
     r = client.get("/api/agreement/document", **auth(creator))
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
-    assert not Attestation.objects.exists()  # reading records nothing
+    assert not Attestation.objects.filter(scope="agreement").exists()  # reading records nothing
 
     client.post("/agreement/", {"accept": "1"})
     [accepted] = Attestation.objects.filter(scope="agreement")
@@ -179,3 +179,33 @@ def test_tus_refuses_a_creator_without_the_agreement(make_user, tmp_path):
         assert asyncio.run(_tus_post(app, creator.raw_token))[0] == 201
     finally:  # the connection the app's worker thread opened must not outlive the test
         asyncio.run(sync_to_async(connections.close_all)())
+
+
+def test_an_upload_is_sold_only_once_its_ownership_is_attested(make_user, client):
+    from outtake.accounts.services import warranties_of
+    from outtake.core.terms import OWNERSHIP_ATTESTATIONS
+    from outtake.market.services import accept_quote, available_clips, build_quote, create_request
+    from outtake.rights.sellability import NOT_ATTESTED, sale_problem
+
+    creator, buyer = make_user("creator"), make_user("buyer")
+    clip = ready_clip(creator, attested=False)  # uploaded without `attest=1`
+    assert not available_clips(buyer.organization).exists()
+    assert sale_problem(clip) == NOT_ATTESTED
+    assert warranties_of([clip.asset]) == ()
+    client.force_login(creator)
+    page = client.get(f"/assets/{clip.asset_id}/").content.decode()
+    assert "Not offered to buyers until you attest" in page and 'id="attest"' in page
+    client.post(f"/assets/{clip.asset_id}/attest/", {})  # the box not ticked
+    assert not Attestation.objects.filter(scope="upload").exists()
+
+    client.post(f"/assets/{clip.asset_id}/attest/", {"attest": "1"})
+    assert sale_problem(clip) == "" and available_clips(buyer.organization).count() == 1
+    assert (
+        "You attested owning this upload"
+        in client.get(f"/assets/{clip.asset_id}/").content.decode()
+    )
+    lic = accept_quote(buyer, build_quote(create_request(buyer, {"budget": "100"})))
+    assert lic.contract.document["warranties"] == list(OWNERSHIP_ATTESTATIONS.values())
+    # Another creator's upload without it takes every warranty out of a joint license.
+    other = ready_clip(make_user("creator"), attested=False)
+    assert warranties_of([clip.asset, other.asset]) == ()

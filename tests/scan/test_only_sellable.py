@@ -23,14 +23,23 @@ def test_only_files_the_scan_values_are_selected(tmp_path, monkeypatch):
     monkeypatch.setattr("outtake.media.scan.scan", lambda directory: report)
     chosen: list[Path] = []
 
-    def upload(directory, server, token, *, select=None, console=None):
+    def upload(directory, server, token, *, select=None, console=None, attest=False):
         chosen.extend(p for p in (worth, worthless) if select(p))
         return UploadReport(uploaded=list(chosen))
 
     monkeypatch.setattr("outtake.uploads.client.upload_directory", upload)
     result = CliRunner().invoke(
         app,
-        ["upload", str(tmp_path), "--server", "http://x", "--token", "t", "--only-sellable"],
+        [
+            "upload",
+            str(tmp_path),
+            "--server",
+            "http://x",
+            "--token",
+            "t",
+            "--only-sellable",
+            "--attest",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert chosen == [worth]

@@ -257,3 +257,40 @@ def test_sidecars_stay_home_and_what_they_say_goes_with_their_video(server, tmp_
         "log_profile": "S-Log3",
     }
     assert "sidecar" not in sent["plain.mov"]
+
+
+def test_the_attestation_travels_with_each_upload(server, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "a.mp4").write_bytes(b"a" * 1000)
+    upload_directory(tmp_path / "mine", server.url, TOKEN, state_file=tmp_path / "s.json")
+    (tmp_path / "mine" / "b.mp4").write_bytes(b"b" * 1000)
+    upload_directory(
+        tmp_path / "mine", server.url, TOKEN, state_file=tmp_path / "s.json", attest=True
+    )
+    attested = {u.metadata["filename"]: u.metadata.get("attest") for u in server.completed}
+    assert attested == {"a.mp4": None, "b.mp4": "1"}
+
+
+def test_outtake_upload_asks_once_or_takes_attest(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from outtake.cli import app
+
+    calls = []
+
+    def fake_upload(directory, server, token, *, select=None, console=None, attest=False):
+        calls.append(attest)
+        return client.UploadReport()
+
+    monkeypatch.setattr(client, "upload_directory", fake_upload)
+    args = ["upload", str(tmp_path), "--server", "http://x", "--token", "t"]
+    runner = CliRunner()
+    refused = runner.invoke(app, args)  # no terminal to ask on, and no answer given
+    assert refused.exit_code == 2 and "--attest" in refused.output and calls == []
+    assert runner.invoke(app, [*args, "--attest"]).exit_code == 0
+    assert runner.invoke(app, [*args, "--no-attest"]).exit_code == 0
+    monkeypatch.setattr("outtake.cli._can_ask", lambda: True)
+    asked = runner.invoke(app, args, input="y\n")
+    assert asked.exit_code == 0, asked.output
+    assert "holds all rights" in asked.output and "Do you make these statements" in asked.output
+    assert calls == [True, False, True]

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from outtake.accounts.models import ApiToken, User
+from outtake.accounts.services import attest_upload
 from outtake.audit.models import AuditEvent
 from outtake.catalog.models import Asset, Clip
 from outtake.catalog.services import reprice
@@ -32,7 +33,7 @@ def text(response) -> str:
 def make_asset(
     user: User, *, width: int = 1920, height: int = 1080, duration: float = 60.0
 ) -> Asset:
-    """A ready asset with one priced clip, without running media analysis."""
+    """A ready asset with one priced clip, attested, without running media analysis."""
     asset = Asset.objects.create(
         owner=user.organization,
         uploaded_by=user,
@@ -64,6 +65,7 @@ def make_asset(
         fps=25.0,
     )
     reprice(clip)
+    attest_upload(user, asset)
     return asset
 
 

@@ -12,6 +12,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from outtake.accounts.models import ApiToken, Attestation, LoginFailure, Organization, User
@@ -314,16 +315,28 @@ def attest_upload(user: User, asset, statements: list[str] | None = None) -> Att
     return attestation
 
 
-def warranties_of(orgs) -> tuple[str, ...]:
-    """The ownership statements every one of these creators attested with their agreement:
-    the warranties a license may state on their behalf."""
+def upload_attestation(asset) -> Attestation | None:
+    """The latest ownership attestation made for this upload, if any."""
+    return Attestation.objects.filter(scope=Attestation.Scope.UPLOAD, asset=asset).first()
+
+
+def warranties_of(assets) -> tuple[str, ...]:
+    """The ownership statements attested for every one of these assets, both by its creator
+    with the agreement and for the upload itself: the warranties a license may state on their
+    behalf."""
+    assets = {a.pk: a for a in assets}
+    latest: dict = {}  # (scope, organisation or asset) -> the statements of its latest
+    scopes = Q(scope=Attestation.Scope.UPLOAD, asset_id__in=list(assets)) | Q(
+        scope=Attestation.Scope.AGREEMENT,
+        organization_id__in={a.owner_id for a in assets.values()},
+    )
+    for attestation in Attestation.objects.filter(scopes).order_by("at", "id"):
+        upload = attestation.scope == Attestation.Scope.UPLOAD
+        whose = attestation.asset_id if upload else attestation.organization_id
+        latest[attestation.scope, whose] = set(attestation.statements)
     common: set[str] | None = None
-    for org in {o.pk: o for o in orgs}.values():
-        latest = (
-            Attestation.objects.filter(organization=org, scope=Attestation.Scope.AGREEMENT)
-            .order_by("-at", "-id")
-            .first()
-        )
-        attested = set(latest.statements) if latest else set()
+    for asset in assets.values():
+        agreed = latest.get((Attestation.Scope.AGREEMENT, asset.owner_id), set())
+        attested = agreed & latest.get((Attestation.Scope.UPLOAD, asset.pk), set())
         common = attested if common is None else common & attested
     return tuple(OWNERSHIP_ATTESTATIONS[c] for c in OWNERSHIP_ATTESTATIONS if c in (common or ()))

@@ -10,13 +10,14 @@ from django.views.decorators.http import require_POST
 
 from outtake.accounts.auth import request_user
 from outtake.accounts.models import User
-from outtake.accounts.services import needs_agreement
+from outtake.accounts.services import needs_agreement, upload_attestation
 from outtake.accounts.views import browser_upload_token, role_required
 from outtake.catalog.forms import TagsForm
 from outtake.catalog.models import Asset, Clip
 from outtake.catalog.services import CatalogError, assets_of, set_creator_tags
 from outtake.core.money import Money
 from outtake.core.privacy import public_metadata
+from outtake.core.terms import OWNERSHIP_ATTESTATIONS
 from outtake.market.services import asset_shown_to_buyer, available_clips
 from outtake.rights.claims import holds_on
 from outtake.rights.forms import TermsForm
@@ -102,7 +103,15 @@ def footage(request: HttpRequest) -> HttpResponse:
     """A creator who has not accepted the current agreement still sees their assets, with a
     link to the agreement in place of the uploader."""
     token = None if needs_agreement(request.user) else browser_upload_token(request)
-    return render(request, "catalog/footage.html", {"upload_token": token, **_asset_page(request)})
+    return render(
+        request,
+        "catalog/footage.html",
+        {
+            "upload_token": token,
+            "statements": OWNERSHIP_ATTESTATIONS.values(),
+            **_asset_page(request),
+        },
+    )
 
 
 @role_required(User.Role.CREATOR)
@@ -141,6 +150,8 @@ def asset_detail(request: HttpRequest, asset_id) -> HttpResponse:
                 for c in asset.clips.select_related("asset")
             ],
             "holds": holds_on(asset),
+            "attestation": upload_attestation(asset),
+            "statements": OWNERSHIP_ATTESTATIONS.values(),
             "tags_form": TagsForm.for_tags(asset.creator_tags),
             "terms_form": TermsForm(terms=terms),
             "terms_version": version,

@@ -85,7 +85,7 @@ def license_document(license: License) -> LicenseDocument:
         uses=tuple(license.uses),
         accepted_constraints=tuple(license.accepted_constraints),
         creator_share=settings.RATE_CARD.creator_share,
-        warranties=warranties_of([i.creator for i in items]),
+        warranties=warranties_of([i.clip.asset for i in items]),
         exclusive=license.exclusive,
         term_years=getattr(request, "term_years", None),
         territory=tuple(getattr(request, "territory", None) or ()),

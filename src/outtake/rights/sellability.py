@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from outtake.accounts.models import Attestation
 from outtake.accounts.services import (
     accepted_current_agreement,
     agreement_version,
@@ -21,6 +22,7 @@ from outtake.rights.models import RemovalRequest, RightsClaim, TermsVersion
 from outtake.rights.releases import release_blocked, release_problem
 
 AGREEMENT_MISSING = "creator has not accepted the current creator agreement"
+NOT_ATTESTED = "the creator has not attested owning this upload"
 WITHDRAWN = "withdrawn from sale by the creator"
 CLAIMED = "held by a rights claim"
 REMOVAL_ASKED = "held by a removal request from a person shown"
@@ -46,6 +48,7 @@ def require_current_agreement(user) -> None:
 def _conditions() -> list[tuple[str, Q]]:
     """What a clip needs to be sold, each as a filter on clips with the reason it fails."""
     agreed = current_agreements().filter(organization=OuterRef("asset__owner"))
+    attested = Attestation.objects.filter(scope=Attestation.Scope.UPLOAD, asset=OuterRef("asset"))
     claimed = RightsClaim.objects.filter(asset=OuterRef("asset"), status__in=CLAIM_HOLDS)
     removal = RemovalRequest.objects.filter(
         Q(clip__isnull=True) | Q(clip=OuterRef("pk")),
@@ -54,6 +57,7 @@ def _conditions() -> list[tuple[str, Q]]:
     )
     return [
         (AGREEMENT_MISSING, Q(Exists(agreed))),
+        (NOT_ATTESTED, Q(Exists(attested))),
         (WITHDRAWN, Q(asset__withdrawn_at__isnull=True)),
         (CLAIMED, ~Q(Exists(claimed))),
         (REMOVAL_ASKED, ~Q(Exists(removal))),

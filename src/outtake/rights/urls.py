@@ -16,6 +16,7 @@ urlpatterns = [
     path("approvals/", views.approval_list, name="approvals"),
     path("revocations/", views.revocation_list, name="revocations"),
     path("notices/revocations/<int:notice_id>/", views.revocation_notice, name="revocation"),
+    path("assets/<uuid:asset_id>/attest/", views.asset_attest, name="asset-attest"),
     path("assets/<uuid:asset_id>/withdraw/", views.asset_withdraw, name="asset-withdraw"),
     path("rights/report/", views.report, name="report"),
     path("rights/<uuid:asset_id>/claim/", views.public_claim, name="claim"),

@@ -211,6 +211,19 @@ def revocation_notice(request: HttpRequest, notice_id: int) -> HttpResponse:
 
 @require_POST
 @role_required(User.Role.CREATOR)
+def asset_attest(request: HttpRequest, asset_id) -> HttpResponse:
+    """Attest owning an upload that was sent without the attestation."""
+    asset = get_object_or_404(assets_of(request.user), pk=asset_id)
+    if request.POST.get("attest") != "1":
+        messages.error(request, "Tick the box to make the ownership statements.")
+    else:
+        accounts.attest_upload(request.user, asset)
+        messages.success(request, "Ownership attested: this upload can be offered to buyers.")
+    return redirect("asset", asset_id=asset.id)
+
+
+@require_POST
+@role_required(User.Role.CREATOR)
 def asset_withdraw(request: HttpRequest, asset_id) -> HttpResponse:
     asset = get_object_or_404(assets_of(request.user), pk=asset_id)
     claims.withdraw_asset(request.user, asset, request.POST.get("reason", ""))

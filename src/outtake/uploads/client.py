@@ -78,9 +78,11 @@ def upload_directory(
     select: Callable[[Path], bool] | None = None,
     chunk_size: int = 8 << 20,
     console: Console | None = None,
+    attest: bool = False,
 ) -> UploadReport:
     """Upload every file under `directory` the server does not have yet, but hidden files and
-    camera sidecars.
+    camera sidecars. `attest`: the creator attests owning each file (core.terms'
+    OWNERSHIP_ATTESTATIONS); an upload without it is not offered to buyers until attested.
 
     A file's failure is recorded in the report and the run goes on; a refused token raises
     TokenRefused and an unreachable server UploadError.
@@ -131,7 +133,7 @@ def upload_directory(
         for path in todo:
             progress.update(sending, description=path.name)
             try:
-                _upload_file(tus, path, digests[path], urls, chunk_size, progress, sending)
+                _upload_file(tus, path, digests[path], urls, chunk_size, progress, sending, attest)
             except (TusCommunicationError, OSError) as error:
                 if _status(error) == 401:
                     raise TokenRefused(_reason(error)) from error
@@ -197,10 +199,11 @@ def _upload_file(
     chunk_size: int,
     progress: Progress,
     task: TaskID,
+    attest: bool,
 ) -> None:
     size = path.stat().st_size
     key = f"{tus.url} sha256:{digest}"
-    uploader = _uploader(tus, path, key, urls, chunk_size, digest, size)
+    uploader = _uploader(tus, path, key, urls, chunk_size, digest, size, attest)
     progress.advance(task, uploader.offset)
     # At least one PATCH, even when every byte is already there (resumed upload, empty file):
     # its answer is what says the server has finished with the upload.
@@ -221,10 +224,13 @@ def _uploader(
     chunk_size: int,
     digest: str,
     size: int,
+    attest: bool,
 ) -> Uploader:
     metadata = {"filename": path.name, "sha256": digest, "size": str(size)}
     if facts := sidecar_facts(path):
         metadata["sidecar"] = json.dumps(facts)
+    if attest:
+        metadata["attest"] = "1"  # the server records the ownership attestation with the asset
 
     def make() -> Uploader:
         # A path, not an open stream: tuspy closes the stream it fingerprints.

@@ -5,7 +5,27 @@
   var target = document.getElementById("uploader");
   if (!target || !window.Uppy) return;
 
-  var uppy = new Uppy.Uppy({ autoProceed: false })
+  // The creator attests owning each file before it is sent: a checkbox the page puts next to
+  // the uploader. Unattested files are not offered to buyers, so nothing is sent without it.
+  var attest = target.dataset.attest && document.querySelector(target.dataset.attest);
+
+  var uppy = new Uppy.Uppy({
+    autoProceed: false,
+    onBeforeUpload: function (files) {
+      if (!attest || !attest.checked) {
+        uppy.info("Tick the ownership statements above first.", "error", 5000);
+        if (attest) attest.focus();
+        return false;
+      }
+      var attested = {};
+      Object.keys(files).forEach(function (id) {
+        attested[id] = Object.assign({}, files[id], {
+          meta: Object.assign({}, files[id].meta, { attest: "1" }),
+        });
+      });
+      return attested;
+    },
+  })
     .use(Uppy.Dashboard, {
       inline: true,
       target: target,
@@ -20,8 +40,8 @@
       chunkSize: 8 * 1024 * 1024,
       retryDelays: [0, 1000, 3000, 5000, 10000],
       removeFingerprintOnSuccess: true,
-      // The server reads `filename`; nothing else about the file leaves the browser.
-      allowedMetaFields: ["filename", "filetype"],
+      // The server reads `filename` and `attest`; nothing else about the file leaves the browser.
+      allowedMetaFields: ["filename", "filetype", "attest"],
     });
 
   uppy.on("file-added", function (file) {
