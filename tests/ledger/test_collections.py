@@ -1,6 +1,8 @@
 """Pooled collections: one price split among many creators by the rate-card value of their
 clips (largest remainder), through quote, license, sale entry and statement."""
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -9,8 +11,9 @@ from django.utils import timezone
 from outtake.ledger.models import Collection
 from outtake.ledger.pools import pool_formula
 from outtake.ledger.services import sale_shares, trial_balance
-from outtake.ledger.statements import statement
+from outtake.ledger.statements import statement, statement_csv
 from outtake.market.services import MarketError, accept_quote, quote_collection
+from outtake.notices.models import Notification
 from outtake.rights.services import set_terms
 from tests.factories import ready_clip
 from tests.ledger.conftest import pay
@@ -61,6 +64,28 @@ def test_one_cent_over_many_creators(people, make_user):
         ready_clip(creator, tags=["drone"])
     quote = quote_collection(people.buyer, drone_collection(price_minor=1))
     assert sorted(i.price_minor for i in quote.items.all()) == [0] * 6 + [1]
+
+
+def test_a_part_that_rounds_to_zero_is_told_and_shown_on_the_statement(people, make_user):
+    creators = [make_user("creator") for _ in range(3)]
+    for creator in creators:
+        ready_clip(creator, tags=["drone"])
+    start = timezone.now() - timedelta(seconds=1)
+    lic = accept_quote(people.buyer, quote_collection(people.buyer, drone_collection(1)))
+    pay(lic.invoice, people.reviewer)
+    parts = {i.creator: i.price_minor for i in lic.items.all()}
+    nothing = next(u for u in creators if parts[u.organization] == 0)
+    [told] = Notification.objects.filter(user=nothing, kind="earnings")
+    assert "0.00 USD" not in told.subject and "rounds to 0.00 USD" in told.body
+    st = statement(nothing.organization, start, timezone.now() + timedelta(seconds=1))
+    [sale] = st.lines
+    assert (sale.kind, sale.amount.minor, sale.gross.minor, sale.status) == ("sale", 0, 0, "paid")
+    assert sale.invoice == lic.invoice.label and sale.clips == 1
+    assert "your part 0.00 USD = 0.01 USD" in sale.pool
+    [row] = [r for r in csv.DictReader(io.StringIO(statement_csv(st))) if r["type"] == "sale"]
+    assert row["amount"] == "0.00" and row["pool_formula"] == sale.pool
+    assert row["price_lines"] == "Part of the collection «4K drone B-roll, 2025»: 0.00"
+    assert st.closing.minor == 0
 
 
 def test_a_creators_minimum_price_holds_in_a_collection(people):

@@ -3,12 +3,14 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
-from outtake.ledger.payouts import run_payouts
+from outtake.ledger.payouts import StripeConnect, run_payouts
 from outtake.ledger.services import creator_earnings, refund
 from outtake.ledger.statements import month, statement, statement_csv
-from tests.ledger.conftest import pay, sell
+from tests.ledger.conftest import give_destination, pay, sell
+from tests.ledger.test_payouts import FakeStripe
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +63,33 @@ def test_statement_lines_explain_the_balance(people):
     assert rows[-2][10] == str(whole.closing.to_decimal())
     assert rows[-1][:3] == ["# audit chain", whole.audit_head, str(whole.audit_events)]
     assert len(rows) == len(whole.lines) + 4
+
+
+@override_settings(OUTTAKE_STRIPE_SECRET_KEY="sk_test_123")
+def test_paid_or_payable_comes_from_the_payouts_actually_made(people, make_user):
+    creator = make_user("creator")
+    give_destination(creator.organization, stripe_account="acct_x")
+    org = creator.organization
+    start = timezone.now() - timedelta(seconds=1)
+    first = sell(people.buyer, [(creator, 2000)])
+    pay(first, people.reviewer)
+    closed = (400, {"error": {"message": "account closed"}})
+    stripe = FakeStripe(answers=[TimeoutError("read timed out"), None, closed])
+
+    def status(invoice) -> str:
+        st = statement(org, start, timezone.now() + timedelta(seconds=1))
+        return next(ln.status for ln in st.of_kind("sale") if ln.invoice == invoice.label)
+
+    assert status(first) == "payable"
+    run_payouts(provider=StripeConnect(http=stripe), run="r1")  # no answer: pending
+    assert status(first) == "payout pending"  # the balance is 0, but nothing was sent yet
+    run_payouts(provider=StripeConnect(http=stripe), run="r2")  # sent now
+    assert status(first) == "paid"
+    second = sell(people.buyer, [(creator, 3000)])
+    pay(second, people.reviewer)
+    run_payouts(provider=StripeConnect(http=stripe), run="r3")  # refused and reversed
+    assert (status(first), status(second)) == ("paid", "payable")
+    assert {s["status"] for s in creator_earnings(org).sales} == {"paid", "payable"}
 
 
 def test_buyers_shown_as_an_ai_lab(people):

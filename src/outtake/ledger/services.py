@@ -23,6 +23,7 @@ from outtake.ledger.models import (
     Posting,
     Refund,
 )
+from outtake.ledger.sale_status import sale_statuses
 from outtake.notices.services import notify_org, notify_reviewers
 
 
@@ -705,19 +706,12 @@ class Earnings:
         return self.pending + self.payable - self.clawback
 
 
-def _sale_status(lic) -> str:
-    if lic is None or lic.invoice.status == Invoice.Status.OPEN:
-        return "pending"
-    return {Invoice.Status.REFUNDED: "refunded", Invoice.Status.VOID: "cancelled"}.get(
-        lic.invoice.status, "payable"
-    )
-
-
 def creator_earnings(org, currency: str = "USD") -> Earnings:
     pending = -balance(chart.creator_pending(org, currency))
     payable = -balance(chart.creator_payable(org, currency))
     clawback = balance(chart.creator_clawback(org, currency))
     sales = []
+    statuses = sale_statuses(org, currency)
     postings = (
         Posting.objects.filter(
             account__code=chart.creator_pending(org, currency).code, entry__kind="sale"
@@ -733,7 +727,7 @@ def creator_earnings(org, currency: str = "USD") -> Earnings:
                 "license_id": str(lic.id) if lic else None,
                 "buyer": lic.buyer.name_for_creators if lic else "",
                 "share": Money(-p.amount_minor, currency),
-                "status": _sale_status(lic),
+                "status": statuses.get(lic.id, "pending") if lic else "pending",
             }
         )
     return Earnings(pending=pending, payable=payable, sales=sales, clawback=clawback)

@@ -24,6 +24,7 @@ from outtake.core.money import Money
 from outtake.ledger import chart
 from outtake.ledger.models import Account, JournalEntry, Payout, Posting, StoredStatement
 from outtake.ledger.pools import pool_formula
+from outtake.ledger.sale_status import sale_statuses
 from outtake.ledger.services import LedgerError
 from outtake.notices.services import notify_org
 from outtake.storage import get_store
@@ -117,9 +118,15 @@ def statement(org, start: datetime, end: datetime, currency: str = "USD") -> Sta
         acc.pk: _sum(mine.filter(account=acc, entry__at__lt=end))
         for acc in (pending, payable, clawback)
     }
-    sales_status = _sale_status(org, currency, end, -by_account[payable.pk])
+    sales_status = sale_statuses(org, currency, end)
+    in_period = Q(at__gte=start, at__lt=end)
+    # A sale whose share rounds to 0 (a small part of a pooled collection) posts nothing for
+    # the creator: it is listed all the same, at 0.00, with its pool formula.
+    unposted = Q(kind="sale", license__currency=currency, license__items__creator=org) & ~Q(
+        postings__account=pending
+    )
     entries = (
-        JournalEntry.objects.filter(postings__in=mine, at__gte=start, at__lt=end)
+        JournalEntry.objects.filter(in_period & (Q(postings__in=mine) | unposted))
         .distinct()
         .select_related("license__buyer", "license__invoice")
         .order_by("at", "id")
@@ -254,39 +261,6 @@ def _line(entry, own, amount, org, currency, sales_status, clawback_pk) -> State
     return StatementLine(at=entry.at, kind="adjustment", amount=amount, description=entry.memo)
 
 
-def _sale_status(org, currency: str, end: datetime, payable_minor: int) -> dict:
-    """Status of each sale at the end of the period, by license id.
-
-    What is still payable belongs to the most recently paid sales; older paid sales have been
-    paid out.
-    """
-    kinds: dict = defaultdict(dict)
-    for e in JournalEntry.objects.filter(
-        at__lt=end,
-        kind__in=("payment", "refund"),
-        license__entries__postings__account=chart.creator_pending(org, currency),
-    ).distinct():
-        kinds[e.license_id][e.kind] = e.at
-    sales = Posting.objects.filter(
-        account=chart.creator_pending(org, currency), entry__kind="sale", entry__at__lt=end
-    ).select_related("entry")
-    status = {}
-    paid_lots = []
-    for p in sales:
-        seen = kinds.get(p.entry.license_id, {})
-        if "refund" in seen:
-            status[p.entry.license_id] = "refunded"
-        elif "payment" in seen:
-            paid_lots.append((seen["payment"], p.entry_id, p.entry.license_id, -p.amount_minor))
-        else:
-            status[p.entry.license_id] = "pending"
-    still = payable_minor
-    for _, _, license_id, share in sorted(paid_lots, reverse=True):
-        status[license_id] = "payable" if still > 0 else "paid"
-        still -= share
-    return status
-
-
 CSV_COLUMNS = (
     "date",
     "type",
@@ -301,6 +275,8 @@ CSV_COLUMNS = (
     "amount",
     "status",
     "description",
+    "price_lines",
+    "pool_formula",
 )
 
 
@@ -314,8 +290,8 @@ def statement_csv(st: Statement) -> str:
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(CSV_COLUMNS)
-    blank = [""] * 8
-    w.writerow([st.start.date().isoformat(), "opening balance", *blank, dec(st.opening), "", ""])
+    blank, after = [""] * 8, [""] * 4
+    w.writerow([st.start.date().isoformat(), "opening balance", *blank, dec(st.opening), *after])
     for ln in st.lines:
         w.writerow(
             [
@@ -332,9 +308,12 @@ def statement_csv(st: Statement) -> str:
                 dec(ln.amount),
                 ln.status,
                 ln.description,
+                # "label: amount" per rate-card line, as the PDF lists them
+                "; ".join(f"{label}: {dec(amount)}" for label, amount in ln.price_lines),
+                ln.pool,
             ]
         )
-    w.writerow([st.end.date().isoformat(), "closing balance", *blank, dec(st.closing), "", ""])
+    w.writerow([st.end.date().isoformat(), "closing balance", *blank, dec(st.closing), *after])
     w.writerow(audit_row(st))
     return out.getvalue()
 

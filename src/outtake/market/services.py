@@ -449,15 +449,27 @@ def mark_paid(
         "Your package is being built; you will be told when it is ready.",
         f"/licenses/{license.id}/",
     )
-    shares, _ = ledger.split_sale(ledger.gross_by_creator(license), license.currency)
-    for org, share in shares.items():
-        notify_org(
-            org,
-            "earnings",
-            f"You earned {share}",
-            f"{license.buyer.name_for_creators} licensed your footage; your share is now payable.",
-            "/earnings/",
-        )
+    shares, _ = ledger.sale_shares(license)  # as posted: a share rounded to 0 posts nothing
+    for org in {item.creator for item in license.items.select_related("creator")}:
+        if org in shares:
+            notify_org(
+                org,
+                "earnings",
+                f"You earned {shares[org]}",
+                f"{license.buyer.name_for_creators} licensed your footage; your share is now "
+                "payable.",
+                "/earnings/",
+            )
+        else:
+            notify_org(
+                org,
+                "earnings",
+                "Your footage was licensed in a collection",
+                f"{license.buyer.name_for_creators} licensed a collection with your clips. Your "
+                f"part of its price rounds to {Money.zero(license.currency)}; your statement "
+                "shows the sale and how the price was split.",
+                "/earnings/statement/",
+            )
     start_delivery(license)
     return license
 
