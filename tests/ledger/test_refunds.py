@@ -78,3 +78,22 @@ def test_earnings_show_refunded_sales(people):
     refund(invoice, reason="breach", by=people.reviewer)
     statuses = sorted(s["status"] for s in creator_earnings(creator.organization).sales)
     assert statuses == ["pending", "refunded"]
+
+
+def test_earnings_page_and_api_show_what_is_owed_back(client, people):
+    creator = people.creators[0]
+    invoice = sell(people.buyer, [(creator, 2000)])
+    pay(invoice, people.reviewer)
+    run_payouts()
+    refund(invoice, reason="licence breach", by=people.reviewer)
+    client.force_login(creator)
+    page = client.get("/earnings/").content.decode()
+    assert 'id="clawback">17.00 USD<' in page and 'id="balance">-17.00 USD<' in page
+    api = client.get("/api/earnings", headers={"Authorization": f"Bearer {creator.raw_token}"})
+    body = api.json()
+    assert (body["clawback_minor"], body["balance_minor"], body["payable_minor"]) == (
+        1700,
+        -1700,
+        0,
+    )
+    assert [s["status"] for s in body["sales"]] == ["refunded"]

@@ -2,11 +2,13 @@ from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 
 from outtake.accounts.auth import scoped
+from outtake.core.money import MINOR_UNITS
 from outtake.ledger import services
 from outtake.ledger.camt import parse_camt053
 from outtake.ledger.invoices import invoice_document, invoice_pdf
@@ -72,6 +74,8 @@ class EarningsOut(Schema):
     currency: str
     pending_minor: int
     payable_minor: int
+    clawback_minor: int  # owed back from refunds after payout, recovered from later sales
+    balance_minor: int  # pending + payable - clawback: negative while a clawback is larger
     sales: list[dict]
 
 
@@ -256,14 +260,20 @@ def record_payment(request, invoice_id: int, payload: PaymentIn):
 
 
 @router.get("/earnings", response=EarningsOut, auth=scoped("read"))
-def earnings(request):
+def earnings(request, currency: str = ""):
+    """The creator's balance (it goes negative while a refund after payout is recovered)."""
     if not request.auth.is_creator:
         raise PermissionError("earnings are for creators")
-    e = services.creator_earnings(request.auth.organization)
+    currency = (currency or settings.RATE_CARD.currency).upper()
+    if currency not in MINOR_UNITS:
+        raise services.LedgerError(f"unknown currency {currency}")
+    e = services.creator_earnings(request.auth.organization, currency)
     return EarningsOut(
         currency=e.pending.currency,
         pending_minor=e.pending.minor,
         payable_minor=e.payable.minor,
+        clawback_minor=e.clawback.minor,
+        balance_minor=e.balance.minor,
         sales=[
             {
                 **s,
