@@ -465,9 +465,14 @@ def _build_into(license: License, delivery: Delivery, tmp: Path) -> dict:
     out = tmp / "package"
     policy, pdf = _license_documents(license)
     specs = _specs(license, delivery, tmp, hashlib.sha256(policy).hexdigest())
-    rows, shards = write_samples(
-        specs, out, settings.OUTTAKE_SHARD_BYTES, Signer(settings.OUTTAKE_PKI_DIR)
+    packaged = write_samples(
+        specs,
+        out,
+        settings.OUTTAKE_SHARD_BYTES,
+        Signer(settings.OUTTAKE_PKI_DIR),
+        settings.OUTTAKE_PACKAGE_WORKERS,
     )
+    rows, shards = packaged.rows, packaged.shards
     write_index(rows, out / INDEX)
     files = [
         {"path": f"shards/{s.name}", "size": s.size, "sha256": s.sha256, "encoding": TAR}
