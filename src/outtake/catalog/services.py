@@ -119,7 +119,8 @@ def _sidecar_facts(text: str) -> tuple[dict, str]:
         return {}, str(exc)[:200]
 
 
-def _local_copy(asset: Asset, workdir: Path) -> Path:
+def local_original(asset: Asset, workdir: Path) -> Path:
+    """The original as a local file: storage's own when local, else a download into workdir."""
     store = get_store()
     local = store.local_path(asset.blob_key)
     if local is not None:
@@ -170,7 +171,7 @@ def _ingest(asset: Asset) -> Asset:
     settings.OUTTAKE_TMP_DIR.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(dir=settings.OUTTAKE_TMP_DIR, prefix="ingest-"))
     try:
-        path = _local_copy(asset, workdir)
+        path = local_original(asset, workdir)
         asset.sha256 = sha256_file(path)
         if asset.declared_sha256 and asset.declared_sha256 != asset.sha256:
             return _reject(
@@ -257,7 +258,7 @@ def reanalyse(asset_id: str, *, force: bool = False) -> bool:
     settings.OUTTAKE_TMP_DIR.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(dir=settings.OUTTAKE_TMP_DIR, prefix="reanalyse-"))
     try:
-        _analyse(asset, _local_copy(asset, workdir), workdir, announce=False)
+        _analyse(asset, local_original(asset, workdir), workdir, announce=False)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return True
@@ -303,6 +304,7 @@ def _make_ready(
 
     old_blobs = set(asset.clips.exclude(preview_key="").values_list("preview_key", flat=True))
     old_blobs |= {asset.sheet_key} - {""}
+    old_blobs |= dedup.hold_frame_keys(asset)  # holds go with the clips they are about
     asset.probe = probe
     asset.authenticity = analysis.get("authenticity", {})
     if previews is not None:

@@ -54,6 +54,9 @@ class DuplicateHold(models.Model):
     kind = models.CharField(max_length=8)  # exact | near
     # {"coverage": share, "pairs": [[t new, t existing, bits], ...]}
     evidence = models.JSONField(default=dict)
+    # Pictures of some of those pairs for the reviewer (services.render_hold_frames):
+    # [{"new_t", "old_t", "bits", "new": blob key, "old": blob key}, ...]
+    frames = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

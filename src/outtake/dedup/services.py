@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import shutil
+import tempfile
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -43,17 +45,24 @@ from outtake.dedup.models import (
     QuoteExclusion,
     RequestPreference,
 )
+from outtake.media.analysis.reservoir import spread
 from outtake.media.authenticity import for_buyers
 from outtake.media.dedup import lists
 from outtake.media.dedup.index import HashIndex, frame_queries, locked
 from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds, match_clips
+from outtake.media.errors import TRANSIENT_CODES, MediaError
+from outtake.media.sandbox import run_isolated
 from outtake.storage import get_store
+
+log = logging.getLogger("outtake.dedup")
 
 # Variants put in the catalogue index: full, central 90 %, central 80 % (not the mirror:
 # queries carry their own mirror, so a mirrored pair is found once).
 INDEXED = (0, 2, 3)
 # Candidate clips confirmed per new clip, most index hits first.
 MAX_CANDIDATES = 20
+# Matched frame pairs of a hold shown to reviewers as pictures.
+FRAME_PAIRS_SHOWN = 4
 # The index finds candidates within this many bits (the confirmation uses the frame threshold):
 # with 12 chunks, probing 2 bits per chunk covers every pair within 35 bits, while 36-40 would
 # need 3 per chunk, 7 times the probes (README, `make bench-dedup`). A candidate clip needs
@@ -326,9 +335,13 @@ def find_matches(signature: Signature, *, exclude_asset: Any = None) -> list[tup
 
 
 def _hold(clip: Clip, matched: Clip, kind: str, evidence: dict) -> DuplicateHold:
+    from outtake.dedup.tasks import render_hold_frames
+
     hold = DuplicateHold.objects.create(
         clip=clip, matched_clip=matched, kind=kind, evidence=evidence
     )
+    if evidence.get("pairs"):
+        transaction.on_commit(lambda: render_hold_frames(hold.pk))
     record(
         "dedup.held",
         org=clip.asset.owner,
@@ -362,6 +375,62 @@ def check_asset(asset: Asset) -> list[DuplicateHold]:
             evidence = {"coverage": round(match.coverage, 3), "pairs": match.pairs}
             holds.append(_hold(clip, matched, "near", evidence))
     return holds
+
+
+def render_hold_frames(hold_id: int) -> None:
+    """Pictures of up to FRAME_PAIRS_SHOWN of the frame pairs a hold rests on, for the
+    reviewers' queue: both originals decoded at the matched times, in one sandboxed child,
+    stored as holds/<id>/<n>-new.jpg and <n>-old.jpg. A refusal that may pass is raised (the
+    task tries again); a file's own verdict leaves the hold without pictures."""
+    from outtake.catalog.services import local_original
+
+    hold = DuplicateHold.objects.select_related("clip__asset", "matched_clip__asset").get(
+        pk=hold_id
+    )
+    pairs = hold.evidence.get("pairs") or []
+    shown = [pairs[i] for i in spread(list(range(len(pairs))), FRAME_PAIRS_SHOWN)]
+    settings.OUTTAKE_TMP_DIR.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(dir=settings.OUTTAKE_TMP_DIR, prefix="hold-frames-"))
+    try:
+        sides = {"new": (hold.clip.asset, 0), "old": (hold.matched_clip.asset, 1)}
+        jobs = []
+        for side, (asset, at) in sides.items():
+            original = local_original(asset, workdir / side)
+            jobs.append([str(original), [pair[at] for pair in shown], str(workdir / side)])
+        try:
+            run_isolated(
+                "outtake.media.frames:write_frames",
+                jobs,
+                settings.OUTTAKE_MAX_IMAGE_PIXELS,
+                memory_mb=settings.OUTTAKE_MEDIA_MEMORY_MB,
+                timeout_s=settings.OUTTAKE_MEDIA_TIMEOUT_S,
+            )
+        except MediaError as exc:
+            if exc.code in TRANSIENT_CODES:
+                raise
+            log.warning("no frame pictures for hold %s: %s", hold.pk, exc)
+            return
+        frames = []
+        for n, (new_t, old_t, bits) in enumerate(shown):
+            frame = {"new_t": new_t, "old_t": old_t, "bits": bits}
+            for side in sides:
+                frame[side] = f"holds/{hold.pk}/{n}-{side}.jpg"
+                get_store().put_file(frame[side], workdir / side / f"frame-{n}.jpg")
+            frames.append(frame)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    DuplicateHold.objects.filter(pk=hold.pk).update(frames=frames)
+
+
+def hold_frame_keys(asset: Asset) -> set[str]:
+    """Blob keys of the frame pictures of holds on the asset's clips, either side."""
+    holds = DuplicateHold.objects.filter(Q(clip__asset=asset) | Q(matched_clip__asset=asset))
+    return {
+        frame[side]
+        for frames in holds.exclude(frames=[]).values_list("frames", flat=True)
+        for frame in frames
+        for side in ("new", "old")
+    }
 
 
 def holds_of_asset(asset: Asset) -> list[DuplicateHold]:

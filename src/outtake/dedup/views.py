@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -7,12 +8,24 @@ from outtake.accounts.views import role_required
 from outtake.dedup import services
 from outtake.dedup.forms import HashListForm
 from outtake.dedup.models import DuplicateHold, HashList
+from outtake.storage import get_store
 
 
 @staff_member_required
 def queue(request):
     """Pending holds, each upload beside the clip it matched, with the matching frames."""
     return render(request, "dedup/queue.html", {"holds": services.pending_holds()})
+
+
+@staff_member_required
+def hold_frame(request, hold_id: int, n: int, side: str):
+    """A picture of a hold's n-th shown frame pair: the new upload's side or the existing."""
+    hold = get_object_or_404(DuplicateHold, pk=hold_id)
+    if side not in ("new", "old") or not 0 <= n < len(hold.frames):
+        raise Http404("no such frame")
+    response = HttpResponse(get_store().get_bytes(hold.frames[n][side]), "image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @staff_member_required
