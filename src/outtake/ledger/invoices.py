@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from outtake.core.money import Money
 from outtake.ledger.models import Invoice
-from outtake.ledger.payments import payment_instructions
+from outtake.ledger.payments import card_provider, payment_instructions
 from outtake.ledger.services import sale_shares
 
 AGENCY_NOTE = (
@@ -58,8 +59,36 @@ def invoice_document(invoice: Invoice) -> dict[str, Any]:
         "outtake_fee": _money(fee),
         "total": _money(total),
         "received": _money(Money(invoice.received_minor, currency)),
+        "refunded": _money(Money(invoice.refunded_minor, currency)),
         "due": _money(Money(invoice.due_minor, currency)),
-        "payment_instructions": payment_instructions(invoice),
+        "payment_instructions": (
+            payment_instructions(invoice) if invoice.status == Invoice.Status.OPEN else ""
+        ),
+    }
+
+
+def payment_summary(invoice: Invoice) -> dict[str, Any]:
+    """What the buyer's license page shows about paying: amounts, the links to the invoice
+    document, and the card page when the card provider takes this invoice."""
+    currency = invoice.currency
+    card = card_provider()
+    return {
+        "invoice": invoice,
+        "amount": Money(invoice.amount_minor, currency),
+        "fee": Money(invoice.fee_minor, currency),
+        "received": Money(invoice.received_minor, currency),
+        "due": Money(invoice.due_minor, currency),
+        "refunded": Money(invoice.refunded_minor, currency),
+        "refunds": [
+            (r.at, Money(r.amount_minor, currency), r.reason) for r in invoice.refunds.all()
+        ],
+        "pdf_url": reverse("api:invoice_as_pdf", kwargs={"invoice_id": invoice.pk}),
+        "json_url": reverse("api:invoice_detail", kwargs={"invoice_id": invoice.pk}),
+        "card_url": (
+            reverse("pay-by-card", kwargs={"invoice_id": invoice.pk})
+            if invoice.status == Invoice.Status.OPEN and not card.cannot_pay(invoice)
+            else ""
+        ),
     }
 
 
@@ -87,7 +116,11 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         {rows}
         <tr><td colspan=3>of which the creators' shares</td><td class=n>{creators}</td></tr>
         <tr><td colspan=3>of which Outtake's fee</td><td class=n>{fee}</td></tr>
-        <tr><th colspan=3>Total due</th><th class=n>{total}</th></tr></table>
+        <tr><th colspan=3>Total</th><th class=n>{total}</th></tr>
+        <tr><td colspan=3>Received</td><td class=n>{received}</td></tr>
+        {refunded}
+        <tr><th colspan=3>Amount due</th><th class=n>{due}</th></tr></table>
+        <p>Status: {status}.</p>
         <p>{pay}</p></body></html>""",
         number=doc["number"],
         issued=doc["issued_at"][:10],
@@ -98,6 +131,14 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         creators=doc["creators_total"]["display"],
         fee=doc["outtake_fee"]["display"],
         total=doc["total"]["display"],
+        received=doc["received"]["display"],
+        refunded=format_html(
+            "<tr><td colspan=3>Refunded</td><td class=n>{}</td></tr>", doc["refunded"]["display"]
+        )
+        if doc["refunded"]["minor"]
+        else "",
+        due=doc["due"]["display"],
+        status=invoice.get_status_display(),
         pay=doc["payment_instructions"],
     )
     return HTML(string=str(html)).write_pdf()
