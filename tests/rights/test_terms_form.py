@@ -27,6 +27,8 @@ def test_a_post_saves_every_field_as_a_new_version(make_user, client):
     page = client.get("/terms/").content.decode()
     for name in ("min_price_per_minute", "territory", "precise_location", "refused_categories"):
         assert f'name="{name}"' in page
+    assert 'name="original_c2pa_manifest"' in page
+    assert "the signer's certificate, which may name your camera or you" in page
     assert lab.organization.pseudonym in page  # a buyer the creator can refuse
 
     response = client.post(
@@ -46,6 +48,7 @@ def test_a_post_saves_every_field_as_a_new_version(make_user, client):
             refused_categories=["defense", "adult"],
             approval_required="on",
             precise_location="on",
+            original_c2pa_manifest="on",
         ),
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -67,11 +70,15 @@ def test_a_post_saves_every_field_as_a_new_version(make_user, client):
     assert terms["refused_buyers"] == [str(lab.organization_id)]
     assert terms["refused_categories"] == ["adult", "defense"]
     assert terms["approval_required"] is True and terms["precise_location"] is True
+    assert terms["original_c2pa_manifest"] is True
 
     # The form shows the saved version back; a save with nothing changed keeps every value.
     page = client.get("/terms/").content.decode()
     assert 'value="DE, FR"' in page and 'value="2.50"' in page
-    assert "each deal needs my approval; precise location delivered" in page  # the history
+    assert (  # the history
+        "each deal needs my approval; precise location delivered; "
+        "originals&#x27; C2PA manifests delivered" in page
+    )
     client.post(
         "/terms/",
         form_post(
@@ -89,6 +96,7 @@ def test_a_post_saves_every_field_as_a_new_version(make_user, client):
             refused_categories=["defense", "adult"],
             approval_required="on",
             precise_location="on",
+            original_c2pa_manifest="on",
         ),
     )
     assert TermsVersion.objects.get(version=2).terms == terms
@@ -105,6 +113,7 @@ def test_loosening_a_protection_needs_an_explicit_confirmation(make_user, client
     response = client.post("/terms/", form_post())
     version = TermsVersion.objects.get()
     assert version.terms["precise_location"] is False  # the default: GPS coarsened
+    assert version.terms["original_c2pa_manifest"] is False  # and no original's manifest
     protections = version.terms["protections"]
     assert [c for c, on in protections.items() if on] == [
         "no_digital_replica",

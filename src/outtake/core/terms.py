@@ -122,6 +122,9 @@ def default_terms() -> dict[str, Any]:
         "training_stop_notice_days": None,
         # Deliveries carry GPS finer than about 1 km only if the creator opts in (DESIGN.md).
         "precise_location": False,
+        # Deliveries carry an original's own C2PA manifest (redacted) only if the creator opts
+        # in: its signed title and signer's certificate may name the camera or the creator.
+        "original_c2pa_manifest": False,
     }
 
 
@@ -196,6 +199,7 @@ def _validate_commercial(terms: dict[str, Any], base: dict[str, Any]) -> None:
     base["term_years"] = _optional_int(terms, "term_years", 1, 99)
     base["training_stop_notice_days"] = _optional_int(terms, "training_stop_notice_days", 0, 365)
     base["precise_location"] = bool(terms.get("precise_location", False))
+    base["original_c2pa_manifest"] = bool(terms.get("original_c2pa_manifest", False))
 
 
 def fits_scope(

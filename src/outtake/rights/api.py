@@ -29,6 +29,7 @@ class TermsIn(Schema):
     term_years: int | None = None
     training_stop_notice_days: int | None = None
     precise_location: bool = False  # deliver GPS finer than about 1 km
+    original_c2pa_manifest: bool = False  # deliver originals' own C2PA manifests (redacted)
 
 
 class TermsOut(Schema):

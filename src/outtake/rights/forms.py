@@ -30,6 +30,7 @@ COMMERCIAL = (
     "refused_categories",
     "approval_required",
     "precise_location",
+    "original_c2pa_manifest",
 )
 
 
@@ -87,6 +88,15 @@ class TermsForm(PlainForm):
     )
     precise_location = forms.BooleanField(
         label="Deliver precise location (GPS finer than about 1 km)", required=False
+    )
+    original_c2pa_manifest = forms.BooleanField(
+        label="Deliver my originals' own C2PA manifests (from cameras or apps that sign)",
+        required=False,
+        help_text="Off: buyers learn only that an original had one and whether it was valid. "
+        "On: it travels with each delivered file, with serial numbers, GPS, names and "
+        "thumbnails removed, but its title (often the camera's file name), the software that "
+        "made it and the signer's certificate, which may name your camera or you, cannot be "
+        "removed.",
     )
 
     def __init__(self, *args, terms: dict[str, Any], **kwargs) -> None:

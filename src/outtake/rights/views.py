@@ -54,6 +54,8 @@ def _summary(terms: dict) -> str:
         parts.append("each deal needs my approval")
     if terms.get("precise_location"):
         parts.append("precise location delivered")
+    if terms.get("original_c2pa_manifest"):
+        parts.append("originals' C2PA manifests delivered")
     return "; ".join(parts) or "every use allowed"
 
 
