@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
+from outtake.media import scan as scanner
 from outtake.media.dedup.transforms import transform_video
 from outtake.media.scan import STATE_NAME, ScanState, scan, sellable_paths, totals
 from outtake.media.scan_report import render_html
@@ -78,3 +80,25 @@ def test_a_file_stopped_for_time_or_memory_is_analysed_again_on_resume(tmp_path)
     # A scan killed mid-file records its killed child as out of memory just before dying.
     state.record({**entry, "error": "killed", "code": "out_of_memory"})
     assert ScanState(tmp_path / STATE_NAME).done(media) is None
+
+
+def test_files_are_analysed_in_parallel_processes(tmp_path, monkeypatch):
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    for name in ("bikes.mp4", "bigbuckbunny.mp4"):
+        shutil.copy(FIXTURES / name, folder / name)
+    paths = [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
+    real, ran = scanner.run_isolated, []
+
+    def timed(target, *args, **kwargs):
+        result = real("timed_targets:timed_analyse_file", *args, **kwargs)
+        ran.append((result.pop("ran"), result.pop("pid")))
+        return result
+
+    monkeypatch.setattr(scanner, "run_isolated", timed)
+    report = scan(folder, jobs=2)
+    assert not report["failed"] and len(report["files"]) == 2
+    (first, one), (second, two) = ran
+    assert one != two and os.getpid() not in (one, two)  # a child process each
+    assert max(first[0], second[0]) < min(first[1], second[1])  # at the same time
