@@ -29,6 +29,7 @@ from outtake.core.terms import PLUS
 from outtake.delivery import services
 from outtake.delivery.models import Delivery
 from outtake.market.models import LicenseItem
+from outtake.media.authenticity import evidence
 from outtake.provenance.c2pa_sign import LICENSE_LABEL, MIME, assertion, read_state
 from outtake.provenance.cut import clean_jpeg, cut_video
 from outtake.provenance.eu_summary import validate
@@ -193,22 +194,58 @@ def test_c2pa_trusted_with_license_assertions_and_xmp(package):
     assert DMI_SEE_CONSTRAINT.endswith("SEECONSTRAINT")
 
 
-def test_an_originals_own_manifest_is_the_parent_without_its_private_assertions(
-    db, make_user, tmp_path
-):
+def _camera_signed_photo(make_user, tmp_path: Path, *, opted_in: bool) -> tuple[Asset, bytes]:
+    """(asset, delivered file) of a photo whose original a camera signed with C2PA, its
+    manifest read at ingest as analysis does; its creator's terms opt in to carrying it or not."""
     license, _, photo, _ = licensed_clips(make_user, tmp_path)
     signed = camera_signed_jpeg(tmp_path)
-    assert all(private in signed for private in CAMERA_PRIVATE)
+    assert all(private in signed for private in (*CAMERA_PRIVATE, b"DSC_0042", b"Camera Maker"))
     asset = photo.asset
     get_store().put_bytes(asset.blob_key, signed)
     asset.sha256 = hashlib.sha256(signed).hexdigest()
+    (tmp_path / "upload.jpg").write_bytes(signed)
+    asset.authenticity = evidence(tmp_path / "upload.jpg", {"kind": "image", "mime": "image/jpeg"})
     asset.save()
+    item = license.items.get(clip=photo)
+    item.terms_snapshot["terms"]["original_c2pa_manifest"] = opted_in
+    item.save()
     delivery = services.build(str(Delivery.objects.create(license=license).id))
     folder = download(delivery, tmp_path / "package")
     (row,) = [
         r for r in pq.read_table(folder / "index.parquet").to_pylist() if r["kind"] == "image"
     ]
-    data = media_of(folder, row)
+    return asset, media_of(folder, row)
+
+
+def test_by_default_an_originals_own_manifest_is_not_delivered(db, make_user, tmp_path):
+    asset, data = _camera_signed_photo(make_user, tmp_path, opted_in=False)
+    # Neither its redactable assertions nor what C2PA cannot redact: the camera's claim title,
+    # its firmware's name, the camera maker's certificate (subject "Camera Maker c2pa").
+    for private in (*CAMERA_PRIVATE, b"DSC_0042", b"Camera Maker", b"holiday-at-home"):
+        assert private not in data, private
+    root = (settings.OUTTAKE_PKI_DIR / "root.pem").read_bytes()
+    state, manifest, failures = read_state(data, MIME[".jpg"], root)
+    assert (state, failures) == ("Trusted", [])
+    (parent,) = manifest["ingredients"]
+    assert parent == {
+        "title": f"asset {asset.id}",
+        "format": "image/jpeg",
+        "instance_id": f"sha256:{asset.sha256}",
+        "relationship": "parentOf",
+        "label": "c2pa.ingredient.v3",
+    }
+    assert "redactions" not in manifest
+    # The buyer learns that the original had a manifest and how it read at ingest, not whose.
+    assert assertion(manifest, LICENSE_LABEL)["original"] == {
+        "sha256": asset.sha256,
+        "c2pa_manifest": {"validation_state": "Valid", "carried": False},
+    }
+
+
+def test_opted_in_an_originals_own_manifest_is_the_parent_without_its_private_assertions(
+    db, make_user, tmp_path
+):
+    asset, data = _camera_signed_photo(make_user, tmp_path, opted_in=True)
     for private in (*CAMERA_PRIVATE, b"holiday-at-home"):
         assert private not in data, private
     root = (settings.OUTTAKE_PKI_DIR / "root.pem").read_bytes()
@@ -216,10 +253,15 @@ def test_an_originals_own_manifest_is_the_parent_without_its_private_assertions(
     assert (state, failures) == ("Trusted", [])
     (parent,) = manifest["ingredients"]
     assert parent["relationship"] == "parentOf" and parent["title"] == f"asset {asset.id}"
+    assert assertion(manifest, LICENSE_LABEL)["original"]["c2pa_manifest"] == {
+        "validation_state": "Valid",
+        "carried": True,
+    }
     # The camera's manifest is carried, signed by the camera maker, keeping only the actions.
     with c2pa.Reader("image/jpeg", io.BytesIO(data)) as reader:
         camera = json.loads(reader.json())["manifests"][parent["active_manifest"]]
     assert camera["signature_info"]["issuer"] == "Camera Maker"
+    assert camera["title"] == "DSC_0042.JPG"  # signed: C2PA cannot redact it
     assert [a["label"] for a in camera["assertions"]] == ["c2pa.actions.v2"]
     assert "thumbnail" not in camera
     assert any(r.endswith("/stds.exif") for r in manifest["redactions"])

@@ -25,7 +25,7 @@ from outtake.delivery.package import INDEX_SCHEMA, SampleSpec, write_index, writ
 from outtake.market.models import License
 from outtake.notices.services import notify_org
 from outtake.provenance import eu_summary
-from outtake.provenance.c2pa_sign import Signer
+from outtake.provenance.c2pa_sign import ORIGINAL_KEY, Signer, original_record
 from outtake.provenance.contract import snapshot_fingerprint
 from outtake.provenance.croissant import croissant
 from outtake.provenance.documents import render_license_pdf
@@ -203,13 +203,14 @@ def _specs(license: License, delivery: Delivery, tmp: Path, odrl_sha256: str) ->
     items = license.items.select_related("clip__asset__owner").order_by("id")
     for item in items.exclude(clip_id__in=delivery.removed_clip_ids):
         clip, asset = item.clip, item.clip.asset
+        terms = item.terms_snapshot["terms"]
         states = _states(license, item.terms_snapshot)
         people = release_summary(clip)
         release_ids = [release_number(r) for r in active_releases(clip)]
         labels = {
             "technical": public_metadata(
                 asset.probe,
-                precise_location=item.terms_snapshot["terms"].get("precise_location", False),
+                precise_location=terms.get("precise_location", False),
             ),
             "shot": {
                 "index": clip.index,
@@ -273,6 +274,11 @@ def _specs(license: License, delivery: Delivery, tmp: Path, odrl_sha256: str) ->
                     "release_ids": release_ids,
                     "terms_id": provenance["terms_id"],
                     "odrl_policy_sha256": odrl_sha256,
+                    ORIGINAL_KEY: original_record(
+                        asset.sha256,
+                        ((asset.authenticity or {}).get("c2pa") or {}).get("state"),
+                        carry_manifest=terms.get("original_c2pa_manifest", False),
+                    ),
                 },
                 transcode=profile,
             )

@@ -20,6 +20,8 @@ from outtake.provenance.ca import Issued, ensure_root, issue_leaf
 
 C2PA_PURPOSE = "c2pa"
 LICENSE_LABEL = "org.outtake.license"
+# The license assertion's record of the original (original_record), which Signer.sign follows.
+ORIGINAL_KEY = "original"
 MIME = {
     ".mp4": "video/mp4",
     ".m4v": "video/mp4",
@@ -78,6 +80,19 @@ def manifest_definition(
             {"label": LICENSE_LABEL, "data": license_assertion},
         ],
     }
+
+
+def original_record(sha256: str, c2pa_state: str | None, *, carry_manifest: bool) -> dict[str, Any]:
+    """What the license assertion says of the original: its SHA-256 and, where it had a C2PA
+    manifest, the validation state read at ingest — never who signed it. That manifest travels
+    as the parent ingredient's only when the creator opted in (carry_manifest): even redacted,
+    its signed title (often the camera's file name), the titles of earlier ingredients, the
+    software that made it and the signer's certificate (perhaps naming the camera's serial)
+    stay as their signer wrote them."""
+    manifest = None
+    if c2pa_state is not None:
+        manifest = {"validation_state": c2pa_state, "carried": carry_manifest}
+    return {"sha256": sha256, "c2pa_manifest": manifest}
 
 
 def _kept(label: str) -> bool:
@@ -139,20 +154,27 @@ class Signer:
     ) -> None:
         """Write source with the manifest embedded into dest, in one sequential pass.
 
-        The original is the parent ingredient: c2pa reads its own manifest from it, where it
-        had one, so the chain of provenance continues, with the assertions that could carry
-        private data (camera serials, GPS, names) redacted. The signed claims themselves
-        cannot be redacted: their title and signing certificate stay as their signer wrote them.
+        The original is the parent ingredient. Unless the license assertion's record of it
+        (original_record) says its own manifest is carried, the ingredient is its title and
+        SHA-256 alone. When it is carried, c2pa reads it from the original so the chain of
+        provenance continues, with the assertions that could carry private data (camera
+        serials, GPS, names) redacted; the signed claims themselves cannot be redacted.
         """
-        redactions = private_assertions(original, original_mime)
-        if redactions:
-            manifest = {**manifest, "redactions": redactions}
+        record = (assertion(manifest, LICENSE_LABEL) or {}).get(ORIGINAL_KEY) or {}
+        carried = bool((record.get("c2pa_manifest") or {}).get("carried"))
+        ingredient = {"title": original_title, "relationship": "parentOf", "label": "original"}
+        if carried:
+            redactions = private_assertions(original, original_mime)
+            if redactions:
+                manifest = {**manifest, "redactions": redactions}
+        else:
+            ingredient["format"] = original_mime
+            if record.get("sha256"):
+                ingredient["instance_id"] = f"sha256:{record['sha256']}"
+            manifest = {**manifest, "ingredients": [ingredient]}
         with c2pa.Builder(manifest, context=self._context) as builder:
-            builder.add_ingredient(
-                {"title": original_title, "relationship": "parentOf", "label": "original"},
-                original_mime,
-                original,
-            )
+            if carried:
+                builder.add_ingredient(ingredient, original_mime, original)
             builder.sign(self._signer, mime, source, dest)
 
 
