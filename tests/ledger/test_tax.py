@@ -32,9 +32,12 @@ W8 = {
     "legal_name": "Erika Mustermann",
     "address": "Heidestr. 17, Köln",
     "foreign_tax_id": "86095742719",
+    "citizenship": "de",
     "date_of_birth": date(1980, 5, 1),
     "treaty_country": "DE",
     "treaty_article": "12(1)",
+    "treaty_rate": Decimal("0"),
+    "treaty_income_type": "royalties",
     "certified_name": "Erika Mustermann",
 }
 
@@ -58,11 +61,54 @@ def test_tax_profile_is_validated_and_audited_without_ids(people):
         ({"date_of_birth": None}, "date of birth"),
         ({"certified_name": ""}, "certification"),
         ({"form": "w9", "country": "US", "tax_id": "12-34"}, "9-digit"),
+        ({"citizenship": ""}, "citizenship"),
+        ({"citizenship": "Deutsch"}, "citizenship: a two-letter"),
+        ({"treaty_rate": None}, "treaty claim also needs: rate"),
+        ({"treaty_income_type": ""}, "also needs: income type"),
+        ({"treaty_rate": Decimal("101")}, "from 0 to 100"),
+        ({"treaty_country": "FR"}, "country of tax residence"),
+        ({"form": "w9", "country": "US", "tax_id": "123456789"}, "classification"),
+        ({"tax_classification": "sole trader"}, "tax classification"),
     ]:
         with pytest.raises(LedgerError, match=why):
             save_tax_profile(creator, {**W8, **bad})
     with pytest.raises(PermissionError):
         save_tax_profile(people.buyer, W8)
+
+
+def test_w8ben_and_w9_fields_are_kept_and_exported(client, people):
+    w8, w9 = people.creators
+    save_tax_profile(w8, W8)
+    save_tax_profile(
+        w9,
+        {
+            "country": "US",
+            "form": "w9",
+            "legal_name": "Pat Doe",
+            "business_name": "Doe Aerials",
+            "tax_classification": "llc_p",
+            "tax_id": "12-3456789",
+            "certified_name": "Pat Doe",
+        },
+    )
+    year = timezone.now().year
+    head = list(csv.reader(io.StringIO(yearly_export_csv(w8.organization, year))))[:6]
+    assert ["# W-8BEN citizenship", "DE"] in head
+    assert ["# treaty claim", "DE", "12(1)", "0.00%", "royalties"] in head
+    head = list(csv.reader(io.StringIO(yearly_export_csv(w9.organization, year))))[:6]
+    assert ["# W-9", "LLC taxed as a partnership", "Doe Aerials"] in head
+    assert ["# tax ids", "Pat Doe", "12-3456789", ""] in head
+    client.force_login(w8)
+    page = client.get("/earnings/tax/").content.decode()
+    for name in ("citizenship", "treaty_rate", "treaty_income_type", "tax_classification"):
+        assert f'name="{name}"' in page
+    assert 'value="royalties"' in page
+    posted = client.post(
+        "/earnings/tax/",
+        {**W8, "save": "tax", "treaty_rate": "15", "date_of_birth": "1980-05-01"},
+    )
+    assert posted.status_code == 302
+    assert TaxProfile.objects.get(organization=w8.organization).treaty_rate == Decimal("15")
 
 
 def test_payout_destination(people):

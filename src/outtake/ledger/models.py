@@ -324,6 +324,20 @@ class TaxProfile(models.Model):
         W9 = "w9", "W-9 (US person)"
         W8BEN = "w8ben", "W-8BEN (individual, not a US person)"
 
+    class Classification(models.TextChoices):
+        """W-9 line 3a: the federal tax classification of the person named on line 1."""
+
+        NONE = "", "—"
+        INDIVIDUAL = "individual", "Individual/sole proprietor"
+        C_CORPORATION = "c_corporation", "C corporation"
+        S_CORPORATION = "s_corporation", "S corporation"
+        PARTNERSHIP = "partnership", "Partnership"
+        TRUST_ESTATE = "trust_estate", "Trust/estate"
+        LLC_C = "llc_c", "LLC taxed as a C corporation"
+        LLC_S = "llc_s", "LLC taxed as an S corporation"
+        LLC_P = "llc_p", "LLC taxed as a partnership"
+        OTHER = "other", "Other"
+
     organization = models.OneToOneField(
         "accounts.Organization", on_delete=models.PROTECT, related_name="tax_profile"
     )
@@ -335,8 +349,22 @@ class TaxProfile(models.Model):
     tax_id = EncryptedTextField(max_length=32, blank=True, help_text="US SSN, ITIN or EIN")
     foreign_tax_id = EncryptedTextField(max_length=64, blank=True, help_text="W-8BEN line 6a")
     date_of_birth = models.DateField(null=True, blank=True, help_text="W-8BEN line 8")
+    citizenship = models.CharField(max_length=2, blank=True, help_text="W-8BEN line 2")
+    # W-8BEN lines 9 and 10: a treaty claim names the country, the article and paragraph,
+    # the rate claimed and the type of income. None of these is an identifier: the ids
+    # above are the encrypted fields.
     treaty_country = models.CharField(max_length=2, blank=True, help_text="W-8BEN line 9")
     treaty_article = models.CharField(max_length=64, blank=True, help_text="W-8BEN line 10")
+    treaty_rate = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, help_text="W-8BEN line 10, in %"
+    )
+    treaty_income_type = models.CharField(
+        max_length=100, blank=True, help_text="W-8BEN line 10, e.g. royalties"
+    )
+    tax_classification = models.CharField(
+        max_length=16, choices=Classification.choices, blank=True, help_text="W-9 line 3a"
+    )
+    business_name = models.CharField(max_length=200, blank=True, help_text="W-9 line 2")
     certified_name = models.CharField(max_length=200, blank=True)
     certified_at = models.DateTimeField(null=True, blank=True)
     # Set by a reviewer from the form (treaty rate, backup withholding) through

@@ -64,11 +64,17 @@ TAX_FIELDS = (
     "address",
     "tax_id",
     "foreign_tax_id",
+    "tax_classification",
+    "business_name",
+    "citizenship",
     "date_of_birth",
     "treaty_country",
     "treaty_article",
+    "treaty_rate",
+    "treaty_income_type",
     "certified_name",
 )
+TREATY = ("treaty_country", "treaty_article", "treaty_rate", "treaty_income_type")
 
 
 @transaction.atomic
@@ -77,13 +83,16 @@ def save_tax_profile(user, data: dict[str, Any]) -> TaxProfile:
     org = _creator_org(user)
     old = TaxProfile.objects.select_for_update().filter(organization=org).first()
     values = _clean(data, TAX_FIELDS, old)
-    values["country"] = values["country"].upper()
-    values["treaty_country"] = values["treaty_country"].upper()
+    for code in ("country", "treaty_country", "citizenship"):
+        values[code] = values[code].upper()
+        if values[code] and not COUNTRY.match(values[code]):
+            raise LedgerError(f"{code.replace('_', ' ')}: a two-letter ISO code, e.g. DE or US")
     values["date_of_birth"] = values["date_of_birth"] or None
-    if not COUNTRY.match(values["country"]):
+    values["treaty_rate"] = _treaty_rate(values["treaty_rate"])
+    if not values["country"]:
         raise LedgerError("country: a two-letter ISO code, e.g. DE or US")
-    if values["treaty_country"] and not COUNTRY.match(values["treaty_country"]):
-        raise LedgerError("treaty country: a two-letter ISO code")
+    if values["tax_classification"] not in TaxProfile.Classification.values:
+        raise LedgerError("tax classification: one of the W-9's")
     if not values["legal_name"]:
         raise LedgerError("your legal name is needed")
     for name in TAX_FIELDS:
@@ -94,11 +103,16 @@ def save_tax_profile(user, data: dict[str, Any]) -> TaxProfile:
     if form == TaxProfile.Form.W9:
         if len(re.sub(r"\D", "", values["tax_id"])) != 9:
             raise LedgerError("a W-9 needs a 9-digit SSN, ITIN or EIN")
+        if not values["tax_classification"]:
+            raise LedgerError("a W-9 needs your federal tax classification (line 3a)")
     elif form == TaxProfile.Form.W8BEN:
         if values["country"] == "US":
             raise LedgerError("a W-8BEN is for people who are not US persons; use a W-9")
+        if not values["citizenship"]:
+            raise LedgerError("a W-8BEN needs your country of citizenship (line 2)")
         if not values["date_of_birth"]:
             raise LedgerError("a W-8BEN needs your date of birth")
+        _check_treaty_claim(values)
     elif form:
         raise LedgerError("form must be w9, w8ben or empty")
     if form and not values["certified_name"]:
@@ -114,7 +128,15 @@ def save_tax_profile(user, data: dict[str, Any]) -> TaxProfile:
         actor=user,
         org=org,
         subject=profile,
-        data={"country": profile.country, "form": profile.form},
+        data={
+            "country": profile.country,
+            "form": profile.form,
+            "treaty": {
+                "country": profile.treaty_country,
+                "article": profile.treaty_article,
+                "rate": None if profile.treaty_rate is None else str(profile.treaty_rate),
+            },
+        },
     )
     return profile
 
@@ -151,6 +173,31 @@ def set_withholding_rate(profile: TaxProfile, rate: Decimal | None, *, by) -> Ta
         "/earnings/tax/",
     )
     return profile
+
+
+def _treaty_rate(value) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        rate = Decimal(str(value))
+    except ArithmeticError as exc:
+        raise LedgerError("treaty rate: a percentage, e.g. 0 or 15") from exc
+    if not Decimal(0) <= rate <= 100 or rate != rate.quantize(Decimal("0.01")):
+        raise LedgerError("treaty rate: a percentage from 0 to 100, at most two decimals")
+    return rate
+
+
+def _check_treaty_claim(values: dict[str, Any]) -> None:
+    """A treaty claim (W-8BEN line 10) is all of country, article, rate and income type, or
+    none of them; the treaty is the one of the country of residence (line 9)."""
+    given = [name for name in TREATY if values[name] not in ("", None)]
+    if given and len(given) < len(TREATY):
+        missing = ", ".join(
+            n.removeprefix("treaty_").replace("_", " ") for n in TREATY if n not in given
+        )
+        raise LedgerError(f"a treaty claim also needs: {missing}")
+    if given and values["treaty_country"] != values["country"]:
+        raise LedgerError("the treaty claimed is the one of your country of tax residence")
 
 
 DESTINATION_FIELDS = ("holder_name", "bank_account", "bank_code", "stripe_account")
@@ -218,6 +265,20 @@ def yearly_export_csv(org, year: int, currency: str = "USD") -> str:
         # The accountant files with the ids: the one place besides the database they appear.
         w.writerow(["# tax residence", profile.country, profile.get_form_display()])
         w.writerow(["# tax ids", profile.legal_name, profile.tax_id, profile.foreign_tax_id])
+        if profile.form == TaxProfile.Form.W9:
+            w.writerow(["# W-9", profile.get_tax_classification_display(), profile.business_name])
+        if profile.form == TaxProfile.Form.W8BEN:
+            w.writerow(["# W-8BEN citizenship", profile.citizenship])
+        if profile.treaty_country:
+            w.writerow(
+                [
+                    "# treaty claim",
+                    profile.treaty_country,
+                    profile.treaty_article,
+                    f"{profile.treaty_rate}%",
+                    profile.treaty_income_type,
+                ]
+            )
     w.writerow(YEARLY_COLUMNS)
     totals = [0] * (len(YEARLY_COLUMNS) - 1)
     for m in range(1, 13):
