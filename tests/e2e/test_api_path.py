@@ -109,7 +109,8 @@ def test_creator_to_buyer_to_package(exchange, tmp_path):
     # The clip's quiet soundtrack is a quality warning: a deduction line with its reason.
     assert [ln["code"] for ln in lines if ln["kind"] == "deduction"] == ["loudness"]
 
-    # The buyer sees metadata but no original; a constrained use is not quoted automatically.
+    # The buyer sees metadata but no original; a constrained use is licensed only once the
+    # buyer has accepted the creator's condition, by its id, after reading its text.
     catalog = bs.get(exchange.url("/api/catalog")).json()
     assert [c["id"] for c in catalog] == [clip["id"]]
     assert "camera_serial" not in catalog[0]["metadata"]
@@ -123,26 +124,21 @@ def test_creator_to_buyer_to_package(exchange, tmp_path):
             "uses_needed": ["ai_training", "fine_tuning"],
         },
     ).json()
-    assert q["clip_count"] == 0 and sum(q["excluded"].values()) == 1, q["excluded"]
-    q = bs.post(
-        exchange.url("/api/requests"),
-        json={
-            "title": "cartoons",
-            "minutes_wanted": "1",
-            "budget": "50",
-            "uses_needed": ["ai_training", "fine_tuning"],
-            "accepted_constraints": ["fine_tuning"],
-        },
-    ).json()
     assert q["clip_count"] == 1, q["excluded"]
+    [clause] = q["clauses"]
+    assert (clause["use"], clause["text"], clause["accepted"]) == ("fine_tuning", "no faces", False)
     price = q["items"][0]["price_minor"]
     assert (
         q["total_minor"]
         == price
         == sum(ln["amount"]["minor"] for ln in q["items"][0]["price_lines"])
     )
+    declined = bs.post(exchange.url(f"/api/quotes/{q['id']}/accept"))
+    assert declined.status_code == 400 and "condition" in declined.json()["detail"]
 
-    lic = bs.post(exchange.url(f"/api/quotes/{q['id']}/accept"))
+    lic = bs.post(
+        exchange.url(f"/api/quotes/{q['id']}/accept"), json={"accepted_clauses": [clause["id"]]}
+    )
     assert lic.status_code == 201, lic.text
     lic = lic.json()
     assert lic["status"] == "awaiting_payment"

@@ -166,3 +166,68 @@ def test_a_request_can_ask_for_a_release_for_every_person_shown(make_user, clien
             created_by=creator,
         )
     assert ids(quote(buyer, releases_for_everyone=True)) == [clip.id]
+
+
+def test_each_condition_is_accepted_by_its_id_after_reading_it(make_user, client):
+    from outtake.audit.models import AuditEvent
+    from outtake.core.terms import clause_id
+    from outtake.market.models import License
+    from outtake.rights.contracts import document_from
+
+    faces, military, plain = make_user("creator"), make_user("creator"), make_user("creator")
+    buyer = make_user("buyer")
+    no_faces = ready_clip(faces, width=3840, height=2160)
+    ready_clip(military)
+    free = ready_clip(plain, width=1280, height=720)
+    for who, text in ((faces, "no faces"), (military, "no military use")):
+        set_terms(who, {"uses": {"fine_tuning": {"state": "constrained", "constraint": text}}})
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {buyer.raw_token}"}
+    q = client.post(
+        "/api/requests",
+        {"budget": "1000", "uses_needed": ["ai_training", "fine_tuning"]},
+        content_type="application/json",
+        **auth,
+    ).json()
+    # The quote lists each distinct condition with its text; nothing is accepted yet.
+    assert q["clip_count"] == 3
+    assert {(c["id"], c["text"], c["accepted"]) for c in q["clauses"]} == {
+        (clause_id("fine_tuning", "no faces"), "no faces", False),
+        (clause_id("fine_tuning", "no military use"), "no military use", False),
+    }
+    item = next(i for i in q["items"] if i["clip_id"] == str(no_faces.id))
+    assert item["clauses"] == [clause_id("fine_tuning", "no faces")]
+    url = f"/api/quotes/{q['id']}/accept"
+
+    r = client.post(url, {"accepted_clauses": ["0" * 16]}, content_type="application/json", **auth)
+    assert r.status_code == 400 and "not a condition of this quote" in r.json()["detail"]
+    r = client.post(
+        url,
+        {"accepted_clauses": [clause_id("fine_tuning", "no faces")]},
+        content_type="application/json",
+        **auth,
+    )
+    assert r.status_code == 201, r.content
+    lic = License.objects.get(pk=r.json()["id"])
+    assert {i.clip for i in lic.items.all()} == {no_faces, free}
+    assert r.json()["accepted_clauses"] == [
+        {"id": clause_id("fine_tuning", "no faces"), "use": "fine_tuning", "text": "no faces"}
+    ]
+    assert lic.total_minor == no_faces.price_minor + free.price_minor
+    quoted = client.get(f"/api/quotes/{q['id']}", **auth).json()
+    assert quoted["excluded"] == {"Fine-tuning: the creator's condition not accepted": 1}
+    # The contract's statement that each condition was accepted explicitly is true.
+    clauses = document_from(lic.contract.document).constraint_clauses()
+    assert [(c.text, c.accepted) for c in clauses] == [("no faces", True)]
+    event = AuditEvent.objects.get(kind="quote.conditions_accepted")
+    assert event.data["accepted"][0]["text"] == "no faces"
+
+
+def test_a_quote_whose_every_clip_is_under_a_declined_condition_is_not_accepted(make_user):
+    creator, buyer = make_user("creator"), make_user("buyer")
+    ready_clip(creator)
+    set_terms(creator, {"uses": {"ai_training": {"state": "constrained", "constraint": "no ads"}}})
+    q = quote(buyer)
+    assert q.clip_count == 1  # quoted with its condition, to accept or not
+    with pytest.raises(MarketError, match="every clip of this quote is under a condition"):
+        accept_quote(buyer, q)
+    assert Quote.objects.get(pk=q.pk).clip_count == 1  # nothing was taken out

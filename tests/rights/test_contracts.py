@@ -14,7 +14,7 @@ from cryptography.x509.oid import NameOID
 from django.conf import settings
 
 from outtake.audit.models import AuditEvent
-from outtake.core.terms import OWNERSHIP_ATTESTATIONS, PROTECTIONS, USES
+from outtake.core.terms import OWNERSHIP_ATTESTATIONS, PROTECTIONS, USES, clause_id
 from outtake.market.services import accept_quote, build_quote, create_request
 from outtake.provenance import ca
 from outtake.provenance.documents import render_license_pdf
@@ -42,14 +42,10 @@ def sold(make_user):
     ready_clip(b, width=3840, height=2160, duration_s=30)
     set_terms(a, {"uses": {"fine_tuning": {"state": "constrained", "constraint": CONDITION}}})
     request = create_request(
-        buyer,
-        {
-            "budget": "100",
-            "uses_needed": ["ai_training", "fine_tuning"],
-            "accepted_constraints": ["fine_tuning"],
-        },
+        buyer, {"budget": "100", "uses_needed": ["ai_training", "fine_tuning"]}
     )
-    lic = accept_quote(buyer, build_quote(request), via="api")
+    accepted = [clause_id("fine_tuning", CONDITION)]
+    lic = accept_quote(buyer, build_quote(request), via="api", accepted_clauses=accepted)
     return lic, buyer, a, b
 
 

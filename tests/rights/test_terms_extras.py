@@ -109,7 +109,11 @@ def test_allow_listed_deal_waits_for_the_creators_approval(make_user, client):
         other.organization.pseudonym: "not needed",
     }
 
-    r = client.post(f"/api/quotes/{q.id}/accept", HTTP_AUTHORIZATION=f"Bearer {buyer.raw_token}")
+    r = client.post(
+        f"/api/quotes/{q.id}/accept",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {buyer.raw_token}",
+    )
     assert r.status_code == 202 and "waiting for 1 creator" in r.json()["detail"]
     assert not License.objects.exists()
     assert Notification.objects.filter(user=creator, kind="deal.approval_requested").exists()

@@ -15,6 +15,7 @@ from outtake.catalog.services import reprice
 from outtake.delivery.models import Delivery
 from outtake.ledger.models import Invoice
 from outtake.market import services as market
+from outtake.market.models import License
 from outtake.notices.models import Notification
 from outtake.notices.services import notify
 from outtake.rights.models import TermsVersion
@@ -460,26 +461,48 @@ def test_request_quote_accept_license(client, creator, buyer):
 
 def test_request_form_errors(client, buyer):
     logged_in(client, buyer)
-    response = client.post(
-        "/requests/new/", request_post(budget="0", accepted_constraints=["fine_tuning"])
-    )
+    response = client.post("/requests/new/", request_post(budget="0"))
     page = text(response)
     assert response.status_code == 200
     assert "greater than or equal to 0.01" in page
-    assert "Constraints can only be accepted for uses you need." in page
 
 
-def test_quote_with_a_constraint_shows_its_text(client, creator, buyer):
+def test_each_creators_condition_is_accepted_on_the_quote_page(client, creator, make_user):
+    from outtake.core.terms import clause_id
+
+    buyer = make_user("buyer")
+    other = make_user("creator")
     make_asset(creator)
-    logged_in(client, creator).post(
-        "/terms/",
-        terms_post(use_ai_training="constrained", constraint_ai_training="no military use"),
-    )
+    kept = make_asset(other, width=3840, height=2160).clips.get()
+    for who, condition in ((creator, "no military use"), (other, "research only")):
+        logged_in(client, who).post(
+            "/terms/", terms_post(use_ai_training="constrained", constraint_ai_training=condition)
+        )
     logged_in(client, buyer)
-    response = client.post("/requests/new/", request_post())
-    assert "1 × AI/ML training is constrained" in text(client.get(response.url))
-    response = client.post("/requests/new/", request_post(accepted_constraints=["ai_training"]))
-    assert "Constraint on AI/ML training: “no military use”" in text(client.get(response.url))
+    quote_url = client.post("/requests/new/", request_post()).url
+    page = text(client.get(quote_url))
+    # Each condition, with its text, before anything is accepted; each its own checkbox.
+    military, research = (
+        clause_id("ai_training", "no military use"),
+        clause_id("ai_training", "research only"),
+    )
+    for cid, condition in ((military, "no military use"), (research, "research only")):
+        assert f'name="clause" value="{cid}"' in page
+        assert f"I accept the condition on AI/ML training: “{condition}”" in page
+    assert "Constraint on AI/ML training: “no military use”" in page
+    assert 'People and property: <span class="release">no identifiable people</span>' in page
+
+    response = client.post(quote_url + "accept/", {"clause": [research]})
+    assert response.status_code == 302 and response.url.startswith("/licenses/")
+    license = License.objects.get(buyer=buyer.organization)
+    assert [i.clip for i in license.items.all()] == [kept]
+    assert license.accepted_clauses == [
+        {"id": research, "use": "ai_training", "text": "research only"}
+    ]
+    assert license.contract.document["accepted_constraints"] == ["ai_training"]
+    page = text(client.get(quote_url))
+    assert "1 × AI/ML training: the creator&#x27;s condition not accepted" in page
+    assert "People and property" in text(client.get(response.url))
 
 
 def test_domain_errors_become_messages(client, creator, buyer):

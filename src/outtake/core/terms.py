@@ -6,6 +6,7 @@ ODRL action; every part of Outtake that speaks a vocabulary reads it from here.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -232,3 +233,18 @@ def grants(
         if entry["state"] == CONSTRAINED and code not in accepted_constraints:
             return False, f"{USES[code].label} is constrained: {entry['constraint']}"
     return True, ""
+
+
+def clause_id(use: str, text: str) -> str:
+    """The id of one creator's condition on one use: a buyer accepts each distinct (use, text)
+    by it, after reading the text. Anyone can recompute it."""
+    return hashlib.sha256(f"{use}\n{text}".encode()).hexdigest()[:16]
+
+
+def constraint_clauses(terms: dict[str, Any], uses: list[str]) -> list[tuple[str, str]]:
+    """The (use, creator's text) of each of these uses the terms constrain."""
+    return [
+        (code, terms["uses"][code]["constraint"])
+        for code in uses
+        if terms["uses"].get(code, {}).get("state") == CONSTRAINED
+    ]

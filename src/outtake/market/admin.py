@@ -50,6 +50,7 @@ class LicenseAdmin(admin.ModelAdmin):
         "exclusive",
         "uses",
         "accepted_constraints",
+        "accepted_clauses",
         "total_minor",
         "currency",
         "paid_at",

@@ -26,7 +26,6 @@ class RequestIn(Schema):
     photos_wanted: int = 0
     budget: Decimal
     uses_needed: list[str] = ["ai_training"]
-    accepted_constraints: list[str] = []
     exclusive: bool = False
     releases_for_everyone: bool = False  # incidental people need a release too
     max_creator_share: Decimal = Decimal(1)
@@ -43,6 +42,17 @@ class QuoteItemOut(Schema):
     terms_version: int
     approval: str  # "not needed", "pending approval", "approved", "refused"
     release_status: str
+    clauses: list[str]  # ids of the creator's conditions binding this clip
+
+
+class ClauseOut(Schema):
+    """A creator's condition on a use: accept it by its id, after reading its text."""
+
+    id: str
+    use: str
+    text: str
+    clip_ids: list[UUID]
+    accepted: bool
 
 
 class QuoteOut(Schema):
@@ -58,6 +68,7 @@ class QuoteOut(Schema):
     expires_at: datetime
     license_id: UUID | None
     items: list[QuoteItemOut]
+    clauses: list[ClauseOut]
 
     @staticmethod
     def from_quote(q: Quote) -> "QuoteOut":
@@ -73,6 +84,7 @@ class QuoteOut(Schema):
                 terms_version=i.terms_snapshot["terms_version"],
                 approval=item_approval(q, i.creator_id),
                 release_status=release_summary(i.clip),
+                clauses=sorted(services.item_clauses(i, q.request.uses_needed)),
             )
             for i in q.items.select_related("clip__asset", "creator")
         ]
@@ -90,6 +102,7 @@ class QuoteOut(Schema):
             expires_at=q.expires_at,
             license_id=lic,
             items=items,
+            clauses=[ClauseOut(**vars(c)) for c in services.quote_clauses(q)],
         )
 
 
@@ -101,6 +114,7 @@ class LicenseOut(Schema):
     currency: str
     exclusive: bool
     uses: list[str]
+    accepted_clauses: list[dict]  # each creator's condition accepted: id, use, text
     invoice: str | None
     invoice_id: int | None
     paid_at: datetime | None
@@ -118,6 +132,7 @@ class LicenseOut(Schema):
             currency=lic.currency,
             exclusive=lic.exclusive,
             uses=lic.uses,
+            accepted_clauses=lic.accepted_clauses,
             invoice=invoice.label if invoice else None,
             invoice_id=invoice.id if invoice else None,
             paid_at=lic.paid_at,
@@ -158,16 +173,23 @@ class WaitingOut(Schema):
     detail: str
 
 
+class AcceptIn(Schema):
+    accepted_clauses: list[str] = []  # ids from the quote's `clauses`, each read and accepted
+
+
 @router.post(
     "/quotes/{uuid:quote_id}/accept",
     response={201: LicenseOut, 202: WaitingOut},
     auth=scoped("buy"),
 )
-def accept(request, quote_id: UUID):
-    """Accept a quote. 202 when creators in allow-list mode must approve first."""
+def accept(request, quote_id: UUID, payload: AcceptIn | None = None):
+    """Accept a quote, and each creator's condition you agree to by its id: clips under a
+    condition you do not accept are left out. 202 when creators in allow-list mode must
+    approve first."""
     quote = get_object_or_404(services.quotes_of(request.auth), pk=quote_id)
+    accepted = payload.accepted_clauses if payload else []
     try:
-        lic = services.accept_quote(request.auth, quote, via="api")
+        lic = services.accept_quote(request.auth, quote, via="api", accepted_clauses=accepted)
     except services.AwaitingApproval as exc:
         return Status(202, WaitingOut(detail=str(exc)))
     return Status(201, LicenseOut.from_license(lic))

@@ -63,15 +63,8 @@ class DatasetRequestForm(PlainForm):
         choices=USE_CHOICES,
         widget=forms.CheckboxSelectMultiple,
         initial=["ai_training"],
-    )
-    accepted_constraints = forms.MultipleChoiceField(
-        label="Creators' constraints you accept",
-        choices=USE_CHOICES,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="A creator may allow a use only with a written constraint. Such clips are "
-        "quoted only for the uses whose constraints you accept here; the quote shows "
-        "each constraint's text.",
+        help_text="A creator may allow a use only under a written condition: the quote shows "
+        "each condition's text, and you accept each one you agree to before licensing.",
     )
     exclusive = forms.BooleanField(
         label="Exclusive license",
@@ -99,15 +92,6 @@ class DatasetRequestForm(PlainForm):
         self.fields["min_tier"].choices = [(t.code, t.label) for t in tiers]
         self.fields["min_tier"].initial = tiers[0].code
         self.fields["budget"].label = f"Budget ({card.currency})"
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        extra = set(data.get("accepted_constraints") or []) - set(data.get("uses_needed") or [])
-        if extra:
-            self.add_error(
-                "accepted_constraints", "Constraints can only be accepted for uses you need."
-            )
-        return data
 
     def service_data(self) -> dict[str, Any]:
         """The cleaned form as market.services.create_request takes it."""

@@ -31,7 +31,6 @@ class DatasetRequest(models.Model):
     budget_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3, default="USD")
     uses_needed = models.JSONField(default=list)
-    accepted_constraints = models.JSONField(default=list, blank=True)
     exclusive = models.BooleanField(default=False)
     # Only clips where every person shown, incidental ones too, has a model release.
     releases_for_everyone = models.BooleanField(default=False)
@@ -62,6 +61,9 @@ class Quote(models.Model):
     seconds = models.FloatField(default=0)
     clip_count = models.PositiveIntegerField(default=0)
     excluded = models.JSONField(default=dict, blank=True)
+    # Ids (core.terms.clause_id) of the creators' conditions the buyer accepted, one by one,
+    # on this quote; clips under any other condition were left out of it.
+    accepted_clauses = models.JSONField(default=list, blank=True)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -105,7 +107,10 @@ class License(models.Model):
     )
     exclusive = models.BooleanField(default=False)
     uses = models.JSONField(default=list)
+    # The uses whose conditions the buyer accepted (what the contract checks), and each
+    # condition accepted: {"id", "use", "text"}.
     accepted_constraints = models.JSONField(default=list, blank=True)
+    accepted_clauses = models.JSONField(default=list, blank=True)
     total_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     created_at = models.DateTimeField(auto_now_add=True)

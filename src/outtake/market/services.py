@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,7 +18,7 @@ from outtake.catalog.models import Asset, Clip
 from outtake.catalog.services import clip_facts
 from outtake.core.money import Money
 from outtake.core.pricing import price_clip
-from outtake.core.terms import USES, fits_scope, grants
+from outtake.core.terms import USES, clause_id, constraint_clauses, fits_scope, grants
 from outtake.dedup import services as dedup
 from outtake.ledger import services as ledger
 from outtake.market.models import DatasetRequest, License, LicenseItem, Quote, QuoteItem
@@ -50,9 +51,6 @@ def create_request(user, data: dict[str, Any]) -> DatasetRequest:
     unknown = set(uses) - set(USES)
     if unknown:
         raise MarketError(f"unknown uses: {', '.join(sorted(unknown))}")
-    accepted = list(data.get("accepted_constraints") or [])
-    if set(accepted) - set(uses):
-        raise MarketError("constraints can only be accepted for uses the request needs")
     tier = data.get("min_tier") or "sd"
     if tier not in _tier_rank():
         raise MarketError(f"min_tier must be one of {', '.join(_tier_rank())}")
@@ -86,7 +84,6 @@ def create_request(user, data: dict[str, Any]) -> DatasetRequest:
         budget_minor=budget.minor,
         currency=budget.currency,
         uses_needed=uses,
-        accepted_constraints=accepted,
         exclusive=bool(data.get("exclusive")),
         releases_for_everyone=bool(data.get("releases_for_everyone")),
         max_creator_share=share,
@@ -135,11 +132,15 @@ def asset_shown_to_buyer(buyer_org, asset_id) -> Asset | None:
     return item.clip.asset if item else None
 
 
-def _why_not(clip: Clip, request: DatasetRequest, terms: dict, ranks: dict) -> str:
-    """The first reason a clip does not fit a request, or ""."""
+def _why_not(
+    clip: Clip, request: DatasetRequest, terms: dict, ranks: dict, conditions: bool
+) -> str:
+    """The first reason a clip does not fit a request, or "". With `conditions`, a use the
+    creator constrains fits for now: the buyer accepts or declines its text on the quote."""
     if request.exclusive and not terms.get("exclusive_allowed", True):
         return "creator does not sell exclusively"
-    ok, reason = grants(terms, request.uses_needed, frozenset(request.accepted_constraints))
+    to_decide = frozenset(request.uses_needed) if conditions else frozenset()
+    ok, reason = grants(terms, request.uses_needed, to_decide)
     if not ok:
         return reason
     ok, reason = fits_scope(terms, request.territory, request.term_years)
@@ -175,7 +176,9 @@ RULE = (
 
 
 @transaction.atomic
-def build_quote(request: DatasetRequest) -> Quote:
+def build_quote(request: DatasetRequest, *, conditions: bool = True) -> Quote:
+    """Quote a request by RULE. Clips under a creator's condition on a needed use are quoted
+    with it (conditions=False leaves them out): the buyer accepts each condition, or not."""
     ranks = _tier_rank()
     card = settings.RATE_CARD
     excluded: Counter[str] = Counter()
@@ -192,7 +195,7 @@ def build_quote(request: DatasetRequest) -> Quote:
         if clip.asset_id not in terms_cache:
             terms_cache[clip.asset_id] = snapshot(clip.asset)
         snap = terms_cache[clip.asset_id]
-        reason = _why_not(clip, request, snap["terms"], ranks)
+        reason = _why_not(clip, request, snap["terms"], ranks, conditions)
         if reason:
             excluded[reason] += 1
             continue
@@ -282,15 +285,110 @@ def quotes_of(user) -> QuerySet[Quote]:
     return Quote.objects.filter(buyer=user.organization)
 
 
-def accept_quote(user, quote: Quote, *, via: str = "service") -> License:
+@dataclass(frozen=True)
+class Clause:
+    """One creator's condition on one use the buyer needs, and the quoted clips it binds."""
+
+    id: str
+    use: str
+    text: str
+    clip_ids: tuple
+    accepted: bool
+
+    @property
+    def label(self) -> str:
+        return USES[self.use].label
+
+
+def item_clauses(item, uses: list[str]) -> dict[str, tuple[str, str]]:
+    """The conditions binding one quoted clip: id -> (use, text)."""
+    clauses = constraint_clauses(item.terms_snapshot["terms"], uses)
+    return {clause_id(use, text): (use, text) for use, text in clauses}
+
+
+def quote_clauses(quote: Quote) -> list[Clause]:
+    """Each distinct condition among a quote's clips, to accept (or not) one by one."""
+    uses = quote.request.uses_needed
+    found: dict[str, tuple[str, str, list]] = {}
+    for item in quote.items.all():
+        for cid, (use, text) in item_clauses(item, uses).items():
+            found.setdefault(cid, (use, text, []))[2].append(item.clip_id)
+    return [
+        Clause(cid, use, text, tuple(clips), cid in quote.accepted_clauses)
+        for cid, (use, text, clips) in sorted(found.items(), key=lambda c: c[1][:2])
+    ]
+
+
+@transaction.atomic
+def settle_clauses(user, quote: Quote, accepted: list[str]) -> Quote:
+    """The buyer accepts conditions of the quote one by one (with those it accepted before):
+    clips under a condition not accepted leave the quote, each counted with its reason."""
+    quote = Quote.objects.select_for_update().select_related("request").get(pk=quote.pk)
+    clauses = {c.id: c for c in quote_clauses(quote)}
+    unknown = set(accepted) - set(clauses)
+    if unknown:
+        raise MarketError(f"not a condition of this quote: {', '.join(sorted(unknown))}")
+    if not clauses or quote.status != Quote.Status.OPEN:
+        return quote
+    agreed = set(quote.accepted_clauses) | set(accepted)
+    rows = [
+        (
+            item,
+            [clauses[c] for c in item_clauses(item, quote.request.uses_needed) if c not in agreed],
+        )
+        for item in quote.items.select_related("clip")
+    ]
+    kept = [item for item, declined in rows if not declined]
+    left_out = [(item, declined) for item, declined in rows if declined]
+    if not kept:
+        raise MarketError(
+            "every clip of this quote is under a condition you did not accept: accept the "
+            "conditions you agree to, or request a new quote"
+        )
+    if agreed == set(quote.accepted_clauses) and not left_out:
+        return quote  # nothing new (e.g. accepted again while creators approve)
+    excluded = Counter(quote.excluded)
+    for item, declined in left_out:
+        excluded[f"{declined[0].label}: the creator's condition not accepted"] += 1
+        item.delete()
+    quote.total_minor = sum(item.price_minor for item in kept)
+    quote.seconds = sum(item.clip.duration_s or 0 for item in kept if item.clip.kind == "video")
+    quote.clip_count, quote.excluded = len(kept), dict(excluded)
+    quote.accepted_clauses = sorted(agreed & set(clauses))
+    quote.save(
+        update_fields=["total_minor", "seconds", "clip_count", "excluded", "accepted_clauses"]
+    )
+    record(
+        "quote.conditions_accepted",
+        actor=user,
+        org=quote.buyer,
+        subject=quote,
+        data={
+            "accepted": [
+                {"id": c.id, "use": c.use, "text": c.text}
+                for c in clauses.values()
+                if c.id in agreed
+            ],
+            "clips_left_out": [str(item.clip_id) for item, _ in left_out],
+        },
+    )
+    return quote
+
+
+def accept_quote(
+    user, quote: Quote, *, via: str = "service", accepted_clauses: list[str] = ()
+) -> License:
     """Accept a quote: the license pins terms snapshots and prices, its contract is sealed and
-    an invoice is issued. `via` ("web", "api") is recorded with the acceptance."""
+    an invoice is issued. `accepted_clauses`: the ids of the creators' conditions the buyer
+    accepts, each after reading it (quote_clauses); clips under any other are left out. `via`
+    ("web", "api") is recorded with the acceptance."""
     if quote.buyer_id != user.organization_id or not user.is_buyer:
         raise PermissionError("not your quote")
     quote.refresh_from_db(fields=["status", "expires_at"])
     if quote.status == Quote.Status.OPEN and quote.expires_at <= timezone.now():
         Quote.objects.filter(pk=quote.pk).update(status=Quote.Status.EXPIRED)
         raise MarketError("this quote has expired; request a new one")
+    quote = settle_clauses(user, quote, list(accepted_clauses))
     waiting = request_approvals(user, quote, via)
     if any(a.status == "refused" for a in waiting):
         raise MarketError("a creator refused this deal; request a new quote")
@@ -339,6 +437,12 @@ def _accept(user, quote: Quote, via: str = "service") -> License:
     if not items:
         raise MarketError("this quote has no clips")
     request = quote.request
+    accepted: dict[str, tuple[str, str]] = {}
+    for item in items:
+        clauses = item_clauses(item, request.uses_needed)
+        if set(clauses) - set(quote.accepted_clauses):
+            raise MarketError("a clip's condition was not accepted; request a new quote")
+        accepted.update(clauses)
     still = set(
         available_clips(quote.buyer, exclusive=request.exclusive)
         .filter(id__in=[i.clip_id for i in items])
@@ -359,7 +463,10 @@ def _accept(user, quote: Quote, via: str = "service") -> License:
         buyer=quote.buyer,
         exclusive=request.exclusive,
         uses=request.uses_needed,
-        accepted_constraints=request.accepted_constraints,
+        accepted_constraints=sorted({use for use, _ in accepted.values()}),
+        accepted_clauses=[
+            {"id": cid, "use": use, "text": text} for cid, (use, text) in sorted(accepted.items())
+        ],
         total_minor=quote.total_minor,
         currency=quote.currency,
     )
@@ -546,7 +653,8 @@ def quote_collection(user, collection) -> Quote:
             "budget": "1000000000",  # the price is the collection's, not a sum of clip prices
         },
     )
-    quote = build_quote(request)
+    # One price for the whole collection: no clip under a condition to accept or decline.
+    quote = build_quote(request, conditions=False)
     try:
         price_pooled_quote(quote, collection)
     except ValueError as exc:

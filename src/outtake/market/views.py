@@ -23,6 +23,7 @@ from outtake.ledger.models import Invoice
 from outtake.market import services
 from outtake.market.forms import DatasetRequestForm
 from outtake.market.models import DatasetRequest, License
+from outtake.rights.releases import release_summary
 
 REQUESTS_SHOWN = 100
 
@@ -47,13 +48,14 @@ def _item_rows(items, currency: str, uses: list[str]) -> list[dict[str, Any]]:
             "terms_version": i.terms_snapshot["terms_version"],
             "terms_scope": i.terms_snapshot["scope"],
             "constraints": _constraints(i.terms_snapshot, uses),
+            "release": release_summary(i.clip),
             "protections_off": [
                 text
                 for code, text in PROTECTIONS.items()
                 if not i.terms_snapshot["terms"]["protections"].get(code, True)
             ],
         }
-        for i in items.select_related("clip", "creator")
+        for i in items.select_related("clip__asset", "creator")
     ]
 
 
@@ -109,6 +111,7 @@ def quote_detail(request: HttpRequest, quote_id) -> HttpResponse:
             "budget": Money(q.request.budget_minor, q.request.currency),
             "minutes": f"{q.seconds / 60:.2f}",
             "items": _item_rows(q.items, q.currency, q.request.uses_needed),
+            "clauses": services.quote_clauses(q),
             "uses": _uses(q.request.uses_needed),
             "license": License.objects.filter(quote=q).first(),
             "can_accept": q.status == q.Status.OPEN and not expired and q.clip_count > 0,
@@ -121,8 +124,9 @@ def quote_detail(request: HttpRequest, quote_id) -> HttpResponse:
 @role_required(User.Role.BUYER)
 def quote_accept(request: HttpRequest, quote_id) -> HttpResponse:
     q = get_object_or_404(services.quotes_of(request.user), pk=quote_id)
+    accepted = request.POST.getlist("clause")
     try:
-        lic = services.accept_quote(request.user, q, via="web")
+        lic = services.accept_quote(request.user, q, via="web", accepted_clauses=accepted)
     except services.AwaitingApproval as exc:
         messages.info(request, str(exc))
         return redirect("quote", quote_id=q.id)
