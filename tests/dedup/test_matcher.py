@@ -84,6 +84,29 @@ def test_frames_out_of_order_do_not_make_a_match(bikes):
     assert match_clips(reversed_, source, strict) is None
 
 
+def test_extras_pair_only_with_sampled_frames_and_never_count_in_coverage():
+    """Extras (hashed between samples where the picture changes fast) let a copy whose samples
+    fall between the source's match; two extras never pair, and coverage counts samples."""
+    rng = np.random.default_rng(3)
+    pictures = rng.integers(0, 256, (3, 4, 4, 32), dtype=np.uint8)  # 3 unrelated clips' frames
+
+    def frames(which: int, start: float, extra: bool) -> list[dict]:
+        return [
+            {"t": start + i, "h": [h.tobytes().hex() for h in f[: 2 if extra else 4]], "x": extra}
+            for i, f in enumerate(pictures[which])
+        ]
+
+    source = Signature.from_frames(frames(0, 0.0, False) + frames(1, 0.5, True))
+    assert list(source.extra) == [False] * 4 + [True] * 4
+    assert not source.hashes[source.extra][:, 2:].any()  # no central regions
+    copy = Signature.from_frames(frames(1, 0.0, False))  # samples where the source has extras
+    match = match_clips(copy, source)
+    assert match is not None and match.coverage == 1.0
+    assert [p[1] for p in match.pairs] == [0.5, 1.5, 2.5, 3.5]
+    other = Signature.from_frames(frames(2, 0.0, False) + frames(1, 0.5, True))
+    assert match_clips(other, source) is None  # their extras alike, their samples not
+
+
 def test_the_index_finds_what_a_linear_scan_finds():
     rng = np.random.default_rng(1)
     hashes = rng.integers(0, 256, (20_000, 32), dtype=np.uint8)
@@ -130,6 +153,18 @@ def test_the_split_search_finds_what_a_linear_scan_keeps():
     expected = sorted(zip(scan.query[kept], ids[kept], scan.distance[kept], strict=True))
     assert sorted(zip(found.query, found.ids, found.distance, strict=True)) == expected
     assert len(expected) >= 40 and len(expected) < len(scan.ids)  # both kinds of planted pair
+
+
+def test_absent_variants_are_neither_indexed_nor_searched_for():
+    hashes = np.random.default_rng(7).integers(0, 256, (4, 32), dtype=np.uint8)
+    hashes[1] = 0  # an extra frame's central region: not computed
+    index = HashIndex(hashes, np.arange(4))
+    index.add(np.zeros((1, 32), np.uint8), [9])
+    assert len(index) == 3
+    assert not len(index.search(np.zeros((1, 32), np.uint8), 256).ids)
+    extra = np.stack([hashes[0], hashes[2], hashes[1], hashes[1]])[None]  # central regions absent
+    queries, _ = frame_queries(extra)
+    assert not queries.any()  # extras are there to be found, not to search
 
 
 def test_an_index_saved_in_the_old_format_is_rebuilt_on_load(tmp_path):

@@ -79,11 +79,16 @@ def test_pdq_and_dedup_steps_share_one_pdq_computation_per_frame(clip, monkeypat
 
     monkeypatch.setattr(pdqhash, "compute_dihedral", counted)
     result = analyse(clip("v.mp4", shots_video([37], 100, seed=4)))
-    assert len(computed) == result["stats"]["pdq"]["hashed"] == 5  # 4 seconds, 1 shot start
+    sampled = [shape for shape in computed if shape == (180, 320, 3)]
+    assert len(sampled) == result["stats"]["pdq"]["hashed"] == 5  # 4 seconds, 1 shot start
+    # The rest are dedup's extras (the camera pans), hashed from the shots picture halved.
+    extras = [shape for shape in computed if shape != (180, 320, 3)]
+    assert len(extras) == result["stats"]["dedup"]["extras"] > 0
+    assert all(shape[1] <= 160 for shape in extras)
     for shot in result["shots"]:
         # The same frames kept, with the pdq step's hash as dedup's full-frame variant.
         assert [(h["t"], h["hash"]) for h in shot["pdq"]] == [
-            (d["t"], d["h"][0]) for d in shot["dedup"]
+            (d["t"], d["h"][0]) for d in shot["dedup"] if not d.get("x")
         ]
 
 

@@ -6,6 +6,19 @@ So each sampled frame is hashed four ways in the same pass: the frame, its left-
 (from pdqhash's dihedral hashes, no second DCT), and its central 90 % and 80 %, which are what
 a copy cropped by 5 % or 10 % per side shows. Bars are cropped first, as for the catalogue's
 PDQ hashes, so that a letterboxed copy hashes like its source.
+
+Where the picture changes within a second, a copy's samples fall between the source's (a copy
+at another speed, or one frame out on footage that changes 40–75 bits per frame, as the
+ThreatExchange pattern clips do) and match none of them. So the served frame just after each
+sample, and then the first one after each further quarter second, is hashed too, as an extra,
+when its picture differs from the last frame hashed by more than EXTRA_CHANGE (so at most four
+extras a second): measured on a 32×32 grey thumbnail of the shots step's picture,
+which every served frame has (no decode or scaling is added; static footage pays a thumbnail
+per quarter second). Extras are hashed from that 320-px picture, full frame and mirror only
+(one dihedral PDQ), and written with "x": 1; their central regions are absent, stored as
+zeros, which no kept frame hashes to (a flat picture is dropped for low quality). The index
+holds extras; the matcher pairs them only with sampled frames and never counts them in a
+clip's coverage (matcher.py).
 """
 
 from __future__ import annotations
@@ -14,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pdqhash
 
@@ -36,6 +50,13 @@ VARIANTS = ("full", "mirror", "c90", "c80")
 _CENTRAL = {"c90": 0.05, "c80": 0.10}
 # pdqhash.compute_dihedral's order: the left-right mirror is the sixth hash.
 _MIRROR = 5
+# Extras: the frame after a sample, then one per quarter second, where the grey levels of a 32×32
+# thumbnail moved on average
+# by more than this since the last frame hashed (on the fixtures, a change of 3 levels is
+# about 30 PDQ bits; README, "Deduplication", says what the extras fix and cost).
+EXTRA_EVERY_S = 0.25
+EXTRA_CHANGE = 4.0
+_EPS_S = 5e-4
 
 
 def _central(picture: np.ndarray, margin: float) -> np.ndarray:
@@ -62,50 +83,105 @@ def _bits_apart(a: bytes, b: bytes) -> int:
     return (int.from_bytes(a) ^ int.from_bytes(b)).bit_count()
 
 
+def _halved(picture: np.ndarray) -> np.ndarray:
+    """The shots step's picture at 160 px (an exact halving, OpenCV's fast path)."""
+    height, width = picture.shape[:2]
+    return cv2.resize(picture, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+
+
+def _thumbnail(halved: np.ndarray) -> np.ndarray:
+    """Grey means of 10×10 blocks of the 160-px picture (16×9 for 16:9; whole blocks only,
+    OpenCV's fast path): about the scale of detail PDQ sees."""
+    grey = cv2.cvtColor(halved, cv2.COLOR_BGR2GRAY)
+    height, width = grey.shape[0] // 10, grey.shape[1] // 10
+    return cv2.resize(
+        grey[: height * 10, : width * 10], (width, height), interpolation=cv2.INTER_AREA
+    )
+
+
+def _packed(bits: np.ndarray) -> bytes:
+    return np.packbits(bits.astype(np.uint8)).tobytes()
+
+
+Hashed = tuple[float, int, list[bytes]]  # (t, quality, variants)
+
+
 class DedupHashes(Step):
-    """Per shot: [{"t": seconds, "q": quality, "h": [full, mirror, c90, c80] hex}], with low
-    quality frames dropped and near-identical consecutive ones collapsed (as PdqHashes does)."""
+    """Per shot: [{"t": seconds, "q": quality, "h": [full, mirror, c90, c80] hex}] of the
+    sampled frames, with low quality frames dropped and near-identical consecutive ones
+    collapsed (as PdqHashes does), and the extras {"t", "q", "h": [full, mirror], "x": 1}
+    (see the module's notes), in time order."""
 
     name = "dedup"
-    version = 1
-    needs = (PdqHashes.FRAMES,)
+    version = 2  # 2: extras where the picture changes fast
+    needs = (PdqHashes.FRAMES, Shots.FRAMES)
 
     def __init__(self) -> None:
         super().__init__()
-        self._frames: dict[int, tuple[float, int, list[bytes]]] = {}
+        self._frames: dict[int, Hashed] = {}
+        self._extras: dict[int, Hashed] = {}
+        self._latest = -1  # the latest frame served in the pass (shot starts come after it)
+        self._last_thumbnail: np.ndarray | None = None  # of the last frame hashed
+        self._next_extra_s = 0.0
 
     def consume(self, frame: Frame) -> None:
-        if frame.index in self._frames:
-            return
+        in_pass = frame.index > self._latest
+        self._latest = max(self._latest, frame.index)
+        picture = frame.images.get(Shots.FRAMES.name)
         view = frame_pdq_view(frame)
-        if view is None:
-            return
+        if view is not None:
+            if in_pass and picture is not None:
+                self._last_thumbnail = _thumbnail(_halved(picture))
+                self._next_extra_s = frame.t  # the frame after a sample may be an extra
+            if frame.index not in self._frames:
+                self._sample(frame, view)
+        elif in_pass and picture is not None and frame.t >= self._next_extra_s - _EPS_S:
+            self._next_extra_s = frame.t + EXTRA_EVERY_S
+            self._extra(frame, picture)
+
+    def _sample(self, frame: Frame, view: PdqView) -> None:
         quality, hashes = view_variants(view)
         if quality < MIN_QUALITY:
             self.stats.count("low_quality")
             return
         self._frames[frame.index] = (frame.t, quality, hashes)
 
+    def _extra(self, frame: Frame, picture: np.ndarray) -> None:
+        halved = _halved(picture)
+        thumbnail = _thumbnail(halved)
+        last = self._last_thumbnail
+        if last is not None and cv2.norm(thumbnail, last, cv2.NORM_L1) <= (
+            EXTRA_CHANGE * thumbnail.size
+        ):
+            return
+        view = pdq_view(cv2.cvtColor(halved, cv2.COLOR_BGR2RGB))
+        if view.quality < MIN_QUALITY:
+            return
+        self._last_thumbnail = thumbnail
+        hashes = [_packed(view.dihedral[0]), _packed(view.dihedral[_MIRROR])]
+        self._extras[frame.index] = (frame.t, view.quality, hashes)
+
     def finish(self, context: Context) -> list[dict[str, Any]]:
         results = []
         ordered = sorted(self._frames.items())
+        extras = sorted(self._extras.items())
         for shot in context.shots:
-            kept: list[tuple[float, int, list[bytes]]] = []
+            kept: list[Hashed] = []
             for index, (t, quality, hashes) in ordered:
                 if not shot.start_frame <= index < shot.end_frame:
                     continue
                 if kept and _bits_apart(kept[-1][2][0], hashes[0]) <= COLLAPSE_BITS:
                     continue
                 kept.append((t, quality, hashes))
+            frames = [{"t": round(t, 3), "q": q, "h": [h.hex() for h in hs]} for t, q, hs in kept]
+            frames += [
+                {"t": round(t, 3), "q": q, "h": [h.hex() for h in hs], "x": 1}
+                for index, (t, q, hs) in extras
+                if shot.start_frame <= index < shot.end_frame
+            ]
             self.stats.count("kept", len(kept))
-            results.append(
-                {
-                    "dedup": [
-                        {"t": round(t, 3), "q": q, "h": [h.hex() for h in hashes]}
-                        for t, q, hashes in kept
-                    ]
-                }
-            )
+            self.stats.count("extras", len(frames) - len(kept))
+            results.append({"dedup": sorted(frames, key=lambda f: f["t"])})
         return results
 
 

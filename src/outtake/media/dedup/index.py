@@ -11,7 +11,9 @@ per entry), so its offsets stay small; the distance check makes that lossless.
 Entries are frame variants: an entry's id is frame × variants + variant, variant 0 the full
 frame (hashes.VARIANTS). The matcher only pairs variants where one side is the full frame, so
 within each table value the full-frame entries come first, and a query that is not a full
-frame (full_only) reads only those: half the candidates of a catalogue search.
+frame (full_only) reads only those: half the candidates of a catalogue search. An all-zero
+hash is a variant that was not computed (an extra frame's central regions): it is neither
+indexed nor searched for.
 
 New entries go to a small unsorted tail, scanned linearly, until it is merged (rebuild).
 Removed entries leave the tail at once; in the tables they are listed as removed, skipped by
@@ -88,8 +90,12 @@ def is_full_frame(ids: np.ndarray) -> np.ndarray:
 def frame_queries(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A clip's (N, variants, 32) frame hashes as search() queries (query q is frame
     q // variants, variant q % variants) and their full_only flags: the full frame is
-    compared with every entry, its mirror and central regions with full-frame entries only."""
-    queries = np.ascontiguousarray(frames, dtype=np.uint8).reshape(-1, 32)
+    compared with every entry, its mirror and central regions with full-frame entries only.
+    Extra frames (no central regions) are not searched for: the index holds them for the
+    samples of other clips to find."""
+    frames = np.array(frames, dtype=np.uint8)
+    frames[~frames[:, 2:].any(axis=(1, 2))] = 0
+    queries = frames.reshape(-1, 32)
     return queries, ~is_full_frame(np.arange(len(queries)))
 
 
@@ -106,8 +112,7 @@ class HashIndex:
     """Entries (hash, id); search(queries, radius) finds every entry within radius bits."""
 
     def __init__(self, hashes: np.ndarray, ids: np.ndarray) -> None:
-        self.words = to_words(hashes) if hashes.dtype == np.uint8 else hashes
-        self.ids = np.asarray(ids, dtype=np.int64)
+        self.words, self.ids = _present(hashes, ids)
         n = len(self.ids)
         # Table key: the chunk value's low bits, then 0 for a full frame, 1 for another variant.
         variant_bit = (~is_full_frame(self.ids)).astype(np.uint32)
@@ -144,8 +149,9 @@ class HashIndex:
 
     def add(self, hashes: np.ndarray, ids: np.ndarray) -> None:
         """Append entries to the linearly scanned tail."""
-        self.tail_words = np.concatenate([self.tail_words, to_words(hashes)])
-        self.tail_ids = np.concatenate([self.tail_ids, np.asarray(ids, dtype=np.int64)])
+        words, ids = _present(hashes, ids)
+        self.tail_words = np.concatenate([self.tail_words, words])
+        self.tail_ids = np.concatenate([self.tail_ids, ids])
 
     def remove(self, ids: np.ndarray) -> None:
         """Drop the entries with these ids (from the tail now, from the tables at the next
@@ -179,9 +185,10 @@ class HashIndex:
         qwords = to_words(queries)
         count = len(qwords)
         full_only = np.zeros(count, bool) if full_only is None else np.asarray(full_only, bool)
+        searched = qwords.any(axis=1)  # an all-zero query is an absent variant
         found = [np.zeros(0, dtype=np.int64)] * 3
         if len(self.ids):
-            found = self._search_tables(qwords, radius, full_only)
+            found = self._search_tables(qwords, radius, full_only, searched)
         hits_q, rows, distance = found
         ids = self.ids[rows]
         if len(self.removed_ids):
@@ -191,6 +198,7 @@ class HashIndex:
             tail = popcount_distance(self.tail_words[None, :, :], qwords[:, None, :])
             near = tail <= radius
             near &= ~full_only[:, None] | is_full_frame(self.tail_ids)[None, :]
+            near &= searched[:, None]
             tq, tr = np.nonzero(near)
             hits_q = np.concatenate([hits_q, tq])
             ids = np.concatenate([ids, self.tail_ids[tr]])
@@ -198,13 +206,13 @@ class HashIndex:
         return Hits(hits_q.astype(np.int64), ids.astype(np.int64), distance.astype(np.int64))
 
     def _search_tables(
-        self, qwords: np.ndarray, radius: int, full_only: np.ndarray
+        self, qwords: np.ndarray, radius: int, full_only: np.ndarray, searched: np.ndarray
     ) -> list[np.ndarray]:
         """(query, row, distance) of the table entries within radius, each pair once."""
         masks = self._probe_masks(radius)
         # A key's full-frame entries are offsets[2v] .. offsets[2v + 1], the others up to
-        # offsets[2v + 2].
-        span = np.where(full_only, 1, 2)[:, None]
+        # offsets[2v + 2]; a query not searched reads offsets[2v] .. offsets[2v].
+        span = (np.where(full_only, 1, 2) * searched)[:, None]
         found_q, found_rows, found_d = [], [], []
         for k, (start, width, bits) in enumerate(self._tables()):
             values = chunk_values(qwords, start, width) & np.uint32((1 << bits) - 1)
@@ -284,6 +292,16 @@ class HashIndex:
     @classmethod
     def empty(cls) -> HashIndex:
         return cls(np.zeros((0, 32), dtype=np.uint8), np.zeros(0, dtype=np.int64))
+
+
+def _present(hashes: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Entries as words and ids, without all-zero hashes (absent variants)."""
+    words = to_words(hashes) if hashes.dtype == np.uint8 else hashes
+    ids = np.asarray(ids, dtype=np.int64)
+    present = words.any(axis=1)
+    if present.all():
+        return words, ids
+    return np.ascontiguousarray(words[present]), ids[present]
 
 
 def _format_on_disk(folder: Path) -> int:

@@ -15,6 +15,8 @@ frame, of some video, in no order. A frame of a clip is in the list when any of 
 list when enough of its frames are: at least min_coverage of them (default half) and at least
 min_frames (default 2), or every frame of a clip that has fewer (a photo is one frame). So a
 single shared frame (a logo card, a black frame that slipped through) never excludes a clip.
+A clip's frames here are its sampled frames; its extras (hashes.py) are not searched for, but
+the extras of an `outtake hashes` file are in its bag.
 """
 
 from __future__ import annotations
@@ -83,7 +85,8 @@ def parse(text: str, kind: str = "auto") -> ParsedList:
 
 def bag_index(frames: np.ndarray) -> HashIndex:
     """An index over a bag of frames' variants; an entry's id is frame × variants + variant.
-    Variants equal to the frame's full hash (all of a plain PDQ list's) are indexed once."""
+    Variants equal to the frame's full hash (all of a plain PDQ list's) are indexed once, and
+    absent ones (an extra frame's central regions) not at all."""
     n = len(frames)
     repeated = (frames == frames[:, :1]).all(axis=-1)
     repeated[:, 0] = False
@@ -98,7 +101,8 @@ def match_against_bag(clip: Signature, index: HashIndex, thresholds: Thresholds)
     A bag has no order (a PDQ list need not come from one video), so this counts the clip's
     frames found in it: at least min_coverage of them, and min_frames (or all of a shorter
     clip); see the module's docstring."""
-    if not len(clip):
+    sampled = int((~clip.extra).sum())  # extras are not searched for, nor counted
+    if not sampled:
         return None
     queries, full_only = frame_queries(clip.hashes)  # one side is the full frame
     hits = index.search(queries, thresholds.frame_bits, full_only)
@@ -106,8 +110,8 @@ def match_against_bag(clip: Signature, index: HashIndex, thresholds: Thresholds)
     for q, d in zip(hits.query // N_VARIANTS, hits.distance, strict=True):
         best[int(q)] = min(best.get(int(q), 256), int(d))
     matched = len(best)
-    coverage = matched / len(clip)
-    if matched < min(thresholds.min_frames, len(clip)) or coverage < thresholds.min_coverage:
+    coverage = matched / sampled
+    if matched < min(thresholds.min_frames, sampled) or coverage < thresholds.min_coverage:
         return None
     return {
         "coverage": round(coverage, 3),

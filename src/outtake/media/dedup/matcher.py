@@ -7,6 +7,11 @@ full/central region (one of the two is a crop of the other). Two clips match whe
 matching frames increasing in time in both covers enough of the shorter one; the chain may
 run faster or slower than real time within max_speed, so a sped-up copy or a sub-clip still
 matches, which a fixed time offset would miss.
+
+Extra frames (hashes.py: hashed between samples where the picture changes fast, with no
+central regions) pair only with sampled frames, and coverage counts sampled frames: the
+larger number of either clip's samples in the chain, over the shorter clip's samples. Without
+extras that is the chain's length over the shorter clip's frames.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import numpy as np
 from outtake.media.dedup.hashes import VARIANTS
 
 N_VARIANTS = len(VARIANTS)
+NO_PAIR = 257  # a distance no threshold reaches
 
 
 @dataclass(frozen=True)
@@ -41,22 +47,26 @@ class Signature:
 
     @classmethod
     def from_frames(cls, frames: Sequence[dict], key: object = None) -> Signature:
-        """From [{"t", "h": [hex per variant] or "hash": hex}]; missing variants repeat the
-        full frame's hash, which only repeats the full/full comparison."""
+        """From [{"t", "h": [hex per variant] or "hash": hex, "x": extra}]; missing variants
+        of an extra are absent (zeros), of another frame repeat the full frame's hash, which
+        only repeats the full/full comparison."""
         hashes = np.zeros((len(frames), N_VARIANTS, 32), dtype=np.uint8)
         for i, frame in enumerate(frames):
             variants = frame.get("h") or [frame["hash"]]
-            for v in range(N_VARIANTS):
-                hashes[i, v] = np.frombuffer(
-                    bytes.fromhex(variants[min(v, len(variants) - 1)]), np.uint8
-                )
-            if len(variants) == 1:
-                hashes[i, 1:] = hashes[i, 0]
+            for v, variant in enumerate(variants[:N_VARIANTS]):
+                hashes[i, v] = np.frombuffer(bytes.fromhex(variant), np.uint8)
+            if not frame.get("x"):
+                hashes[i, len(variants) :] = hashes[i, 0]
         times = np.array([float(f.get("t", i)) for i, f in enumerate(frames)], dtype=np.float64)
         return cls(times, hashes, key)
 
     def __len__(self) -> int:
         return len(self.times)
+
+    @property
+    def extra(self) -> np.ndarray:
+        """Which frames are extras: their central regions are absent."""
+        return ~self.hashes[:, 2:].any(axis=(1, 2))
 
 
 @dataclass
@@ -77,12 +87,18 @@ def words(hashes: np.ndarray) -> np.ndarray:
 
 
 def frame_distances(a: Signature, b: Signature) -> np.ndarray:
-    """(len a, len b) distances: the closest allowed pair of variants of each two frames."""
+    """(len a, len b) distances: the closest allowed pair of variants of each two frames
+    (NO_PAIR for two extras, which never pair)."""
     wa, wb = words(a.hashes), words(b.hashes)  # (N, V, 4)
-    # a's full frame against every variant of b, and every variant of a against b's full frame.
-    one = np.bitwise_count(wa[:, None, 0:1, :] ^ wb[None, :, :, :]).sum(-1).min(-1)
-    two = np.bitwise_count(wa[:, None, :, :] ^ wb[None, :, 0:1, :]).sum(-1).min(-1)
-    return np.minimum(one, two).astype(np.int32)
+    # a's full frame against every variant of b, and every variant of a against b's full frame;
+    # absent variants (zeros) are never close.
+    one = np.bitwise_count(wa[:, None, 0:1, :] ^ wb[None, :, :, :]).sum(-1)
+    one[:, ~b.hashes.any(axis=-1)] = NO_PAIR
+    two = np.bitwise_count(wa[:, None, :, :] ^ wb[None, :, 0:1, :]).sum(-1)
+    two.transpose(0, 2, 1)[~a.hashes.any(axis=-1)] = NO_PAIR
+    distance = np.minimum(one.min(-1), two.min(-1)).astype(np.int32)
+    distance[np.ix_(a.extra, b.extra)] = NO_PAIR
+    return distance
 
 
 def chain(
@@ -128,12 +144,13 @@ def match_clips(a: Signature, b: Signature, thresholds: Thresholds = Thresholds(
     if not len(ia):
         return None
     picked = chain(a.times[ia], b.times[ib], dist[ia, ib], thresholds.max_speed)
-    # A frame of either clip counts once.
-    used_a = {int(ia[p]) for p in picked}
-    used_b = {int(ib[p]) for p in picked}
-    matched = min(len(used_a), len(used_b))
-    shorter = min(len(a), len(b))
-    coverage = matched / shorter
+    # Sampled frames in the chain (a frame of either clip counts once: the chain is one-to-one).
+    sampled_a, sampled_b = ~a.extra, ~b.extra
+    matched = max(int(sampled_a[ia[picked]].sum()), int(sampled_b[ib[picked]].sum()))
+    shorter = int(min(sampled_a.sum(), sampled_b.sum()))
+    if not shorter:
+        return None
+    coverage = min(1.0, matched / shorter)
     if matched < min(thresholds.min_frames, shorter) or coverage < thresholds.min_coverage:
         return None
     pairs = [
