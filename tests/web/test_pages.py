@@ -557,3 +557,32 @@ def test_ready_package_has_a_download_button_that_redirects_to_a_link(client, cr
     assert response.url.startswith("/download/") and response.url.endswith(delivery.filename)
     download = client.get(response.url)
     assert b"".join(download.streaming_content) == b"package bytes"
+
+
+def test_rights_pages_are_in_the_navigation_of_the_roles_that_use_them(client, creator, buyer):
+    links = {
+        role: set(
+            re.findall(r'<li><a href="(/[a-z/]+)"', text(logged_in(client, who).get("/inbox/")))
+        )
+        for role, who in (("creator", creator), ("buyer", buyer))
+    }
+    assert {"/approvals/", "/revocations/", "/audit/"} <= links["creator"]
+    assert {"/revocations/", "/audit/"} <= links["buyer"] and "/approvals/" not in links["buyer"]
+
+
+def test_the_sign_up_page_links_to_the_agreement_anyone_can_read(client):
+    page = text(client.get("/signup/"))
+    assert 'href="/agreement/text.pdf"' in page
+    response = client.get("/agreement/text.pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+
+
+def test_a_creator_withdraws_an_asset_from_its_page(client, creator, buyer):
+    asset = make_asset(creator)
+    page = text(logged_in(client, creator).get(f"/assets/{asset.id}/"))
+    assert f'action="/assets/{asset.id}/withdraw/"' in page and 'id="withdraw"' in page
+    client.post(f"/assets/{asset.id}/withdraw/", {"reason": "no longer mine to sell"})
+    page = text(client.get(f"/assets/{asset.id}/"))
+    assert "You withdrew this asset from sale" in page and 'id="withdraw"' not in page
+    assert "withdrawn from sale by the creator" in page  # each clip says why it is not offered
+    assert not market.available_clips(buyer.organization).exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -211,29 +212,60 @@ def agreements_of(user: User):
     )
 
 
-def _agreement(user: User, chosen: list[str]):
-    """The creator agreement as this creator would accept it now, with their default terms."""
+def _agreement_document(agreement_id: str, name: str, pseudonym: str, terms: dict, chosen):
     from outtake.core.money import Money
     from outtake.provenance.contract import CreatorAgreement
+
+    card = settings.RATE_CARD
+    return CreatorAgreement(
+        agreement_id=agreement_id,
+        date=timezone.localdate(),
+        creator_name=name,
+        pseudonym=pseudonym,
+        default_terms=terms,
+        creator_share=card.creator_share,
+        payout_minimum=Money.from_decimal(card.payout_minimum, card.currency),
+        attestations=tuple(OWNERSHIP_ATTESTATIONS[c] for c in chosen),
+    )
+
+
+def _agreement(user: User, chosen: list[str]):
+    """The creator agreement as this creator would accept it now, with their default terms."""
     from outtake.rights.services import current_version
 
     if not user.is_creator:
         raise PermissionError("only creators accept the creator agreement")
     org = user.organization
-    card = settings.RATE_CARD
     terms = current_version(org)
     count = Attestation.objects.filter(organization=org, scope=Attestation.Scope.AGREEMENT).count()
-    doc = CreatorAgreement(
-        agreement_id=f"{org.pseudonym}-{count + 1}",
-        date=timezone.localdate(),
-        creator_name=org.name,
-        pseudonym=org.pseudonym,
-        default_terms=terms.terms if terms else {},
-        creator_share=card.creator_share,
-        payout_minimum=Money.from_decimal(card.payout_minimum, card.currency),
-        attestations=tuple(OWNERSHIP_ATTESTATIONS[c] for c in chosen),
+    doc = _agreement_document(
+        f"{org.pseudonym}-{count + 1}",
+        org.name,
+        org.pseudonym,
+        terms.terms if terms else {},
+        chosen,
     )
     return doc, terms
+
+
+@functools.lru_cache(maxsize=2)
+def _blank_agreement_pdf(version: str, day: str) -> bytes:  # the arguments key the cache
+    from outtake.provenance.documents import render_agreement_pdf
+
+    doc = _agreement_document(
+        "(numbered at acceptance)",
+        "(your name, as you sign up)",
+        "(given at sign-up)",
+        {},
+        _statements(None),
+    )
+    return render_agreement_pdf(doc)
+
+
+def blank_agreement_pdf() -> bytes:
+    """The current creator agreement for anyone to read before signing up: Outtake's default
+    terms, every ownership statement, the creator not yet named. Rendered once a day."""
+    return _blank_agreement_pdf(agreement_version(), timezone.localdate().isoformat())
 
 
 def current_agreement_pdf(user: User) -> bytes:

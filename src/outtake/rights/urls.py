@@ -12,6 +12,7 @@ urlpatterns = [
     path("certificates/<int:certificate_id>.pem", views.certificate_pem, name="certificate-pem"),
     path("agreement/", views.agreement, name="agreement"),
     path("agreement/current.pdf", views.agreement_current_pdf, name="agreement-current-pdf"),
+    path("agreement/text.pdf", views.agreement_text_pdf, name="agreement-text-pdf"),
     path("agreement/<int:attestation_id>.pdf", views.agreement_pdf, name="agreement-pdf"),
     path("approvals/", views.approval_list, name="approvals"),
     path("revocations/", views.revocation_list, name="revocations"),

@@ -166,6 +166,11 @@ def agreement_current_pdf(request: HttpRequest) -> HttpResponse:
     return HttpResponse(pdf, content_type="application/pdf")
 
 
+def agreement_text_pdf(request: HttpRequest) -> HttpResponse:
+    """The current agreement for anyone to read before signing up."""
+    return HttpResponse(accounts.blank_agreement_pdf(), content_type="application/pdf")
+
+
 @role_required(User.Role.CREATOR)
 def agreement_pdf(request: HttpRequest, attestation_id: int) -> HttpResponse:
     attestation = get_object_or_404(
