@@ -72,6 +72,7 @@ def test_sidecar_facts_sent_with_a_video_tag_it_aerial_and_log(make_user, tmp_pa
     assert asset.status == "ready", asset.status_reason
     vendor = asset.probe["vendor"]
     assert vendor["relative_altitude_m"] == 86.1 and vendor["log_profile"] == "S-Log3"
+    assert vendor["capture_gamma"] == "s-log3-cine"
     assert {"aerial", "log"} <= set(asset.clips.get().tags)
     assert "camera log profile: S-Log3" in asset.authenticity["signs"]
 

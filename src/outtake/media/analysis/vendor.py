@@ -117,9 +117,9 @@ def checked_sidecar_facts(facts: Any) -> dict[str, Any]:
 
 
 def vendor_metadata(path: str | Path, sidecar: dict[str, Any] | None = None) -> dict[str, Any]:
-    """make, model, transfer (PQ/HLG), hdr, bit_depth, log_profile, rotation, variable_frame_rate
-    and relative_altitude_m. Unknown values are None. The sidecars next to the file are read
-    (sidecar_facts); an uploaded file has none beside it, and its facts come as `sidecar`."""
+    """make, model, transfer (PQ/HLG), hdr, bit_depth, log_profile, capture_gamma, rotation,
+    variable_frame_rate and relative_altitude_m. Unknown values are None. The sidecars next to
+    the file are read (sidecar_facts); an upload has none beside it: its facts come as sidecar."""
     from pymediainfo import MediaInfo
 
     info = MediaInfo.parse(str(path))
@@ -136,6 +136,7 @@ def vendor_metadata(path: str | Path, sidecar: dict[str, Any] | None = None) -> 
         "hdr": bool(transfer or video.get("hdr_format")),
         "bit_depth": _int(video.get("bit_depth")),
         "log_profile": log or facts.get("log_profile"),
+        "capture_gamma": facts.get("capture_gamma"),  # Sony's name for its picture profile
         "rotation": _int(float(video["rotation"])) if video.get("rotation") else 0,
         "variable_frame_rate": video.get("frame_rate_mode") == "VFR",
         "relative_altitude_m": facts.get("relative_altitude_m"),
