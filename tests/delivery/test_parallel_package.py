@@ -46,7 +46,12 @@ def test_workers_shards_are_numbered_in_key_order_and_every_member_is_where_the_
     assert read_state(media, "video/mp4", root)[0] == "Trusted"
 
 
-def test_a_sample_that_fails_in_a_worker_fails_the_package(tmp_path):
-    specs = _specs([VIDEO, tmp_path / "gone.mp4"])
+def test_a_sample_that_fails_in_a_worker_fails_the_package_and_stops_the_others(tmp_path):
+    specs = _specs([tmp_path / "gone.mp4", *[VIDEO] * 8])
     with pytest.raises(FileNotFoundError):
         write_samples(specs, tmp_path / "out", 1 << 30, Signer(tmp_path / "pki"), 2)
+    written = []
+    for shard in (tmp_path / "out" / "shards").iterdir():
+        with tarfile.open(shard) as tar:
+            written += [name for name in tar.getnames() if name.endswith(".mp4")]
+    assert len(written) < 8  # the other worker stopped after the sample it was writing

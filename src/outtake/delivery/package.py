@@ -13,8 +13,9 @@ import functools
 import json
 import multiprocessing
 import resource
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -147,7 +148,8 @@ def _media(spec: SampleSpec, spool: Spool) -> tuple[BinaryIO, list[dict], dict |
 
 # glibc's mallopt parameters.
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
-# What a worker process keeps: its signer and the queue of samples it takes work from.
+# What a worker process keeps: its signer, the queue of samples it takes work from, and the
+# event that stops it early.
 _worker: dict[str, Any] = {}
 
 
@@ -166,19 +168,20 @@ def _keep_freed_memory() -> None:
         mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
 
 
-def _start_worker(signer: Signer, queue: multiprocessing.Queue) -> None:
+def _start_worker(signer: Signer, queue: multiprocessing.Queue, stop: Event) -> None:
     _keep_freed_memory()
-    _worker.update(signer=signer, queue=queue)
+    _worker.update(signer=signer, queue=queue, stop=stop)
 
 
 def _write_part(part: int, folder: Path, shard_bytes: int) -> tuple[list[dict], list[Shard], float]:
-    """A worker's share: samples from the queue until it says stop, into shards of its own;
-    with the worker process's CPU seconds (it started for this delivery)."""
+    """A worker's share: samples from the queue until it runs out (or another worker failed),
+    into shards of its own; with the worker process's CPU seconds (it started for this
+    delivery)."""
     writer = ShardWriter(folder / "shards", shard_bytes, prefix=f"part{part}")
     spool = Spool()
     signer = _worker["signer"]
     rows = []
-    while (spec := _worker["queue"].get()) is not None:
+    while not _worker["stop"].is_set() and (spec := _worker["queue"].get()) is not None:
         ext = _out_ext(spec)
         source, edits, cut = _media(spec, spool)
         manifest = manifest_definition(
@@ -251,14 +254,16 @@ def write_samples(
     # from a copy of a threaded parent (a web or queue worker).
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
-    queue = context.Queue()
+    queue, stop = context.Queue(), context.Event()
     for spec in [*specs, *[None] * parts]:
         queue.put(spec)
     try:
         with ProcessPoolExecutor(
-            parts, mp_context=context, initializer=_start_worker, initargs=(signer, queue)
+            parts, mp_context=context, initializer=_start_worker, initargs=(signer, queue, stop)
         ) as pool:
             futures = [pool.submit(_write_part, n, folder, shard_bytes) for n in range(parts)]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            stop.set()  # all done, or one failed: the others stop after their current sample
             results = [f.result() for f in futures]
     finally:
         queue.close()
