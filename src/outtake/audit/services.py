@@ -21,8 +21,7 @@ from django.utils import timezone
 
 from outtake.audit.models import AuditEvent, ChainHead, Checkpoint
 from outtake.provenance.ca import certificates, fingerprint, issue_leaf
-
-CHECKPOINT_PURPOSE = "audit-checkpoint"
+from outtake.provenance.signing import CHECKPOINT_PURPOSE
 
 GENESIS = "0" * 64
 

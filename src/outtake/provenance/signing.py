@@ -11,9 +11,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from outtake.provenance.ca import issue_leaf
+from outtake.provenance.ca import is_own_certificate, issue_leaf
 
 PACKAGE_PURPOSE = "package"
+# The certificate the audit chain's checkpoints are signed with (audit.services).
+CHECKPOINT_PURPOSE = "audit-checkpoint"
 
 
 def sign_detached(pki: Path, data: bytes, purpose: str = PACKAGE_PURPOSE) -> dict:
@@ -28,12 +30,19 @@ def sign_detached(pki: Path, data: bytes, purpose: str = PACKAGE_PURPOSE) -> dic
     }
 
 
-def verify_detached(data: bytes, sig: dict, root_pem: bytes) -> tuple[bool, str]:
-    """Check the signature and that its certificate was issued by the given root."""
+def verify_detached(
+    data: bytes, sig: dict, root_pem: bytes, purpose: str = PACKAGE_PURPOSE
+) -> tuple[bool, str]:
+    """Check the signature and that its certificate is Outtake's own for purpose under the
+    given root (a renewed one too), not a buyer's or one for another purpose."""
     try:
         cert = x509.load_pem_x509_certificate(sig["certificate"].encode())
         root = x509.load_pem_x509_certificate(root_pem)
-        cert.verify_directly_issued_by(root)
+        if not is_own_certificate(cert, root, purpose):
+            return (
+                False,
+                f"signed by {cert.subject.rfc4514_string()}, not Outtake's {purpose} certificate",
+            )
         cert.public_key().verify(
             base64.b64decode(sig["signature"]), data, ec.ECDSA(hashes.SHA256())
         )

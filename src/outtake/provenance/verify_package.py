@@ -7,6 +7,12 @@ signed: MANIFEST.sha256 and its detached signature, the file list and hashes, th
 against the Parquet index, each media file's C2PA state with Outtake's root as trust anchor,
 its XMP against the license it names, the audit chain head, removals and croissant.json (which
 mlcroissant validates and loads, checking the hashes of the files its record set reads).
+
+Each signature must be by Outtake's certificate for its purpose (ca.is_own_certificate: issued
+by the root itself under that purpose's name, so renewed ones pass too): media by the C2PA
+certificate, MANIFEST.sha256 by the package certificate, the audit checkpoint by the checkpoint
+certificate. A buyer's certificate, or one of Outtake's for another purpose, chains to the same
+root but does not pass.
 """
 
 from __future__ import annotations
@@ -28,8 +34,17 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from outtake.core.terms import NOT_ALLOWED
-from outtake.provenance.c2pa_sign import LICENSE_LABEL, MIME, assertion, read_state, training_mining
-from outtake.provenance.signing import verify_detached
+from outtake.provenance.c2pa_sign import (
+    C2PA_PURPOSE,
+    LICENSE_LABEL,
+    MIME,
+    assertion,
+    read_state,
+    training_mining,
+)
+from outtake.provenance.c2pa_store import signer_certificate
+from outtake.provenance.ca import is_own_certificate
+from outtake.provenance.signing import CHECKPOINT_PURPOSE, PACKAGE_PURPOSE, verify_detached
 from outtake.provenance.xmp import data_mining_value, find_xmp, model_release_status, read_rights
 
 MANIFEST = "MANIFEST.sha256"
@@ -186,8 +201,9 @@ class _Verifier:
         except ValueError as exc:
             self.add("manifest signature", False, str(exc))
             return False
-        ok, why = verify_detached(sums, sig, self.root_pem)
-        self.add("manifest signature", ok, why or f"signed by Outtake; {len(self.listed)} files")
+        ok, why = verify_detached(sums, sig, self.root_pem, PACKAGE_PURPOSE)
+        detail = f"signed by Outtake's package certificate; {len(self.listed)} files"
+        self.add("manifest signature", ok, why or detail)
         return ok
 
     def _hashed(self, path: str, digest: str) -> None:
@@ -289,7 +305,16 @@ class _Verifier:
             return
         try:
             cert = x509.load_pem_x509_certificate(checkpoint["certificate"].encode())
-            cert.verify_directly_issued_by(x509.load_pem_x509_certificate(self.root_pem))
+            if not is_own_certificate(
+                cert, x509.load_pem_x509_certificate(self.root_pem), CHECKPOINT_PURPOSE
+            ):
+                self.add(
+                    "audit head",
+                    False,
+                    f"checkpoint signed by {cert.subject.rfc4514_string()}, "
+                    f"not Outtake's {CHECKPOINT_PURPOSE} certificate",
+                )
+                return
             statement = checkpoint["statement"]
             cert.public_key().verify(
                 base64.b64decode(checkpoint["signature"]),
@@ -305,7 +330,7 @@ class _Verifier:
             "audit head",
             ok and head["count"] >= checkpoint["count"],
             f"event {head['count']} {head['head'][:16]}…; checkpoint of event "
-            f"{checkpoint['count']} signed by Outtake"
+            f"{checkpoint['count']} signed by Outtake's {CHECKPOINT_PURPOSE} certificate"
             if ok
             else "the checkpoint's fields differ from its signed statement",
         )
@@ -374,6 +399,7 @@ class _Samples:
 
     def __init__(self, verifier: _Verifier, license: _License | None) -> None:
         self.root_pem, self.license = verifier.root_pem, license
+        self.root = x509.load_pem_x509_certificate(verifier.root_pem)
         self.add_check = verifier.add
         self.parts: dict[str, dict[str, bytes]] = {}
         self.checked: set[str] = set()
@@ -418,6 +444,13 @@ class _Samples:
         lic = assertion(manifest, LICENSE_LABEL) or {}
         if state != "Trusted":
             return [f"{name}: {state} {' '.join(failures)}".strip()]
+        # Trusted says only that the signer chains to the root, as buyers' certificates do.
+        signer = signer_certificate(media, manifest.get("label", ""))
+        if signer is None:
+            return [f"{name}: its C2PA signing certificate could not be read"]
+        if not is_own_certificate(signer, self.root, C2PA_PURPOSE):
+            who = signer.subject.rfc4514_string()
+            return [f"{name}: signed by {who}, not Outtake's {C2PA_PURPOSE} certificate"]
         if (lic.get("license"), lic.get("clip")) != (prov["license_id"], prov["clip_id"]):
             return [f"{name}: license assertion names another clip"]
         if lic.get("release_ids", []) != prov.get("release_ids", []):
