@@ -38,6 +38,7 @@ def test_members_read_back_with_their_hashes(tmp_path, monkeypatch):
     monkeypatch.setattr(shards, "WRITE", 4096)
     first, second, third = os.urandom(100_003), os.urandom(70_001), b'{"key": 1}'
     writer = ShardWriter(tmp_path, max_bytes=150_000)
+    writer._spool = Spool(max_bytes=80_000)  # the 100 kB members wait on disk, the others not
     writer.start_sample()
     a = writer.add("a.mp4", _in_pieces(first))
     b = writer.add_bytes("a.json", third)
@@ -94,8 +95,11 @@ def test_spool_is_reused_and_spills_past_its_size(tmp_path):
 
     spool.seek(0, 2)
     spool.write(b"y" * 2000)  # beyond max_bytes: moves to a temporary file, content kept
-    assert spool.size == 2009
-    assert b"".join(bytes(c) for c in spool.chunks()) == b"abc\0\0\0def" + b"y" * 2000
+    assert spool.size == 2009 and spool.tell() == 2009
+    spool.seek(3)
+    assert spool.size == 2009  # asking the size does not move the position
+    spool.write(b"123")
+    assert b"".join(bytes(c) for c in spool.chunks()) == b"abc123def" + b"y" * 2000
     spool.reset()
     spool.write(b"small again")
     assert b"".join(bytes(c) for c in spool.chunks()) == b"small again"

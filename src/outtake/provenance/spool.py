@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import mmap
+import os
 import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -40,7 +41,8 @@ class Spool(io.RawIOBase):
     @property
     def size(self) -> int:
         if self._file is not None:
-            return self._file.seek(0, io.SEEK_END)
+            self._file.flush()
+            return os.fstat(self._file.fileno()).st_size
         return self._size
 
     def readable(self) -> bool:
