@@ -100,14 +100,17 @@ def create_request(user, data: dict[str, Any]) -> DatasetRequest:
     return request
 
 
-def available_clips(buyer_org, *, exclusive: bool = False) -> QuerySet[Clip]:
+def available_clips(
+    buyer_org, *, exclusive: bool = False, among: QuerySet[Clip] | None = None
+) -> QuerySet[Clip]:
     """The clips a buyer is shown and could license now (before a request's filters): the one
     rule behind the catalogue, the API, thumbnails, collections and quotes. Rights decide what
-    is for sale and whom its creator refuses."""
-    qs = Clip.objects.filter(sellable=True, asset__status=Asset.Status.READY).select_related(
-        "asset", "asset__owner"
+    is for sale and whom its creator refuses. `among`: only these clips (one asset's, a
+    quote's), so the release check reads only them."""
+    qs = (Clip.objects.all() if among is None else among).filter(
+        sellable=True, asset__status=Asset.Status.READY
     )
-    qs = offered_to(for_sale(qs), buyer_org)
+    qs = offered_to(for_sale(qs.select_related("asset", "asset__owner")), buyer_org)
     # An exclusive license that was refunded or cancelled gives its clips back.
     sold_exclusively = (
         LicenseItem.objects.filter(license__exclusive=True)
@@ -125,7 +128,7 @@ def available_clips(buyer_org, *, exclusive: bool = False) -> QuerySet[Clip]:
 
 def asset_shown_to_buyer(buyer_org, asset_id) -> Asset | None:
     """An asset whose thumbnail and metadata a buyer may see: in the catalogue, or licensed."""
-    clip = available_clips(buyer_org).filter(asset_id=asset_id).first()
+    clip = available_clips(buyer_org, among=Clip.objects.filter(asset_id=asset_id)).first()
     if clip is not None:
         return clip.asset
     item = LicenseItem.objects.filter(license__buyer=buyer_org, clip__asset_id=asset_id).first()
@@ -443,10 +446,11 @@ def _accept(user, quote: Quote, via: str = "service") -> License:
         if set(clauses) - set(quote.accepted_clauses):
             raise MarketError("a clip's condition was not accepted; request a new quote")
         accepted.update(clauses)
+    quoted = Clip.objects.filter(quoteitem__quote=quote)
     still = set(
-        available_clips(quote.buyer, exclusive=request.exclusive)
-        .filter(id__in=[i.clip_id for i in items])
-        .values_list("id", flat=True)
+        available_clips(quote.buyer, exclusive=request.exclusive, among=quoted).values_list(
+            "id", flat=True
+        )
     )
     for item in items:
         if item.clip_id not in still:
