@@ -279,6 +279,10 @@ def test_creators_read_license_events_without_the_buyers_identity(make_user, cli
     # The buyer's own view keeps its account, and it sees the revocation of its license.
     [own] = events(buyer, "license.contract_accepted")
     assert own["data"]["account"] == buyer.email
+    record = f"/api/licenses/{lic.id}/contract/record"
+    for who, accepted_by in ((creator, "an AI lab"), (buyer, buyer.email)):
+        r = client.get(record, HTTP_AUTHORIZATION=f"Bearer {who.raw_token}")
+        assert r.status_code == 200 and r.json()["accepted_by"] == accepted_by
     [revoked] = events(buyer, "revocation.withdrawal")
     assert revoked["data"]["licenses"] == [str(lic.id)]  # not the other lab's license
     assert revoked["data"]["party"] == creator.organization.pseudonym

@@ -111,14 +111,17 @@ class ContractOut(Schema):
     cosigned_at: datetime | None
 
     @staticmethod
-    def of(c) -> "ContractOut":
+    def of(c, viewer) -> "ContractOut":
+        # The account that accepted is the licensee's business; creators see the licensee as
+        # it chose to be shown to them.
+        licensee = viewer.is_reviewer or viewer.organization_id == c.license.buyer_id
         return ContractOut(
             license_id=c.license_id,
             template_version=c.template_version,
             data_sha256=c.data_sha256,
             document_sha256=c.document_sha256,
             sealed_sha256=c.sealed_sha256,
-            accepted_by=c.accepted_by.email,
+            accepted_by=c.accepted_by.email if licensee else c.license.buyer.name_for_creators,
             accepted_at=c.accepted_at,
             accepted_via=c.accepted_via,
             cosigned_sha256=c.cosigned_sha256,
@@ -131,7 +134,7 @@ class ContractOut(Schema):
 )
 def get_contract_record(request, license_id: UUID):
     """Who accepted, when, from which account, and the hashes of what they accepted."""
-    return ContractOut.of(_contract(request, license_id))
+    return ContractOut.of(_contract(request, license_id), request.auth)
 
 
 @router.post(
@@ -140,7 +143,9 @@ def get_contract_record(request, license_id: UUID):
 def post_cosigned(request, license_id: UUID, pdf: UploadedFile = File(...)):
     """Upload the sealed PDF co-signed (incrementally) with a registered certificate."""
     contract = _contract(request, license_id)
-    return ContractOut.of(contracts.submit_cosigned(request.auth, contract, pdf.read()))
+    return ContractOut.of(
+        contracts.submit_cosigned(request.auth, contract, pdf.read()), request.auth
+    )
 
 
 class CertificateIn(Schema):
