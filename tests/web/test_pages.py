@@ -502,7 +502,9 @@ def test_each_creators_condition_is_accepted_on_the_quote_page(client, creator, 
     assert license.contract.document["accepted_constraints"] == ["ai_training"]
     page = text(client.get(quote_url))
     assert "1 × AI/ML training: the creator&#x27;s condition not accepted" in page
-    assert "People and property" in text(client.get(response.url))
+    license_page = text(client.get(response.url))
+    assert "People and property" in license_page
+    assert "Constraints you accepted</dt><dd>AI/ML training: “research only”" in license_page
 
 
 def test_domain_errors_become_messages(client, creator, buyer):

@@ -181,7 +181,8 @@ def license_detail(request: HttpRequest, license_id) -> HttpResponse:
             "payment": invoice and payment_summary(invoice),
             "items": _item_rows(lic.items, lic.currency, lic.uses),
             "uses": _uses(lic.uses),
-            "accepted": _uses(lic.accepted_constraints),
+            "accepted": [f"{USES[c['use']].label}: “{c['text']}”" for c in lic.accepted_clauses]
+            or _uses(lic.accepted_constraints),  # licenses from before conditions had ids
         },
     )
 
