@@ -32,9 +32,14 @@ def _logo(p: Picture) -> Picture:
     return out
 
 
-def _bars(p: Picture) -> Picture:
-    pad = p.shape[0] // 6  # letterbox into a taller frame, as a 4:3 export of 16:9 footage
+def _letterbox(p: Picture) -> Picture:
+    pad = p.shape[0] // 6  # into a taller frame, as a 4:3 export of 16:9 footage
     return cv2.copyMakeBorder(p, pad, pad, 0, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+
+
+def _pillarbox(p: Picture) -> Picture:
+    pad = p.shape[1] // 6  # into a wider frame, as a 16:9 export of 4:3 or portrait footage
+    return cv2.copyMakeBorder(p, 0, 0, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
 
 
 def _mirror(p: Picture) -> Picture:
@@ -50,6 +55,12 @@ def _crop(share: float) -> Callable[[Picture], Picture]:
     return crop
 
 
+def _crop_right(p: Picture) -> Picture:
+    """The right-hand 10 % cut off, the picture left narrower (not centred: no central
+    region hash is made for it)."""
+    return np.ascontiguousarray(p[:, : p.shape[1] - round(p.shape[1] * 0.10)])
+
+
 def _resize(p: Picture) -> Picture:
     h, w = p.shape[:2]
     return cv2.resize(p, (w // 2 // 2 * 2, h // 2 // 2 * 2), interpolation=cv2.INTER_AREA)
@@ -62,13 +73,17 @@ TRANSFORMS: dict[str, tuple[Callable[[Picture], Picture] | None, float, int]] = 
     "grey": (_grey, 1.0, 800_000),
     "colour": (_colour, 1.0, 800_000),
     "logo": (_logo, 1.0, 800_000),
-    "bars": (_bars, 1.0, 800_000),
+    "letterbox": (_letterbox, 1.0, 800_000),
+    "pillarbox": (_pillarbox, 1.0, 800_000),
     "mirror": (_mirror, 1.0, 800_000),
     "speed+25%": (None, 1.25, 800_000),
     "speed-25%": (None, 0.8, 800_000),
     "crop 5%": (_crop(0.05), 1.0, 800_000),
     "crop 10%": (_crop(0.10), 1.0, 800_000),
+    "crop 10% one side": (_crop_right, 1.0, 800_000),
 }
+# Transforms the matcher is not built to survive: the bench measures them, tests do not ask.
+UNHANDLED = ("crop 10% one side",)
 
 
 def _even(p: Picture) -> Picture:
