@@ -178,14 +178,14 @@ OUTTAKE_BANK_ACCOUNT = env("BANK_ACCOUNT", "")
 OUTTAKE_FIELD_KEY = env("FIELD_KEY", "")
 OUTTAKE_RATE_CARD = env("RATE_CARD", "") or None
 RATE_CARD = load_rate_card(OUTTAKE_RATE_CARD)
-# Deduplication (README, "Deduplication": the defaults come from the measured table).
-OUTTAKE_DEDUP_FRAME_BITS = int(env("DEDUP_FRAME_BITS", "40"))
-OUTTAKE_DEDUP_MIN_COVERAGE = float(env("DEDUP_MIN_COVERAGE", "0.5"))
 # The least payable balance paid out, in minor units per currency, e.g. {"USD": 1000, "JPY":
 # 1500}; a currency not listed is not paid out. Default: the rate card's minimum.
 OUTTAKE_PAYOUT_MINIMUMS = json.loads(env("PAYOUT_MINIMUMS", "") or "null") or {
     RATE_CARD.currency: Money.from_decimal(RATE_CARD.payout_minimum, RATE_CARD.currency).minor
 }
+# Deduplication (README, "Deduplication": the defaults come from the measured table).
+OUTTAKE_DEDUP_FRAME_BITS = int(env("DEDUP_FRAME_BITS", "40"))
+OUTTAKE_DEDUP_MIN_COVERAGE = float(env("DEDUP_MIN_COVERAGE", "0.5"))
 OUTTAKE_DEDUP_MIN_FRAMES = int(env("DEDUP_MIN_FRAMES", "2"))
 # New hashes go to an unsorted tail, merged into the index tables once it holds this many.
 OUTTAKE_DEDUP_TAIL_LIMIT = int(env("DEDUP_TAIL_LIMIT", "50000"))
