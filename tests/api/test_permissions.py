@@ -29,7 +29,8 @@ def test_tokens_missing_wrong_revoked_underscoped(client, make_user):
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {read_only.raw}",
     )
-    assert r.status_code == 401
+    assert r.status_code == 403
+    assert "'upload' scope" in r.json()["detail"]
     revoke_token(creator, read_only.token.id)
     assert get(client, "/api/me", read_only.raw).status_code == 401
 

@@ -30,7 +30,7 @@ def test_invoice_statement_and_payout_endpoints(people):
         api(people.buyer)
         .post("/api/bank-statements", {"csv": csv}, content_type="application/json")
         .status_code
-        == 401  # a buyer's token holds no finance scope
+        == 403  # a buyer's token holds no finance scope
     )
     report = (
         api(people.reviewer)
@@ -84,7 +84,7 @@ def test_a_read_only_reviewer_token_cannot_move_money(people):
         (f"/api/invoices/{invoice.pk}/refund", {"reason": "x"}),
     ]
     for url, body in calls:
-        assert read_only.post(url, body, content_type="application/json").status_code == 401
+        assert read_only.post(url, body, content_type="application/json").status_code == 403
     assert not Payment.objects.exists() and not Payout.objects.exists()
     assert read_only.get(f"/api/invoices/{invoice.pk}").status_code == 200
     paid = api(people.reviewer).post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ninja.errors import HttpError
 from ninja.security import HttpBearer, django_auth
 
 from outtake.accounts.services import user_for_token
@@ -11,7 +12,8 @@ class ScopedAuth(HttpBearer):
     """A bearer token holding the scope, or else the browser session (CSRF-checked).
 
     A request that sends a token is judged by the token alone: a wrong token is a 401, never a
-    fall-through to the session.
+    fall-through to the session; a good token without the scope is a 403 (RFC 6750's
+    insufficient_scope), so a client knows to ask for another token rather than log in again.
     """
 
     def __init__(self, scope: str) -> None:
@@ -25,8 +27,11 @@ class ScopedAuth(HttpBearer):
 
     def authenticate(self, request, token: str):
         user = user_for_token(token, self.scope)
-        if user is not None:
-            request.user = user
+        if user is None:
+            if user_for_token(token) is not None:
+                raise HttpError(403, f"This token does not carry the {self.scope!r} scope.")
+            return None
+        request.user = user
         return user
 
 

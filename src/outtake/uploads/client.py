@@ -180,7 +180,7 @@ def _known(session: requests.Session, server: str, digests: set[str]) -> set[str
             )
         except requests.RequestException as error:
             raise UploadError(f"cannot reach {server}: {error}") from error
-        if response.status_code == 401:
+        if response.status_code in (401, 403):
             raise TokenRefused(response.text.strip()[:200])
         if response.status_code != 200:
             raise UploadError(
