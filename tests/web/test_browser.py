@@ -190,7 +190,7 @@ def test_creator_to_buyer_in_a_browser(chromium, exchange, browser, shots):
     reviewer.locator("button[name=index]").click()
     reviewer.fill("#id_reference", f"BANK-{uid}")
     reviewer.locator("input[name=apply]").click()
-    expect(reviewer.locator(".messagelist")).to_contain_text(f"{invoice} marked paid.")
+    expect(reviewer.locator(".messagelist")).to_contain_text(f"{invoice}: marked paid.")
 
     # The buyer's license page updates itself until the package can be downloaded.
     buyer.goto(license_url)
