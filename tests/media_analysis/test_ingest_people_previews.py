@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from outtake.accounts.services import attest_upload
 from outtake.catalog.models import Asset
 from outtake.catalog.services import _make_ready
 from outtake.media.inspect import inspect_file
+from outtake.rights.releases import upload_release
 
 
 @pytest.fixture
@@ -34,7 +36,7 @@ def test_identifiable_people_are_flagged_but_still_sellable(ingested, client):
     (clip,) = asset.clips.all()
     assert clip.people["identifiable"] == 1 and clip.needs_release
     assert "identifiable_people" in clip.tags
-    assert clip.sellable  # releases are enforced by the rights issue, not yet here
+    assert clip.sellable  # priced; the release rule (rights.sellability) withholds it from buyers
     body = _get(client, f"/api/assets/{asset.id}", creator).json()
     (out,) = body["clips"]
     assert out["needs_release"] and out["people"]["identifiable"] == 1
@@ -46,6 +48,10 @@ def test_previews_are_shown_like_thumbnails(ingested, client, make_user):
     creator, asset = ingested
     (clip,) = asset.clips.all()
     buyer, stranger = make_user("buyer"), make_user("creator")
+    # Not for sale yet (no attestation, no release for the astronaut): no buyer sees it.
+    assert _get(client, f"/previews/{clip.id}.webp", buyer).status_code == 404
+    attest_upload(creator, asset)
+    upload_release(creator, asset, b"%PDF-1.4", person="astronaut")
     # A buyer who could license the clip sees its preview; another creator does not.
     assert _get(client, f"/previews/{clip.id}.webp", buyer).status_code == 200
     preview = _get(client, f"/previews/{clip.id}.webp", creator)
