@@ -15,6 +15,7 @@ def test_bench_package_runs_and_reports_its_table(tmp_path):
         shard_bytes=2_000_000,
         workers=2,
         runs=2,
+        durable=True,
     )
 
     assert result["clips"] == len(list((tmp_path / "store" / "originals").iterdir())) >= 3
@@ -25,4 +26,4 @@ def test_bench_package_runs_and_reports_its_table(tmp_path):
     console = Console(record=True, width=200)
     console.print(bench.table(result))
     text = console.export_text()
-    assert "throughput ratio, wall" in text and "load average" in text
+    assert "throughput ratio, wall" in text and "load average" in text and "fsync" in text

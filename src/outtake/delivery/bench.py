@@ -176,13 +176,25 @@ def _child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def time_tar(originals: list[Path], target: Path) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of `tar` writing the originals into one archive."""
+def _fsync(*paths: Path) -> None:
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def time_tar(originals: list[Path], target: Path, durable: bool) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of `tar` writing the originals into one archive (durable:
+    until it is on disk)."""
     start, cpu = time.perf_counter(), _child_cpu()
     subprocess.run(
         ["tar", "-cf", str(target), "-C", str(originals[0].parent), *[p.name for p in originals]],
         check=True,
     )
+    if durable:
+        _fsync(target)
     return time.perf_counter() - start, _child_cpu() - cpu
 
 
@@ -205,14 +217,22 @@ def package(
 
 
 def time_package(
-    originals: list[Path], work: Path, store: BlobStore, signer: Signer, sampler, **options
+    originals: list[Path],
+    work: Path,
+    store: BlobStore,
+    signer: Signer,
+    sampler: _MemorySampler,
+    durable: bool,
+    **options,
 ):
     """Wall and CPU seconds (this process's threads but the sampler's, and the workers'),
-    samples, shard bytes."""
+    samples, shard bytes (durable: until every file is on disk)."""
     start, cpu, sampler_cpu = time.perf_counter(), time.process_time(), sampler.cpu
     samples, size, worker_cpu = package(
         originals, work / "package", store, signer, work / "pki", **options
     )
+    if durable:
+        _fsync(*(p for p in (work / "store" / "deliveries").rglob("*") if p.is_file()))
     cpu = time.process_time() - cpu - (sampler.cpu - sampler_cpu) + worker_cpu
     return time.perf_counter() - start, cpu, samples, size
 
@@ -234,6 +254,7 @@ def run(
     shard_bytes: int,
     workers: int,
     runs: int,
+    durable: bool = False,
 ) -> dict:
     store = BlobStore(f"file://{work / 'store'}")
     clip = encode_clip(work / "clip.mp4", clip_bytes)
@@ -251,13 +272,13 @@ def run(
     for _ in range(runs):
         _clean(work / "originals.tar", work / "package", work / "store" / "deliveries")
         load = os.getloadavg()[0]
-        tar_s, tar_cpu = time_tar(originals, work / "originals.tar")
+        tar_s, tar_cpu = time_tar(originals, work / "originals.tar", durable)
         tar_bytes = (work / "originals.tar").stat().st_size
         _clean(work / "originals.tar")
         if not sampler.is_alive():
             sampler.start()
         package_s, package_cpu, samples, package_bytes = time_package(
-            originals, work, store, signer, sampler, **options
+            originals, work, store, signer, sampler, durable, **options
         )
         if samples != count or package_bytes < size:
             raise RuntimeError(f"the package holds {samples} of {count} clips")
@@ -283,6 +304,7 @@ def run(
         "package_bytes": package_bytes,
         "workers": workers,
         "cores": os.cpu_count(),
+        "durable": durable,
         "pool_start_s": pool_start_s,
         "turns": turns,
         **median,
@@ -299,6 +321,7 @@ def table(r: dict) -> Table:
     t = Table(
         title=f"{r['clips']} clips of {r['clip_mb']:.0f} MB, {r['bytes'] / 1e9:.2f} GB; "
         f"{len(r['turns'])} turns each, medians; {r['workers']} workers on {r['cores']} cores"
+        + ("; each until its files are on disk (fsync)" if r["durable"] else "")
     )
     t.add_column("measure")
     t.add_column("tar", justify="right")
@@ -344,6 +367,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shard-mb", type=float, default=1024, help="shard size")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--runs", type=int, default=3, help="turns of tar and of packaging")
+    parser.add_argument(
+        "--durable", action="store_true", help="time both until their files are on disk (fsync)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="outtake-bench-package-"))
@@ -355,6 +381,7 @@ def main(argv: list[str] | None = None) -> None:
             int(args.shard_mb * 1e6),
             args.workers,
             args.runs,
+            args.durable,
         )
         Console().print(table(result))
     finally:
