@@ -13,7 +13,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from outtake.accounts.models import ApiToken, Attestation, LoginFailure, Organization, User
@@ -345,6 +345,42 @@ def attest_upload(user: User, asset, statements: list[str] | None = None) -> Att
         data={"statements": chosen},
     )
     return attestation
+
+
+def unattested_uploads(user: User):
+    """This creator's uploads with no ownership attestation yet (rejected ones aside): those
+    made before each upload needed its own, or sent without `attest=1`. Oldest first."""
+    from outtake.catalog.models import Asset
+
+    attested = Attestation.objects.filter(scope=Attestation.Scope.UPLOAD, asset=OuterRef("pk"))
+    return (
+        Asset.objects.filter(owner=user.organization)
+        .exclude(status=Asset.Status.REJECTED)
+        .exclude(Exists(attested))
+        .order_by("created_at", "id")
+    )
+
+
+def unattested_among(user: User, asset_ids) -> tuple:
+    """Of these uploads, those awaiting an ownership attestation and the ids of the others
+    (attested before, or rejected). Ids that are not this creator's uploads are refused."""
+    from outtake.catalog.models import Asset
+
+    wanted = set(asset_ids)
+    mine = Asset.objects.filter(owner=user.organization, pk__in=wanted)
+    strangers = wanted - set(mine.values_list("pk", flat=True))
+    if strangers:
+        raise AccountError(f"not your uploads: {', '.join(sorted(map(str, strangers)))}")
+    awaiting = unattested_uploads(user).filter(pk__in=wanted)
+    return awaiting, sorted(wanted - set(awaiting.values_list("pk", flat=True)), key=str)
+
+
+@transaction.atomic
+def attest_uploads(user: User, assets, statements: list[str] | None = None) -> list[Attestation]:
+    """Attest many uploads at once with one reading of the statements: attest_upload for each,
+    so each has its own attestation and audit event. All of them or, on any refusal, none."""
+    chosen = _statements(statements)
+    return [attest_upload(user, asset, chosen) for asset in assets]
 
 
 def upload_attestation(asset) -> Attestation | None:

@@ -3,14 +3,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Sum
+from django.db.models import Count, Max, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from outtake.accounts.auth import request_user
 from outtake.accounts.models import User
-from outtake.accounts.services import needs_agreement, upload_attestation
+from outtake.accounts.services import needs_agreement, unattested_uploads, upload_attestation
 from outtake.accounts.views import browser_upload_token, role_required
 from outtake.catalog.forms import TagsForm
 from outtake.catalog.models import Asset, Clip
@@ -91,9 +91,20 @@ def _asset_page(request: HttpRequest) -> dict[str, Any]:
     )
     page = Paginator(assets, ASSETS_PER_PAGE).get_page(request.GET.get("page"))
     currency = settings.RATE_CARD.currency
+    shown = [a.pk for a in page]
+    unattested = set(
+        unattested_uploads(request.user).filter(pk__in=shown).values_list("pk", flat=True)
+    )
     return {
         "page": page,
-        "rows": [{"asset": a, "value": Money(a.value_minor or 0, currency)} for a in page],
+        "rows": [
+            {
+                "asset": a,
+                "value": Money(a.value_minor or 0, currency),
+                "unattested": a.pk in unattested,
+            }
+            for a in page
+        ],
         "processing": any(a.status == Asset.Status.PROCESSING for a in page),
     }
 
@@ -103,12 +114,15 @@ def footage(request: HttpRequest) -> HttpResponse:
     """A creator who has not accepted the current agreement still sees their assets, with a
     link to the agreement in place of the uploader."""
     token = None if needs_agreement(request.user) else browser_upload_token(request)
+    awaiting = unattested_uploads(request.user).aggregate(n=Count("id"), until=Max("created_at"))
     return render(
         request,
         "catalog/footage.html",
         {
             "upload_token": token,
             "statements": OWNERSHIP_ATTESTATIONS.values(),
+            "awaiting": awaiting["n"],
+            "awaiting_until": awaiting["until"].isoformat() if awaiting["n"] else "",
             **_asset_page(request),
         },
     )

@@ -1,5 +1,6 @@
 import json
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from ninja.files import UploadedFile
 from outtake.accounts import services as accounts
 from outtake.accounts.auth import scoped
 from outtake.catalog.services import assets_of
-from outtake.core.terms import TermsError, default_terms
+from outtake.core.terms import OWNERSHIP_ATTESTATIONS, TermsError, default_terms
 from outtake.rights import approvals, claims, contracts, releases, services
 
 router = Router(tags=["rights"])
@@ -237,6 +238,43 @@ def post_asset_attestation(request, asset_id: UUID, payload: AttestIn):
     return Status(
         201,
         AttestationOut.from_orm(accounts.attest_upload(request.auth, asset, payload.statements)),
+    )
+
+
+class AwaitingAttestationOut(Schema):
+    statements: dict[str, str]  # code -> the statement, as the upload pages show it
+    assets: list[UUID]  # your uploads not yet attested, oldest first
+
+
+class BulkAttestIn(Schema):
+    assets: list[UUID] | Literal["all"]  # these uploads, or every one not yet attested
+    statements: list[str] | None = None  # codes; default: all of them
+
+
+class BulkAttestationOut(Schema):
+    attested: list[AttestationOut]
+    skipped: list[UUID]  # named in `assets` but attested before, or rejected: left as they were
+
+
+@router.get("/assets/attestations", response=AwaitingAttestationOut, auth=scoped("read"))
+def get_awaiting_attestations(request):
+    """The ownership statements, and your uploads awaiting them: read these first."""
+    awaiting = accounts.unattested_uploads(_creator(request)).values_list("id", flat=True)
+    return AwaitingAttestationOut(statements=OWNERSHIP_ATTESTATIONS, assets=list(awaiting))
+
+
+@router.post("/assets/attestations", response={201: BulkAttestationOut}, auth=scoped("upload"))
+def post_asset_attestations(request, payload: BulkAttestIn):
+    """Attest ownership of many uploads at once: each gets its own attestation, as with
+    /assets/{id}/attestation. An id that is not your upload refuses the whole request."""
+    if payload.assets == "all":
+        awaiting, skipped = accounts.unattested_uploads(_creator(request)), []
+    else:
+        awaiting, skipped = accounts.unattested_among(_creator(request), payload.assets)
+    done = accounts.attest_uploads(request.auth, awaiting, payload.statements)
+    return Status(
+        201,
+        BulkAttestationOut(attested=[AttestationOut.from_orm(a) for a in done], skipped=skipped),
     )
 
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("approvals/", views.approval_list, name="approvals"),
     path("revocations/", views.revocation_list, name="revocations"),
     path("notices/revocations/<int:notice_id>/", views.revocation_notice, name="revocation"),
+    path("assets/attest/", views.uploads_attest, name="uploads-attest"),
     path("assets/<uuid:asset_id>/attest/", views.asset_attest, name="asset-attest"),
     path("assets/<uuid:asset_id>/withdraw/", views.asset_withdraw, name="asset-withdraw"),
     path("rights/report/", views.report, name="report"),

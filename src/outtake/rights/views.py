@@ -8,7 +8,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from outtake.accounts import services as accounts
@@ -227,6 +229,30 @@ def asset_attest(request: HttpRequest, asset_id) -> HttpResponse:
         accounts.attest_upload(request.user, asset)
         messages.success(request, "Ownership attested: this upload can be offered to buyers.")
     return redirect("asset", asset_id=asset.id)
+
+
+@require_POST
+@role_required(User.Role.CREATOR)
+def uploads_attest(request: HttpRequest) -> HttpResponse:
+    """Attest every upload My footage counted as awaiting its ownership attestation."""
+    try:
+        until = parse_datetime(request.POST.get("until", ""))
+    except ValueError:
+        until = None
+    if request.POST.get("attest") != "1":
+        messages.error(request, "Tick the box to make the ownership statements.")
+    elif until is None:
+        messages.error(request, "Open My footage again: the list of uploads was not sent.")
+    else:
+        # Only the uploads the page counted: one sent since then was not in front of the creator.
+        awaiting = accounts.unattested_uploads(request.user).filter(created_at__lte=until)
+        done = accounts.attest_uploads(request.user, awaiting)
+        messages.success(
+            request,
+            f"Ownership attested for {len(done)} upload{pluralize(len(done))}: "
+            "they can be offered to buyers.",
+        )
+    return redirect("footage")
 
 
 @require_POST
