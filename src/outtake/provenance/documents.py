@@ -93,6 +93,25 @@ def render_license_pdf(doc: LicenseDocument) -> bytes:
     return html_to_pdf(license_html(doc))
 
 
+def render_creators_copy_pdf(doc: LicenseDocument, *, sealed_sha256: str) -> bytes:
+    """The creators' copy of a license whose Licensee is shown to creators under another name
+    (`doc.buyer` is that name): a cover saying whose copy it is, that the Licensee's identity is
+    withheld at its request and the sealed original's SHA-256, then the license rendered by its
+    own template, every page marked as the copy."""
+    from weasyprint import CSS, HTML
+
+    cover = _env.get_template("creators_copy_v1.html").render(
+        doc=doc, sealed_sha256=sealed_sha256, **_common()
+    )
+    css = [CSS(filename=str(STYLESHEET)), CSS(filename=str(TEMPLATES / "creators_copy_v1.css"))]
+    parts = [
+        HTML(string=html, base_url=str(TEMPLATES)).render(stylesheets=css)
+        for html in (cover, license_html(doc))
+    ]
+    pages = [page for part in parts for page in part.pages]
+    return parts[0].copy(pages).write_pdf(pdf_identifier=True)
+
+
 def render_agreement_pdf(doc: CreatorAgreement) -> bytes:
     return html_to_pdf(agreement_html(doc))
 

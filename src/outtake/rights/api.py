@@ -84,10 +84,10 @@ def _contract(request, license_id: UUID):
 
 @router.get("/licenses/{uuid:license_id}/contract", auth=scoped("read"))
 def get_contract(request, license_id: UUID):
-    """The license PDF: Outtake's seal, plus the buyer's signature once they co-signed."""
-    response = HttpResponse(
-        contracts.contract_pdf(_contract(request, license_id)), content_type="application/pdf"
-    )
+    """The license PDF: Outtake's seal, plus the buyer's signature once they co-signed. A
+    creator gets the creators' copy when the buyer asked to be shown to them as "an AI lab"."""
+    pdf = contracts.contract_pdf_for(request.auth, _contract(request, license_id))
+    response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="license-{license_id}.pdf"'
     return response
 
@@ -95,7 +95,7 @@ def get_contract(request, license_id: UUID):
 @router.get("/licenses/{uuid:license_id}/odrl", auth=scoped("read"))
 def get_odrl(request, license_id: UUID):
     """The license as an ODRL 2.2 Agreement (JSON-LD), from the data the PDF was made from."""
-    policy = contracts.odrl_policy(_contract(request, license_id))
+    policy = contracts.odrl_policy_for(request.auth, _contract(request, license_id))
     return HttpResponse(json.dumps(policy, indent=2), content_type="application/ld+json")
 
 
@@ -115,7 +115,7 @@ class ContractOut(Schema):
     def of(c, viewer) -> "ContractOut":
         # The account that accepted is the licensee's business; creators see the licensee as
         # it chose to be shown to them.
-        licensee = viewer.is_reviewer or viewer.organization_id == c.license.buyer_id
+        licensee = contracts.reads_as_licensee(viewer, c)
         return ContractOut(
             license_id=c.license_id,
             template_version=c.template_version,

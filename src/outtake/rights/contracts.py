@@ -26,7 +26,7 @@ from outtake.audit.services import record
 from outtake.market.models import License
 from outtake.provenance.ca import ensure_intermediate, fingerprint, issue_from_csr
 from outtake.provenance.contract import ClipLine, LicenseDocument
-from outtake.provenance.documents import render_license_pdf
+from outtake.provenance.documents import render_creators_copy_pdf, render_license_pdf
 from outtake.provenance.odrl import build_policy
 from outtake.provenance.pdfseal import DOCUMENT_SIGNING, SEAL_FIELD, seal_pdf
 from outtake.provenance.verify_contract import verify_contract
@@ -212,6 +212,82 @@ def contract_pdf(contract: LicenseContract) -> bytes:
 def odrl_policy(contract: LicenseContract) -> dict[str, Any]:
     """The ODRL Agreement, from the same accepted data the PDF was rendered from."""
     return build_policy(document_from(contract.document), settings.OUTTAKE_PUBLIC_URL)
+
+
+def reads_as_licensee(user, contract: LicenseContract) -> bool:
+    """Reviewers and the buyer's own people read a license as accepted; creators read the
+    licensee as it chose to be shown to them."""
+    return user.is_reviewer or user.organization_id == contract.license.buyer_id
+
+
+def _withheld_from(user, contract: LicenseContract) -> bool:
+    """Whether this reader gets the creators' copy: the buyer asked to be shown to creators
+    as "an AI lab", and the reader is not the buyer or a reviewer."""
+    return contract.license.buyer.show_as_ai_lab and not reads_as_licensee(user, contract)
+
+
+def _as_shown_to_creators(contract: LicenseContract) -> LicenseDocument:
+    buyer = contract.license.buyer.name_for_creators
+    return dataclasses.replace(document_from(contract.document), buyer=buyer)
+
+
+def contract_pdf_for(user, contract: LicenseContract) -> bytes:
+    """The license PDF this reader downloads: the creators' copy when the buyer's identity is
+    withheld from them, else the latest signed version."""
+    if _withheld_from(user, contract):
+        return creators_copy_pdf(contract)
+    return contract_pdf(contract)
+
+
+def odrl_policy_for(user, contract: LicenseContract) -> dict[str, Any]:
+    """The ODRL Agreement this reader gets: the assignee named as it chose to be shown to
+    creators when its identity is withheld from them."""
+    if not _withheld_from(user, contract):
+        return odrl_policy(contract)
+    policy = build_policy(_as_shown_to_creators(contract), settings.OUTTAKE_PUBLIC_URL)
+    policy["assignee"]["dct:description"] = (
+        "Named as the licensee chose to be shown to creators; its identity is withheld at its "
+        "request."
+    )
+    return policy
+
+
+@transaction.atomic
+def creators_copy_pdf(contract: LicenseContract) -> bytes:
+    """The creators' copy of a license whose buyer asked to be shown to creators as "an AI lab".
+    A sealed PDF cannot be edited, so the same document is rendered with the buyer named as
+    shown, saying whose copy it is and the SHA-256 of the sealed original, and sealed with
+    Outtake's seal like the original; made once, then read from storage."""
+    contract = LicenseContract.objects.select_for_update().get(pk=contract.pk)
+    if not contract.sealed_key:
+        contract = seal_contract(contract.pk)
+    key = f"contracts/licenses/{contract.license_id}/creators_copy.pdf"
+    store = get_store()
+    try:
+        return store.get_bytes(key)
+    except FileNotFoundError:
+        pass
+    pdf = render_creators_copy_pdf(
+        _as_shown_to_creators(contract), sealed_sha256=contract.sealed_sha256
+    )
+    sealed = seal_pdf(
+        pdf,
+        settings.OUTTAKE_PKI_DIR,
+        reason=f"Creators' copy of dataset license {contract.license_id}; "
+        f"sealed original SHA-256 {contract.sealed_sha256}",
+    )
+    store.put_bytes(key, sealed)
+    record(
+        "license.creators_copy_sealed",
+        org=contract.license.buyer,
+        subject=contract.license,
+        data={
+            "sealed_sha256": contract.sealed_sha256,
+            "document_sha256": _sha256(pdf),
+            "copy_sha256": _sha256(sealed),
+        },
+    )
+    return sealed
 
 
 def _pem(certs: list[x509.Certificate]) -> str:

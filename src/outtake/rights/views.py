@@ -118,7 +118,8 @@ def asset_terms(request: HttpRequest, asset_id) -> HttpResponse:
 def license_contract(request: HttpRequest, license_id) -> HttpResponse:
     """The sealed license PDF, for the buyer and every creator whose clips it licenses."""
     contract = get_object_or_404(contracts.contracts_for(request.user), license_id=license_id)
-    response = HttpResponse(contracts.contract_pdf(contract), content_type="application/pdf")
+    pdf = contracts.contract_pdf_for(request.user, contract)
+    response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="license-{license_id}.pdf"'
     return response
 
@@ -126,7 +127,7 @@ def license_contract(request: HttpRequest, license_id) -> HttpResponse:
 @role_required(*User.Role.values)
 def license_odrl(request: HttpRequest, license_id) -> HttpResponse:
     contract = get_object_or_404(contracts.contracts_for(request.user), license_id=license_id)
-    policy = contracts.odrl_policy(contract)
+    policy = contracts.odrl_policy_for(request.user, contract)
     return HttpResponse(json.dumps(policy, indent=2), content_type="application/ld+json")
 
 

@@ -1,0 +1,110 @@
+"""The creators' copy of a license whose buyer asked to be shown to creators as "an AI lab": the
+sealed original names the buyer and cannot be edited, so creators get the same document naming
+the buyer as shown, sealed by Outtake; the buyer and reviewers still get the original."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from outtake.audit.models import AuditEvent
+from outtake.market.services import accept_quote, build_quote, create_request
+from tests.factories import ready_clip
+from tests.provenance.pdftext import pdf_text
+
+pytestmark = pytest.mark.django_db
+LAB = "Northwind Vision Research"
+
+
+def auth(user) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {user.raw_token}"}
+
+
+@pytest.fixture
+def sold(make_user):
+    creator, buyer = make_user("creator"), make_user("buyer", org_name=LAB)
+    buyer.organization.show_as_ai_lab = True
+    buyer.organization.save(update_fields=["show_as_ai_lab"])
+    ready_clip(creator)
+    lic = accept_quote(buyer, build_quote(create_request(buyer, {"budget": "100"})))
+    return lic, buyer, creator
+
+
+def _verified_by_the_cli(pdf: bytes, tmp_path) -> subprocess.CompletedProcess:
+    path = tmp_path / "copy.pdf"
+    path.write_bytes(pdf)
+    root = settings.OUTTAKE_PKI_DIR / "root.pem"
+    run = [sys.executable, "-m", "outtake.cli", "verify-contract", str(path), "--root", str(root)]
+    return subprocess.run(run, capture_output=True, text=True, timeout=120)
+
+
+def test_creators_get_a_sealed_copy_naming_the_buyer_as_shown(sold, client, tmp_path):
+    lic, buyer, creator = sold
+    url = f"/api/licenses/{lic.id}/contract"
+    original = client.get(url, **auth(buyer)).content
+    lic.contract.refresh_from_db()
+    assert hashlib.sha256(original).hexdigest() == lic.contract.sealed_sha256
+    assert LAB in pdf_text(original)[1]
+
+    copy = client.get(url, **auth(creator)).content
+    _, text = pdf_text(copy)
+    assert LAB not in text and LAB.encode() not in copy  # nor in the PDF's metadata
+    flat = re.sub(r"\s+", "", text)  # a long id or hash may wrap anywhere
+    assert f"Creators’copyofLicense{lic.id}" in flat
+    assert "The Licensee’s identity is withheld at the Licensee’s request" in text
+    assert "(2) an AI lab, the “Licensee”" in text
+    assert lic.contract.sealed_sha256 in flat
+    assert "Dataset License Agreement" in text and creator.organization.pseudonym in text
+    checked = _verified_by_the_cli(copy, tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "contract valid" in checked.stderr
+
+    # Sealed once, then served from storage, on the API and the contracts page alike.
+    assert client.get(url, **auth(creator)).content == copy
+    client.force_login(creator)
+    assert client.get(f"/licenses/{lic.id}/contract.pdf").content == copy
+    [event] = AuditEvent.objects.filter(kind="license.creators_copy_sealed")
+    assert event.data["copy_sha256"] == hashlib.sha256(copy).hexdigest()
+    assert event.data["sealed_sha256"] == lic.contract.sealed_sha256
+
+    client.force_login(buyer)
+    assert client.get(f"/licenses/{lic.id}/contract.pdf").content == original
+
+
+def test_reviewers_get_the_original_and_creators_it_once_the_buyer_is_named(
+    sold, client, make_user
+):
+    lic, buyer, creator = sold
+    reviewer = make_user("reviewer")
+    url = f"/api/licenses/{lic.id}/contract"
+    original = client.get(url, **auth(buyer)).content
+    assert client.get(url, **auth(reviewer)).content == original
+    buyer.organization.show_as_ai_lab = False
+    buyer.organization.save(update_fields=["show_as_ai_lab"])
+    assert client.get(url, **auth(creator)).content == original
+
+
+def test_the_odrl_creators_get_names_the_assignee_as_shown(sold, client):
+    lic, buyer, creator = sold
+    url = f"/api/licenses/{lic.id}/odrl"
+    theirs = client.get(url, **auth(buyer)).json()
+    assert theirs["assignee"]["vcard:fn"] == LAB
+    response = client.get(url, **auth(creator))
+    assert LAB not in response.content.decode()
+    ours = response.json()
+    assert ours["assignee"]["vcard:fn"] == "an AI lab"
+    assert "withheld" in ours["assignee"]["dct:description"]
+    # Everything but how the assignee is named is the buyer's policy.
+    for policy in (theirs, ours):
+        policy["assignee"] = None
+    assert json.dumps(ours, sort_keys=True) == json.dumps(theirs, sort_keys=True)
+    client.force_login(creator)
+    assert client.get(f"/licenses/{lic.id}/odrl.json").json()["assignee"]["vcard:fn"] == (
+        "an AI lab"
+    )
