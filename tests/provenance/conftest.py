@@ -99,7 +99,7 @@ def agreement() -> CreatorAgreement:
         pseudonym="kestrel-17",
         default_terms=_terms(constrained=True),
         creator_share=Decimal("0.85"),
-        payout_minimum=Money(1000, "USD"),
+        payout_minimums=(Money(1000, "USD"),),
         attestations=WARRANTIES,
     )
 

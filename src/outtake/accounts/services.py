@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -213,18 +214,17 @@ def agreements_of(user: User):
 
 
 def _agreement_document(agreement_id: str, name: str, pseudonym: str, terms: dict, chosen):
-    from outtake.core.money import Money
+    from outtake.ledger.payouts import payout_minimums
     from outtake.provenance.contract import CreatorAgreement
 
-    card = settings.RATE_CARD
     return CreatorAgreement(
         agreement_id=agreement_id,
         date=timezone.localdate(),
         creator_name=name,
         pseudonym=pseudonym,
         default_terms=terms,
-        creator_share=card.creator_share,
-        payout_minimum=Money.from_decimal(card.payout_minimum, card.currency),
+        creator_share=settings.RATE_CARD.creator_share,
+        payout_minimums=tuple(payout_minimums()),
         attestations=tuple(OWNERSHIP_ATTESTATIONS[c] for c in chosen),
     )
 
@@ -249,7 +249,9 @@ def _agreement(user: User, chosen: list[str]):
 
 
 @functools.lru_cache(maxsize=2)
-def _blank_agreement_pdf(version: str, day: str) -> bytes:  # the arguments key the cache
+def _blank_agreement_pdf(
+    version: str, day: str, minimums: str
+) -> bytes:  # the arguments key the cache
     from outtake.provenance.documents import render_agreement_pdf
 
     doc = _agreement_document(
@@ -265,7 +267,8 @@ def _blank_agreement_pdf(version: str, day: str) -> bytes:  # the arguments key 
 def blank_agreement_pdf() -> bytes:
     """The current creator agreement for anyone to read before signing up: Outtake's default
     terms, every ownership statement, the creator not yet named. Rendered once a day."""
-    return _blank_agreement_pdf(agreement_version(), timezone.localdate().isoformat())
+    minimums = json.dumps(settings.OUTTAKE_PAYOUT_MINIMUMS, sort_keys=True)
+    return _blank_agreement_pdf(agreement_version(), timezone.localdate().isoformat(), minimums)
 
 
 def current_agreement_pdf(user: User) -> bytes:

@@ -22,7 +22,7 @@ from outtake.accounts import services
 from outtake.accounts.forms import LoginForm, SignupForm, TokenForm
 from outtake.accounts.models import ApiToken, User
 from outtake.config.api import DOMAIN_ERRORS
-from outtake.core.money import Money
+from outtake.ledger.payouts import payout_minimums
 from outtake.rights.sellability import require_current_agreement
 
 ROLE_HOME = {
@@ -77,7 +77,7 @@ def _rate_card() -> dict:
         "premiums": [{"premium": p, "tags": sorted(p.tags)} for p in card.premiums],
         "share_percent": f"{card.creator_share * 100:.0f}",
         "fee_percent": f"{(1 - card.creator_share) * 100:.0f}",
-        "payout_minimum": Money.from_decimal(card.payout_minimum, card.currency),
+        "payout_minimums": payout_minimums(),
         "warn_percent": f"{card.warn_deduction * 100:.0f}",
     }
 

@@ -305,6 +305,14 @@ def payout_minimum(currency: str) -> Money | None:
     return None if minor is None else Money(int(minor), currency)
 
 
+def payout_minimums() -> list[Money]:
+    """Every currency's payout minimum as set (OUTTAKE_PAYOUT_MINIMUMS), by currency: what the
+    rate card and the creator agreement state."""
+    return [
+        Money(int(minor), code) for code, minor in sorted(settings.OUTTAKE_PAYOUT_MINIMUMS.items())
+    ]
+
+
 def _candidates() -> list[Account]:
     """Creators' payable accounts holding at least the minimum (re-checked under lock)."""
     accounts = (

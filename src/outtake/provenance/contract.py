@@ -198,7 +198,7 @@ class CreatorAgreement:
     pseudonym: str
     default_terms: dict[str, Any]
     creator_share: Decimal
-    payout_minimum: Money
+    payout_minimums: tuple[Money, ...]  # one per currency paid out
     attestations: tuple[str, ...] = field(default_factory=tuple)
     template_version: str = AGREEMENT_TEMPLATE
 
