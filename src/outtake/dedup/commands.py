@@ -76,12 +76,15 @@ def exclude(
 
 @dedup_app.command("rebuild")
 def rebuild() -> None:
-    """Rebuild the frame hash index from the database."""
+    """Rebuild the frame hash index from the database, and copy hash lists held only on this
+    machine (uploaded before lists were kept in blob storage) into it."""
     from outtake.cli import _django
 
     _django()
-    from outtake.dedup.services import rebuild_index
+    from outtake.dedup.services import publish_local_lists, rebuild_index
 
+    for list_id in publish_local_lists():
+        console.print(f"hash list {list_id} copied from this machine into blob storage")
     console.print(f"{rebuild_index()} index entries")
 
 

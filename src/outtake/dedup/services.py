@@ -9,7 +9,8 @@ cost time, never a wrong hold; a reanalysis takes its replaced clips' frames out
 Workers may run on many machines sharing the database and blob storage. The database is the
 truth: every change to the index is logged there (add_to_index), and each machine's index on
 its own disk (OUTTAKE_HOME/dedup/index) is a cache that catches up before it is searched. Hash
-lists are blobs in storage, indexed on each machine when first used.
+lists are blobs in storage, indexed on each machine when first used; lists taken before that
+exist only on the machine that took them, which copies them into storage (publish_local_lists).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging
 import os
 import shutil
 import tempfile
+import uuid
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -117,6 +119,8 @@ def catalogue_index() -> HashIndex:
     cached = _cache.get(str(folder))
     if cached is not None and cached[0] == wanted:
         return cached[1]
+    if cached is None:  # this machine's first catch-up in this process
+        publish_local_lists()
     with locked(folder):
         index = _refreshed(folder, wanted)
     _cache[str(folder)] = (wanted, index)
@@ -485,22 +489,96 @@ def _list_blob(hash_list: HashList, name: str) -> str:
     return f"dedup/lists/{hash_list.id}/{name}"
 
 
+def _list_folder(hash_list: HashList) -> Path:
+    return _home() / "lists" / str(hash_list.id)
+
+
 def _list_hashes(hash_list: HashList) -> tuple[set[str], HashIndex | None]:
     """A list's SHA-256 digests and the index of its frames, from this machine's copy
     (OUTTAKE_HOME/dedup/lists/<id>), made from the list's blobs the first time: a list never
     changes once uploaded."""
-    folder = _home() / "lists" / str(hash_list.id)
+    folder = _list_folder(hash_list)
     digests = folder / "sha256.txt"
     if not digests.exists():
         with locked(folder):
             if not digests.exists():
                 store = get_store()
-                frames = np.load(io.BytesIO(store.get_bytes(_list_blob(hash_list, "frames.npy"))))
-                lists.bag_index(frames).save(folder / "index")
+                try:
+                    frames = store.get_bytes(_list_blob(hash_list, "frames.npy"))
+                    listed = store.get_bytes(_list_blob(hash_list, "sha256.txt"))
+                except FileNotFoundError as exc:
+                    raise DedupError(
+                        f"hash list {hash_list.id} is not in blob storage: it was uploaded "
+                        "before lists were kept there; run `outtake dedup rebuild` on the "
+                        f"machine holding OUTTAKE_HOME/dedup/lists/{hash_list.id}"
+                    ) from exc
+                lists.bag_index(np.load(io.BytesIO(frames))).save(folder / "index")
                 partial = folder / "sha256.txt.part"
-                partial.write_bytes(store.get_bytes(_list_blob(hash_list, "sha256.txt")))
+                partial.write_bytes(listed)
                 os.replace(partial, digests)  # last: its presence says the copy is whole
     return set(digests.read_text().split()), HashIndex.load(folder / "index")
+
+
+def _in_store(key: str) -> bool:
+    try:
+        get_store().size(key)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _bag_frames(index: HashIndex) -> np.ndarray:
+    """The frames a list's bag index was made from (lists.bag_index), as frames.npy holds
+    them. Variants the index leaves out (the full frame's hash repeated, or absent) come back
+    as the full frame's hash, which bag_index leaves out again: the same index."""
+    kept = ~np.isin(index.ids, index.removed_ids)
+    ids = np.concatenate([index.ids[kept], index.tail_ids]).astype(np.int64)
+    words = np.concatenate([index.words[kept], index.tail_words])
+    hashes = words.astype(">u8").view(np.uint8).reshape(-1, 32)  # to_words, reversed
+    count = int(ids.max()) // N_VARIANTS + 1 if len(ids) else 0
+    frames = np.zeros((count, N_VARIANTS, 32), np.uint8)
+    present = np.zeros((count, N_VARIANTS), bool)
+    frames[ids // N_VARIANTS, ids % N_VARIANTS] = hashes
+    present[ids // N_VARIANTS, ids % N_VARIANTS] = True
+    full = np.broadcast_to(frames[:, :1], frames.shape)
+    return np.where(present[..., None], frames, full)
+
+
+def _uuid(name: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(name)
+    except ValueError:  # not a list's folder
+        return None
+
+
+def publish_local_lists() -> list[uuid.UUID]:
+    """Copy into blob storage the hash lists this machine holds only in its own folder
+    (OUTTAKE_HOME/dedup/lists/<id>): lists uploaded before lists were kept in storage, so that
+    workers on other machines can apply them too. Runs with `outtake dedup rebuild` and on a
+    process's first index catch-up; returns the ids of the lists copied."""
+    root = _home() / "lists"
+    names = [p.name for p in root.iterdir()] if root.is_dir() else []
+    ids = [list_id for list_id in map(_uuid, names) if list_id is not None]
+    copied = []
+    for hash_list in HashList.objects.filter(id__in=ids).order_by("id"):
+        folder = _list_folder(hash_list)
+        frames_key = _list_blob(hash_list, "frames.npy")
+        digests_key = _list_blob(hash_list, "sha256.txt")
+        with locked(folder):
+            if _in_store(frames_key) and _in_store(digests_key):
+                continue
+            index = HashIndex.load(folder / "index")
+            if index is None or not (folder / "sha256.txt").exists():
+                log.warning("hash list %s: no whole copy in %s to store", hash_list.id, folder)
+                continue
+            frames = io.BytesIO()
+            np.save(frames, _bag_frames(index))
+            store = get_store()
+            store.put_bytes(frames_key, frames.getvalue())
+            store.put_bytes(digests_key, (folder / "sha256.txt").read_bytes())
+        log.info("hash list %s copied from %s into blob storage", hash_list.id, folder)
+        copied.append(hash_list.id)
+    return copied
 
 
 @transaction.atomic
