@@ -9,16 +9,18 @@ PDQ hashes, so that a letterboxed copy hashes like its source.
 
 Where the picture changes within a second, a copy's samples fall between the source's (a copy
 at another speed, or one frame out on footage that changes 40–75 bits per frame, as the
-ThreatExchange pattern clips do) and match none of them. So the served frame just after each
-sample, and then the first one after each further quarter second, is hashed too, as an extra,
-when its picture differs from the last frame hashed by more than EXTRA_CHANGE (so at most four
-extras a second): measured on a 32×32 grey thumbnail of the shots step's picture,
-which every served frame has (no decode or scaling is added; static footage pays a thumbnail
-per quarter second). Extras are hashed from that 320-px picture, full frame and mirror only
-(one dihedral PDQ), and written with "x": 1; their central regions are absent, stored as
-zeros, which no kept frame hashes to (a flat picture is dropped for low quality). The index
-holds extras; the matcher pairs them only with sampled frames and never counts them in a
-clip's coverage (matcher.py).
+ThreatExchange pattern clips do) and match none of them. So extra frames are hashed between
+the samples: the served frame just after each sample, then the first one after each further
+quarter second (at most four a second), each when its picture moved by more than EXTRA_CHANGE
+grey levels on average since the last frame taken, on a 16×9 thumbnail of the shots step's
+picture, which every served frame has (no decode or scaling is added: static footage pays a
+thumbnail per quarter second, 0.05 ms). They are hashed at the next sample, and only if the two
+samples around them are more than EXTRA_SAMPLE_BITS apart: between closer samples any frame
+of a copy is near one of them. An extra is hashed from that picture halved to 160 px (0.5 ms),
+full frame and mirror only (one dihedral PDQ), and written with "x": 1; its central regions
+are absent, stored as zeros, which no kept frame hashes to (a flat picture is dropped for low
+quality). The index holds extras; the matcher pairs them only with sampled frames and never
+counts them in a clip's coverage (matcher.py).
 """
 
 from __future__ import annotations
@@ -50,12 +52,13 @@ VARIANTS = ("full", "mirror", "c90", "c80")
 _CENTRAL = {"c90": 0.05, "c80": 0.10}
 # pdqhash.compute_dihedral's order: the left-right mirror is the sixth hash.
 _MIRROR = 5
-# Extras: the frame after a sample, then one per quarter second, where the grey levels of a 32×32
-# thumbnail moved on average
-# by more than this since the last frame hashed (on the fixtures, a change of 3 levels is
-# about 30 PDQ bits; README, "Deduplication", says what the extras fix and cost).
+# Extras (see above): one per quarter second at most; where a thumbnail's grey levels moved by
+# more than this on average (measured on the fixtures and bench input, a move of 3–4 levels is
+# a median 27 PDQ bits, 4–6 levels 44, 1–2 levels 14); between samples more than this many
+# bits apart (twice a frame threshold's worth).
 EXTRA_EVERY_S = 0.25
 EXTRA_CHANGE = 4.0
+EXTRA_SAMPLE_BITS = 64
 _EPS_S = 5e-4
 
 
@@ -121,8 +124,12 @@ class DedupHashes(Step):
         self._frames: dict[int, Hashed] = {}
         self._extras: dict[int, Hashed] = {}
         self._latest = -1  # the latest frame served in the pass (shot starts come after it)
-        self._last_thumbnail: np.ndarray | None = None  # of the last frame hashed
+        self._last_thumbnail: np.ndarray | None = None  # of the last frame hashed or pending
         self._next_extra_s = 0.0
+        # Extras since the last sample, hashed or dropped at the next (_settle): (index, t,
+        # 160-px picture); and the last sample's full-frame hash (None if low quality).
+        self._pending: list[tuple[int, float, np.ndarray]] = []
+        self._last_sample: bytes | None = None
 
     def consume(self, frame: Frame) -> None:
         in_pass = frame.index > self._latest
@@ -133,11 +140,12 @@ class DedupHashes(Step):
             if in_pass and picture is not None:
                 self._last_thumbnail = _thumbnail(_halved(picture))
                 self._next_extra_s = frame.t  # the frame after a sample may be an extra
+                self._settle(view)
             if frame.index not in self._frames:
                 self._sample(frame, view)
         elif in_pass and picture is not None and frame.t >= self._next_extra_s - _EPS_S:
             self._next_extra_s = frame.t + EXTRA_EVERY_S
-            self._extra(frame, picture)
+            self._candidate(frame, picture)
 
     def _sample(self, frame: Frame, view: PdqView) -> None:
         quality, hashes = view_variants(view)
@@ -146,7 +154,7 @@ class DedupHashes(Step):
             return
         self._frames[frame.index] = (frame.t, quality, hashes)
 
-    def _extra(self, frame: Frame, picture: np.ndarray) -> None:
+    def _candidate(self, frame: Frame, picture: np.ndarray) -> None:
         halved = _halved(picture)
         thumbnail = _thumbnail(halved)
         last = self._last_thumbnail
@@ -154,14 +162,27 @@ class DedupHashes(Step):
             EXTRA_CHANGE * thumbnail.size
         ):
             return
-        view = pdq_view(cv2.cvtColor(halved, cv2.COLOR_BGR2RGB))
-        if view.quality < MIN_QUALITY:
-            return
         self._last_thumbnail = thumbnail
-        hashes = [_packed(view.dihedral[0]), _packed(view.dihedral[_MIRROR])]
-        self._extras[frame.index] = (frame.t, view.quality, hashes)
+        self._pending.append((frame.index, frame.t, halved))
+
+    def _settle(self, sample: PdqView | None) -> None:
+        """Hash the pending extras when the samples either side of them are more than
+        EXTRA_SAMPLE_BITS apart (or one is unknown), else drop them: between closer samples,
+        a frame of a copy is close enough to one of them."""
+        full = _packed(sample.dihedral[0]) if sample and sample.quality >= MIN_QUALITY else None
+        last, self._last_sample = self._last_sample, full
+        pending, self._pending = self._pending, []
+        if full is not None and last is not None and _bits_apart(full, last) <= EXTRA_SAMPLE_BITS:
+            self.stats.count("extras_dropped", len(pending))
+            return
+        for index, t, halved in pending:
+            view = pdq_view(cv2.cvtColor(halved, cv2.COLOR_BGR2RGB))
+            if view.quality >= MIN_QUALITY:
+                hashes = [_packed(view.dihedral[0]), _packed(view.dihedral[_MIRROR])]
+                self._extras[index] = (t, view.quality, hashes)
 
     def finish(self, context: Context) -> list[dict[str, Any]]:
+        self._settle(None)  # extras after the last sample
         results = []
         ordered = sorted(self._frames.items())
         extras = sorted(self._extras.items())
