@@ -52,8 +52,8 @@ def by_sha256(sha256: str) -> list[tuple[Clip, dict]]:
 
 
 def parse_frames(frames: list) -> Signature:
-    """A query's frames: PDQ hex strings in time order, or {"t", "hash"} / {"t", "h"} objects
-    (what `outtake hashes` writes)."""
+    """A query's frames: PDQ hex strings in time order, or {"t", "hash"} / {"t", "h", "x"}
+    objects (what `outtake hashes` writes; x marks an extra frame, media.dedup.hashes)."""
     if not frames:
         raise LineageError("send at least one PDQ hash")
     if len(frames) > MAX_FRAMES:
@@ -69,7 +69,8 @@ def parse_frames(frames: list) -> Signature:
             t = float(frame.get("t", i))
         except (TypeError, ValueError) as exc:
             raise LineageError("a frame's t must be a number of seconds") from exc
-        parsed.append({"t": t, "h": [_hex(str(v), 64, "a PDQ hash") for v in variants]})
+        hashes = [_hex(str(v), 64, "a PDQ hash") for v in variants]
+        parsed.append({"t": t, "h": hashes, "x": bool(frame.get("x"))})
     return Signature.from_frames(parsed)
 
 

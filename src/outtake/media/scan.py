@@ -96,8 +96,8 @@ def analyse_file(path: str) -> dict[str, Any]:
             }
             for shot in result["shots"]
         ],
-        "frames": [
-            {"t": frame["t"], "h": frame["h"]}
+        "frames": [  # x marks an extra frame (media.dedup.hashes)
+            {key: frame[key] for key in ("t", "h", "x") if key in frame}
             for shot in result["shots"]
             for frame in shot.get("dedup", [])
         ],
