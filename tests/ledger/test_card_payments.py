@@ -16,7 +16,7 @@ from outtake.ledger.invoices import invoice_document
 from outtake.ledger.models import CardCheckout, Invoice, Payment, ProviderEvent
 from outtake.ledger.payments import PROVIDERS, SignatureError, StripeCard, stripe_webhook
 from outtake.ledger.payouts import HttpResponse
-from outtake.ledger.services import LedgerError, balance, trial_balance
+from outtake.ledger.services import LedgerError, balance, record_payment, trial_balance
 from outtake.notices.models import Notification
 from tests.ledger.conftest import require_postgres, run_together, sell
 
@@ -36,8 +36,14 @@ class FakeStripeCheckout:
     def __init__(self, status: int = 200):
         self.status = status
         self.requests: list[dict] = []
+        self.expired: list[str] = []
 
     def post(self, url, *, body, headers):
+        if url.endswith("/expire"):  # "expire a Checkout Session": an empty form POST
+            assert url.startswith("https://api.stripe.com/v1/checkout/sessions/cs_test_")
+            assert headers["Idempotency-Key"] and body == b""
+            self.expired.append(url.split("/")[-2])
+            return HttpResponse(200, json.dumps({"status": "expired"}).encode())
         assert url == "https://api.stripe.com/v1/checkout/sessions"
         assert headers["Authorization"] == "Bearer sk_test_123"
         assert headers["Content-Type"] == "application/x-www-form-urlencoded"
@@ -106,6 +112,20 @@ def test_checkout_session_request_and_reuse(people):
     assert form["metadata[invoice]"] == invoice.label == form["client_reference_id"]
     assert StripeCard(http=fake).checkout(invoice) == first and len(fake.requests) == 1
     assert "pay-by-card" in invoice_document(invoice)["payment_instructions"]
+
+
+@pytest.mark.django_db
+@STRIPE
+def test_a_part_payment_closes_the_open_checkout_and_the_next_asks_what_is_due(people):
+    invoice = sell(people.buyer, [(people.creators[0], 5000)])
+    fake = FakeStripeCheckout()
+    first = StripeCard(http=fake).checkout(invoice)
+    record_payment(invoice, amount_minor=2000, reference="BANK-1", by=people.reviewer)
+    invoice.refresh_from_db()
+    second = StripeCard(http=fake).checkout(invoice)
+    assert second != first and fake.expired == [first.session_id]
+    assert [f["line_items[0][price_data][unit_amount]"] for f in fake.requests] == ["5000", "3000"]
+    assert StripeCard(http=fake).checkout(invoice) == second and len(fake.requests) == 2
 
 
 @pytest.mark.django_db

@@ -420,6 +420,9 @@ class CardCheckout(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="card_checkouts")
     session_id = models.CharField(max_length=200, unique=True)
     url = models.URLField(max_length=1000)
+    # What the session asks the buyer to pay: once a bank part-payment changes what is due,
+    # the session is stale (null: opened before amounts were kept, so stale too).
+    amount_minor = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
 

@@ -138,8 +138,11 @@ class StripeCard:
             raise LedgerError(reason)
         fresh = timezone.now() - timedelta(hours=23)  # sessions expire after 24 hours
         existing = invoice.card_checkouts.filter(created_at__gte=fresh).last()
-        if existing:
+        if existing and existing.amount_minor == invoice.due_minor:
             return existing
+        if existing:
+            # A part-payment arrived since: close the old page so nobody pays its amount.
+            self._expire(existing)
         attempt = invoice.card_checkouts.count() + 1
         base = f"{settings.OUTTAKE_PUBLIC_URL}/licenses/{invoice.license_id}/"
         status, data = self._post(
@@ -161,7 +164,19 @@ class StripeCard:
         if not (200 <= status < 300 and data.get("id") and data.get("url")):
             message = (data.get("error") or {}).get("message") or f"HTTP {status}"
             raise LedgerError(f"Stripe refused the checkout: {message}")
-        return CardCheckout.objects.create(invoice=invoice, session_id=data["id"], url=data["url"])
+        return CardCheckout.objects.create(
+            invoice=invoice, session_id=data["id"], url=data["url"], amount_minor=invoice.due_minor
+        )
+
+    def _expire(self, checkout: CardCheckout) -> None:
+        """Stripe's "expire a Checkout Session"; one already completed or expired cannot be,
+        and needs nothing (a completed one's payment reaches the webhook as usual)."""
+        status, data = self._post(
+            f"{self.SESSIONS}/{checkout.session_id}/expire", {}, f"outtake-expire-{checkout.pk}"
+        )
+        if not 200 <= status < 300 and status != 400:
+            message = (data.get("error") or {}).get("message") or f"HTTP {status}"
+            raise LedgerError(f"Stripe could not close the earlier checkout: {message}")
 
     @classmethod
     def verify(cls, payload: bytes, header: str, secret: str, now: float | None = None) -> dict:
