@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import struct
 from pathlib import Path
 
 import c2pa
@@ -16,6 +15,7 @@ from outtake.audit.services import create_checkpoint
 from outtake.core.terms import default_terms
 from outtake.delivery import services
 from outtake.delivery.models import Delivery
+from outtake.provenance.bmff import boxes
 from outtake.provenance.ca import issue_leaf
 from outtake.storage import get_store
 from tests.factories import license_for, ready_clip
@@ -144,15 +144,5 @@ def media_data_offset(data: bytes) -> int:
     if data[:2] == b"\xff\xd8":
         sos = data.rindex(b"\xff\xda")
         return (sos + len(data)) // 2
-    pos = 0
-    while pos + 8 <= len(data):
-        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        header = 8
-        if size == 1:
-            size, header = struct.unpack(">Q", data[pos + 8 : pos + 16])[0], 16
-        elif size == 0:
-            size = len(data) - pos
-        if kind == b"mdat":
-            return pos + header + (size - header) // 2
-        pos += size
-    raise ValueError("no mdat box")
+    mdat = next(box for box in boxes(data) if box.kind == b"mdat")
+    return (mdat.payload + mdat.end) // 2

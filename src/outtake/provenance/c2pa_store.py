@@ -15,6 +15,8 @@ from typing import Any
 
 from cryptography import x509
 
+from outtake.provenance.bmff import boxes
+
 C2PA_BMFF_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
 X5CHAIN = 33  # COSE header label
 SIGNATURE_LABEL = "c2pa.signature"
@@ -101,19 +103,8 @@ def _boxes(
     data: bytes | memoryview, start: int, end: int
 ) -> Iterator[tuple[bytes, bytes | memoryview]]:
     """(type, payload) of the boxes between start and end (BMFF and JUMBF share the layout)."""
-    pos = start
-    while pos + 8 <= end:
-        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        header = 8
-        if size == 1:
-            (size,) = struct.unpack(">Q", data[pos + 8 : pos + 16])
-            header = 16
-        elif size == 0:
-            size = end - pos
-        if size < header:
-            raise ValueError("bad box size")
-        yield kind, data[pos + header : pos + size]
-        pos += size
+    for box in boxes(data, start, end):
+        yield box.kind, data[box.payload : box.end]
 
 
 def _superbox(payload: bytes) -> tuple[str, list[tuple[bytes, bytes]]]:

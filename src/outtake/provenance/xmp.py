@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
 from outtake.core.terms import ALLOWED, CONSTRAINED, PLUS, USES
+from outtake.provenance.bmff import boxes
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -90,19 +91,12 @@ def xmp_box(packet: bytes) -> bytes:
 def find_xmp(data: bytes) -> bytes | None:
     """The XMP packet of a JPEG, PNG or MP4/MOV (first found), or None."""
     if data[4:8] in (b"ftyp", b"wide", b"moov", b"mdat", b"free"):
-        pos = 0
-        while pos + 8 <= len(data):
-            size, kind = struct.unpack(">I4s", data[pos : pos + 8])
-            header = 8
-            if size == 1:
-                size, header = struct.unpack(">Q", data[pos + 8 : pos + 16])[0], 16
-            elif size == 0:
-                size = len(data) - pos
-            if kind == b"uuid" and data[pos + header : pos + header + 16] == XMP_UUID:
-                return data[pos + header + 16 : pos + size]
-            if size < header:
-                return None
-            pos += size
+        try:
+            for box in boxes(data):
+                if box.kind == b"uuid" and data[box.payload : box.payload + 16] == XMP_UUID:
+                    return data[box.payload + 16 : box.end]
+        except ValueError:
+            pass  # a damaged box: no XMP to be found past it
         return None
     start = data.find(b"<x:xmpmeta")
     if start < 0:
