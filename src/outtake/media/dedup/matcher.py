@@ -29,10 +29,11 @@ NO_PAIR = 257  # a distance no threshold reaches
 
 @dataclass(frozen=True)
 class Thresholds:
-    """What counts as a match; defaults measured by `make bench-dedup` (README)."""
+    """What counts as a match; the defaults (as settings.OUTTAKE_DEDUP_*'s) come from the
+    precision/recall table of `make bench-dedup --pr` (README)."""
 
-    frame_bits: int = 40  # Hamming distance of two frames, of 256 bits
-    min_coverage: float = 0.5  # share of the shorter clip's frames in the chain
+    frame_bits: int = 36  # Hamming distance of two frames, of 256 bits
+    min_coverage: float = 0.4  # share of the shorter clip's samples in the chain
     min_frames: int = 2  # chain length, or every frame of a shorter clip
     max_speed: float = 1.5  # ±25 % speed plus the jitter of 1-fps sampling
 
@@ -135,11 +136,17 @@ def chain(
     return path[::-1]
 
 
-def match_clips(a: Signature, b: Signature, thresholds: Thresholds = Thresholds()) -> Match | None:
-    """The chain by which a and b match, or None."""
+def match_clips(
+    a: Signature,
+    b: Signature,
+    thresholds: Thresholds = Thresholds(),
+    distances: np.ndarray | None = None,
+) -> Match | None:
+    """The chain by which a and b match, or None. distances: frame_distances(a, b), for a
+    caller trying many thresholds on the same pair."""
     if not len(a) or not len(b):
         return None
-    dist = frame_distances(a, b)
+    dist = frame_distances(a, b) if distances is None else distances
     ia, ib = np.nonzero(dist <= thresholds.frame_bits)
     if not len(ia):
         return None
