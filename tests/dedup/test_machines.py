@@ -5,6 +5,7 @@ copies ingested at the same moment are checked one after the other."""
 from __future__ import annotations
 
 import threading
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,14 @@ import pytest
 from django.db import connection, transaction
 
 from outtake.dedup import services as dedup
-from outtake.dedup.models import DuplicateHold, HashList, IndexChange, ListMatch
+from outtake.dedup.models import (
+    DuplicateHold,
+    FrameHash,
+    HashList,
+    IndexChange,
+    IndexState,
+    ListMatch,
+)
 from outtake.media.dedup.matcher import N_VARIANTS
 from tests.dedup.test_flows import auth, hashes_file, prepared, upload
 
@@ -107,3 +115,19 @@ def test_copies_ingested_at_the_same_moment_are_checked_one_after_the_other(
     with transaction.atomic():
         hold = DuplicateHold.objects.get()
     assert (hold.clip.asset, hold.matched_clip.asset) == (second[0], first[0])
+
+
+def test_an_index_built_from_another_database_is_rebuilt_even_at_the_same_generation(
+    make_user, settings, tmp_path, bunny
+):
+    on(settings, tmp_path / "worker-a")
+    asset = upload(make_user("creator"), bunny)
+    frames = list(FrameHash.objects.filter(clip__asset=asset))
+    assert dedup.find_matches(dedup.signature_of(asset.clips.get().id))
+    # Another database (a restore, a reset) that happens to stand at the same generation,
+    # without these frames: the cache stamped with the old epoch must not be used.
+    state = IndexState.objects.get()
+    IndexState.objects.filter(pk=state.pk).update(epoch=uuid.uuid4())
+    FrameHash.objects.filter(pk__in=[f.pk for f in frames]).delete()
+    full = np.frombuffer(bytes(frames[0].hashes), np.uint8)[:32][None]
+    assert len(dedup.catalogue_index().search(full, 0).ids) == 0

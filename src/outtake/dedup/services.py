@@ -136,10 +136,11 @@ def _refreshed(folder: Path, wanted: tuple[str, int]) -> HashIndex:
     if index is not None and (epoch, generation) == wanted:
         return index
     changes = []
-    if index is not None and epoch == wanted[0] and 0 <= generation < wanted[1]:
+    same_database = index is not None and epoch == wanted[0] and 0 <= generation <= wanted[1]
+    if same_database:
         log = IndexChange.objects.filter(generation__gt=generation, generation__lte=wanted[1])
         changes = list(log.order_by("generation"))
-    if index is None or len(changes) != wanted[1] - generation:  # another database, or pruned
+    if not same_database or len(changes) != wanted[1] - generation:  # another database, pruned
         index = _built_from_rows()
         index.save(folder)
     else:
