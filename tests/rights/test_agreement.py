@@ -9,6 +9,7 @@ import pytest
 from outtake.accounts import services
 from outtake.accounts.models import Attestation
 from outtake.audit.models import AuditEvent
+from outtake.provenance.contract import data_fingerprint
 from outtake.storage import get_store
 from tests.factories import ready_clip
 from tests.provenance.pdftext import pdf_text
@@ -20,7 +21,7 @@ def auth(user) -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {user.raw_token}"}
 
 
-def test_signup_accepts_the_agreement_with_the_documents_hash(client):
+def test_signup_accepts_the_agreement_with_its_datas_hash_and_seals_it_once(client):
     response = client.post(
         "/signup/",
         {
@@ -33,11 +34,18 @@ def test_signup_accepts_the_agreement_with_the_documents_hash(client):
     assert response.status_code == 302
     [a] = Attestation.objects.filter(scope="agreement")
     assert a.statements == sorted(services.OWNERSHIP_ATTESTATIONS)
-    pdf = get_store().get_bytes(a.document_key)
-    assert hashlib.sha256(pdf).hexdigest() == a.document_sha256
+    assert a.document["creator_name"] == "kim" and a.data_sha256 == data_fingerprint(a.document)
     event = AuditEvent.objects.get(kind="account.ownership_attested", subject_id=str(a.id))
-    assert event.data["document_sha256"] == a.document_sha256
-    assert client.get(f"/agreement/{a.id}.pdf").content == pdf
+    assert event.data["data_sha256"] == a.data_sha256
+    with pytest.raises(FileNotFoundError):  # the sealing job runs once the sign-up commits
+        get_store().get_bytes(a.document_key)
+
+    pdf = client.get(f"/agreement/{a.id}.pdf").content  # sealed on demand
+    assert get_store().get_bytes(a.document_key) == pdf
+    assert client.get(f"/agreement/{a.id}.pdf").content == pdf  # and only once
+    [sealed] = AuditEvent.objects.filter(kind="account.agreement_sealed", subject_id=str(a.id))
+    assert sealed.data["data_sha256"] == a.data_sha256
+    assert sealed.data["sealed_sha256"] == hashlib.sha256(pdf).hexdigest()
 
 
 def test_a_new_template_asks_again(make_user, client, monkeypatch):
@@ -121,7 +129,7 @@ def test_without_the_agreement_no_browser_upload_and_no_sales(make_user, client,
     assert accepted.user == creator and accepted.agreement_version == "v1"
     event = AuditEvent.objects.get(kind="account.ownership_attested")
     assert event.actor == creator and event.data["account"] == creator.email
-    assert event.data["document_sha256"] == accepted.document_sha256
+    assert event.data["data_sha256"] == accepted.data_sha256
     assert 'id="uploader"' in client.get("/footage/").content.decode()
     assert build_quote(create_request(buyer, {"budget": "1000"})).clip_count == 1
 

@@ -141,7 +141,12 @@ class Attestation(models.Model):
     )
     statements = models.JSONField(default=list)  # codes of core.terms.OWNERSHIP_ATTESTATIONS
     agreement_version = models.CharField(max_length=16, blank=True)
-    # The creator agreement PDF as accepted: its SHA-256 and where it is kept.
+    # The creator agreement as accepted: its data (CreatorAgreement's, which the PDF is rendered
+    # from) and the SHA-256 of that data's canonical JSON. The PDF is sealed after acceptance
+    # and kept at document_key, named at acceptance; its hash is in account.agreement_sealed.
+    document = models.JSONField(null=True, blank=True)
+    data_sha256 = models.CharField(max_length=64, blank=True)
+    # Only acceptances from before the data was kept: the PDF was sealed at acceptance.
     document_sha256 = models.CharField(max_length=64, blank=True)
     document_key = models.CharField(max_length=300, blank=True)
     at = models.DateTimeField(auto_now_add=True)

@@ -281,34 +281,25 @@ def current_agreement_pdf(user: User) -> bytes:
 
 @transaction.atomic
 def accept_creator_agreement(user: User, statements: list[str] | None = None) -> Attestation:
-    """Record a creator's acceptance of the creator agreement (rendered now, with their default
-    terms) and their ownership attestation. The PDF is sealed as licenses are (PAdES, Outtake's
-    pdf-seal certificate) and kept for the creator with its hash."""
-    from outtake.provenance.documents import render_agreement_pdf
-    from outtake.provenance.pdfseal import seal_pdf
-    from outtake.storage import get_store
+    """Record a creator's acceptance of the creator agreement (as it reads now, with their
+    default terms) and their ownership attestation: the agreement's data and the SHA-256 of
+    that data. The PDF is rendered from that data and sealed once the acceptance commits."""
+    from outtake.accounts.tasks import seal_creator_agreement  # tasks import this module
+    from outtake.provenance.contract import data_fingerprint, document_data
 
     chosen = _statements(statements)
     doc, terms = _agreement(user, chosen)
     org = user.organization
-    pdf = render_agreement_pdf(doc)
-    sealed = seal_pdf(
-        pdf,
-        settings.OUTTAKE_PKI_DIR,
-        reason=f"Creator agreement {doc.agreement_id} accepted; "
-        f"document SHA-256 {hashlib.sha256(pdf).hexdigest()}",
-    )
-    digest = hashlib.sha256(sealed).hexdigest()
-    key = f"contracts/agreements/{org.id}/{doc.agreement_id}.pdf"
-    get_store().put_bytes(key, sealed)
+    data = document_data(doc)
     attestation = Attestation.objects.create(
         organization=org,
         user=user,
         scope=Attestation.Scope.AGREEMENT,
         statements=chosen,
         agreement_version=doc.template_version,
-        document_sha256=digest,
-        document_key=key,
+        document=data,
+        data_sha256=data_fingerprint(data),
+        document_key=f"contracts/agreements/{org.id}/{doc.agreement_id}.pdf",
     )
     record(
         "account.ownership_attested",
@@ -319,12 +310,65 @@ def accept_creator_agreement(user: User, statements: list[str] | None = None) ->
             "agreement": doc.agreement_id,
             "account": user.email,
             "template": f"creator_agreement_{doc.template_version}",
-            "document_sha256": digest,
+            "data_sha256": attestation.data_sha256,
             "statements": chosen,
             "terms_version": terms.version if terms else 0,
         },
     )
+    transaction.on_commit(lambda: seal_creator_agreement(attestation.pk))
     return attestation
+
+
+@transaction.atomic
+def seal_agreement(attestation_id: int) -> bytes:
+    """Render an accepted agreement from its data, seal it with Outtake's platform seal (the
+    reason names the accepted data's SHA-256) and store it at its key: once, then the stored
+    bytes every time."""
+    from outtake.provenance.contract import CreatorAgreement
+    from outtake.provenance.documents import render_agreement_pdf
+    from outtake.provenance.pdfseal import seal_pdf
+    from outtake.storage import get_store
+
+    attestation = Attestation.objects.select_for_update().get(pk=attestation_id)
+    store = get_store()
+    try:
+        return store.get_bytes(attestation.document_key)
+    except FileNotFoundError:
+        if attestation.document is None:  # sealed at acceptance, before the data was kept
+            raise
+    doc = CreatorAgreement.from_data(attestation.document)
+    pdf = render_agreement_pdf(doc)
+    digest = hashlib.sha256(pdf).hexdigest()
+    sealed = seal_pdf(
+        pdf,
+        settings.OUTTAKE_PKI_DIR,
+        reason=f"Creator agreement {doc.agreement_id} accepted; "
+        f"data SHA-256 {attestation.data_sha256}; document SHA-256 {digest}",
+    )
+    store.put_bytes(attestation.document_key, sealed)
+    record(
+        "account.agreement_sealed",
+        org=attestation.organization,
+        subject=attestation,
+        data={
+            "agreement": doc.agreement_id,
+            "data_sha256": attestation.data_sha256,
+            "document_sha256": digest,
+            "sealed_sha256": hashlib.sha256(sealed).hexdigest(),
+        },
+    )
+    return sealed
+
+
+def agreement_pdf(attestation: Attestation) -> bytes:
+    """The sealed PDF of an accepted agreement (sealed now if the background job has not run
+    yet)."""
+    from outtake.storage import get_store
+
+    try:
+        return get_store().get_bytes(attestation.document_key)
+    except FileNotFoundError:
+        return seal_agreement(attestation.pk)
 
 
 @transaction.atomic

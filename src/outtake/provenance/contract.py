@@ -7,6 +7,7 @@ and cannot disagree.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -35,6 +36,26 @@ def snapshot_fingerprint(terms: dict[str, Any]) -> str:
     """A short stable id of a terms snapshot: the PDF cites it, anyone can recompute it."""
     canonical = json.dumps(terms, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _jsonable(value: Any) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not contract data")
+
+
+def document_data(doc: Any) -> dict[str, Any]:
+    """A contract document's data as JSON gives it back (dates ISO, Decimals as strings, tuples
+    as lists): what is kept at acceptance and rendered from later."""
+    return json.loads(json.dumps(dataclasses.asdict(doc), default=_jsonable))
+
+
+def data_fingerprint(data: dict[str, Any]) -> str:
+    """The SHA-256 of a document's canonical data: what was accepted, recomputable by anyone."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -205,6 +226,16 @@ class CreatorAgreement:
     def __post_init__(self) -> None:
         # Normalise through the one validator so the PDF shows exactly what Outtake enforces.
         object.__setattr__(self, "default_terms", validate_terms(self.default_terms))
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> CreatorAgreement:
+        """The agreement from its data as kept at acceptance (document_data's inverse)."""
+        fields = dict(data)
+        fields["date"] = dt.date.fromisoformat(fields["date"])
+        fields["creator_share"] = Decimal(fields["creator_share"])
+        fields["payout_minimums"] = tuple(Money(**m) for m in fields["payout_minimums"])
+        fields["attestations"] = tuple(fields["attestations"])
+        return cls(**fields)
 
 
 @dataclass(frozen=True)

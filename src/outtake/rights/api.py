@@ -192,7 +192,8 @@ class AttestationOut(Schema):
     asset_id: UUID | None
     statements: list[str]
     agreement_version: str
-    document_sha256: str
+    data_sha256: str  # of the agreement's data as accepted, which its sealed PDF is made from
+    document_sha256: str  # only acceptances sealed at acceptance, before the data was kept
     at: datetime
 
 

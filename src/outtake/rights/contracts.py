@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import json
 import tempfile
 from decimal import Decimal
 from io import BytesIO
@@ -25,7 +24,12 @@ from outtake.accounts.services import warranties_of
 from outtake.audit.services import record
 from outtake.market.models import License
 from outtake.provenance.ca import ensure_intermediate, fingerprint, issue_from_csr
-from outtake.provenance.contract import ClipLine, LicenseDocument
+from outtake.provenance.contract import (
+    ClipLine,
+    LicenseDocument,
+    data_fingerprint,
+    document_data,
+)
 from outtake.provenance.documents import render_creators_copy_pdf, render_license_pdf
 from outtake.provenance.odrl import build_policy
 from outtake.provenance.pdfseal import DOCUMENT_SIGNING, SEAL_FIELD, seal_pdf
@@ -92,17 +96,6 @@ def license_document(license: License) -> LicenseDocument:
         # The strictest clause any creator of the licensed clips chose binds the license.
         training_stop_notice_days=min(notice_days) if notice_days else None,
     )
-
-
-def document_data(doc: LicenseDocument) -> dict[str, Any]:
-    data = dataclasses.asdict(doc)
-    data["date"] = doc.date.isoformat()
-    data["creator_share"] = str(doc.creator_share)
-    return json.loads(json.dumps(data))  # tuples to lists: what the JSON field gives back
-
-
-def data_fingerprint(data: dict[str, Any]) -> str:
-    return _sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
 
 
 def document_from(data: dict[str, Any]) -> LicenseDocument:

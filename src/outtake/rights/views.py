@@ -30,7 +30,6 @@ from outtake.core.terms import (
 from outtake.rights import approvals, claims, contracts, releases, services
 from outtake.rights.forms import ReleaseForm, TermsForm
 from outtake.rights.models import Release, TermsVersion
-from outtake.storage import get_store
 
 
 def _summary(terms: dict) -> str:
@@ -179,8 +178,7 @@ def agreement_pdf(request: HttpRequest, attestation_id: int) -> HttpResponse:
     attestation = get_object_or_404(
         accounts.agreements_of(request.user).exclude(document_key=""), pk=attestation_id
     )
-    data = get_store().get_bytes(attestation.document_key)
-    return HttpResponse(data, content_type="application/pdf")
+    return HttpResponse(accounts.agreement_pdf(attestation), content_type="application/pdf")
 
 
 @role_required(User.Role.CREATOR)
