@@ -33,8 +33,11 @@ class FakeStripe:
     creating a transfer: a form-encoded POST to /v1/transfers with a bearer key and an
     Idempotency-Key, the same request under the same key every time."""
 
-    def __init__(self, answers=None):
+    def __init__(self, answers=None, by_destination=None):
+        """answers: for the requests in the order they come; by_destination: for requests to
+        one connected account (the order creators are paid in is not the test's to fix)."""
         self.answers = list(answers or [])
+        self.by_destination = {k: list(v) for k, v in (by_destination or {}).items()}
         self.requests: list[dict] = []
         self.by_key: dict[str, dict] = {}
 
@@ -50,7 +53,8 @@ class FakeStripe:
         key = headers["Idempotency-Key"]
         assert self.by_key.setdefault(key, form) == form, "same key, different request"
         self.requests.append(form)
-        answer = self.answers.pop(0) if self.answers else None
+        queue = self.by_destination.get(form["destination"]) or self.answers
+        answer = queue.pop(0) if queue else None
         if isinstance(answer, Exception):
             raise answer
         if answer is not None:
@@ -174,7 +178,7 @@ def test_refused_transfer_is_reversed_and_retried_next_run(make_user, people):
     give_destination(refused.organization, stripe_account="acct_closed")
     pay(sell(people.buyer, [(ok, 2000), (refused, 3000)]), people.reviewer)
     closed = (400, {"error": {"type": "invalid_request_error", "message": "account closed"}})
-    stripe = FakeStripe(answers=[None, closed])
+    stripe = FakeStripe(by_destination={"acct_closed": [closed]})
     report = run_payouts(provider=StripeConnect(http=stripe), run="r1")
     assert [p.creator for p in report.sent] == [ok.organization]
     [failed] = report.failed
