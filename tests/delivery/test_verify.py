@@ -106,7 +106,8 @@ def _edit_index(folder) -> None:
 CHANGES = {
     "removed": (_remove, {"files"}, "missing: DATASHEET.md"),
     "added": (_add, {"files"}, "not in the manifest: shards/extra.txt"),
-    "altered": (_alter_media, {"files", "sample hashes", "C2PA"}, "altered: shards/shard-000000"),
+    # The video lands in either shard, by the order of its random sample id.
+    "altered": (_alter_media, {"files", "sample hashes", "C2PA"}, "altered: shards/shard-"),
     "rehashed": (_alter_and_rehash, {"manifest signature"}, "signature invalid"),
     "garbled": (_garble, {"files", "audit head"}, "could not be read: JSONDecodeError"),
     "licensor": (
