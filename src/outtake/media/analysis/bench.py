@@ -140,8 +140,11 @@ def main(argv: list[str] | None = None) -> None:
         for name, spec in inputs:
             path = work / f"{spec.codec}_{spec.height}p_{spec.seconds:g}s.mp4"
             if not path.exists():
+                # Renamed only once whole, so an interrupted encode is never kept as input.
+                partial = path.with_name(f"{path.stem}.partial{path.suffix}")
                 with console.status(f"encoding {name}, {spec.seconds:g} s"):
-                    benchmedia.write(path, spec)
+                    benchmedia.write(partial, spec)
+                partial.replace(path)
             with console.status(f"measuring {name}"):
                 rows.append(measure(name, path, spec.seconds, args.copies))
     finally:
