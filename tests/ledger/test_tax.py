@@ -67,6 +67,17 @@ def test_tax_profile_is_validated_and_audited_without_ids(people):
         ({"treaty_income_type": ""}, "also needs: income type"),
         ({"treaty_rate": Decimal("101")}, "from 0 to 100"),
         ({"treaty_country": "FR"}, "country of tax residence"),
+        # Only a W-8BEN makes a treaty claim: a W-9 or no form with one is refused.
+        (
+            {
+                "form": "w9",
+                "country": "US",
+                "tax_id": "123456789",
+                "tax_classification": "individual",
+            },
+            "treaty claim is made on a W-8BEN",
+        ),
+        ({"form": "", "treaty_rate": None}, "treaty claim is made on a W-8BEN"),
         ({"form": "w9", "country": "US", "tax_id": "123456789"}, "classification"),
         ({"tax_classification": "sole trader"}, "tax classification"),
     ]:
@@ -109,6 +120,25 @@ def test_w8ben_and_w9_fields_are_kept_and_exported(client, people):
     )
     assert posted.status_code == 302
     assert TaxProfile.objects.get(organization=w8.organization).treaty_rate == Decimal("15")
+
+
+def test_a_treaty_claim_without_a_rate_is_exported_without_one(people):
+    """A profile saved before claims were checked on every form: the accountant's file shows
+    an empty rate, never "None%"."""
+    creator = people.creators[0]
+    TaxProfile.objects.create(
+        organization=creator.organization,
+        country="US",
+        form="w9",
+        legal_name="Pat Doe",
+        tax_id="123456789",
+        tax_classification="individual",
+        treaty_country="US",
+    )
+    export = yearly_export_csv(creator.organization, timezone.now().year)
+    assert "None" not in export
+    head = list(csv.reader(io.StringIO(export)))[:6]
+    assert ["# treaty claim", "US", "", "", ""] in head
 
 
 def test_payout_destination(people):

@@ -112,9 +112,9 @@ def save_tax_profile(user, data: dict[str, Any]) -> TaxProfile:
             raise LedgerError("a W-8BEN needs your country of citizenship (line 2)")
         if not values["date_of_birth"]:
             raise LedgerError("a W-8BEN needs your date of birth")
-        _check_treaty_claim(values)
     elif form:
         raise LedgerError("form must be w9, w8ben or empty")
+    _check_treaty_claim(values)
     if form and not values["certified_name"]:
         raise LedgerError("sign the certification by typing your name")
     profile = old or TaxProfile(organization=org)
@@ -189,8 +189,11 @@ def _treaty_rate(value) -> Decimal | None:
 
 def _check_treaty_claim(values: dict[str, Any]) -> None:
     """A treaty claim (W-8BEN line 10) is all of country, article, rate and income type, or
-    none of them; the treaty is the one of the country of residence (line 9)."""
+    none of them; the treaty is the one of the country of residence (line 9). Only a W-8BEN
+    makes one: on any other form the fields would reach the accountant's export unchecked."""
     given = [name for name in TREATY if values[name] not in ("", None)]
+    if given and values["form"] != TaxProfile.Form.W8BEN:
+        raise LedgerError("a treaty claim is made on a W-8BEN: choose it or leave the treaty empty")
     if given and len(given) < len(TREATY):
         missing = ", ".join(
             n.removeprefix("treaty_").replace("_", " ") for n in TREATY if n not in given
@@ -275,7 +278,8 @@ def yearly_export_csv(org, year: int, currency: str = "USD") -> str:
                     "# treaty claim",
                     profile.treaty_country,
                     profile.treaty_article,
-                    f"{profile.treaty_rate}%",
+                    # A profile saved before claims were checked may lack the rate.
+                    "" if profile.treaty_rate is None else f"{profile.treaty_rate}%",
                     profile.treaty_income_type,
                 ]
             )
