@@ -38,6 +38,11 @@ class RightsClaimAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    # A claim is decided by resolve_claim, which leaves an audit event; deleting one would
+    # undo a hold with no record.
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(RemovalRequest)
 class RemovalRequestAdmin(admin.ModelAdmin):
@@ -48,6 +53,13 @@ class RemovalRequestAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     readonly_fields = [f.name for f in RemovalRequest._meta.fields if f.name != "resolution"]
     actions = ["uphold", "reject"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Once decided, the resolution is what the requester and the creator were told and
+        # what removal.resolved records: it no longer changes.
+        if obj is not None and obj.status != RemovalRequest.Status.OPEN:
+            return [*self.readonly_fields, "resolution"]
+        return self.readonly_fields
 
     def _resolve(self, request, queryset, upheld: bool) -> None:
         done = 0
@@ -71,6 +83,10 @@ class RemovalRequestAdmin(admin.ModelAdmin):
         self._resolve(request, queryset, False)
 
     def has_add_permission(self, request):
+        return False
+
+    # As for claims: deleting a request would put its clips back on sale with no record.
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -18,7 +18,7 @@ from outtake.accounts.services import (
     current_agreements,
 )
 from outtake.catalog.models import Clip
-from outtake.rights.models import RemovalRequest, RightsClaim, TermsVersion
+from outtake.rights.models import RemovalRequest, Revocation, RightsClaim, TermsVersion
 from outtake.rights.releases import release_blocked, release_problem
 
 AGREEMENT_MISSING = "creator has not accepted the current creator agreement"
@@ -49,18 +49,22 @@ def _conditions() -> list[tuple[str, Q]]:
     """What a clip needs to be sold, each as a filter on clips with the reason it fails."""
     agreed = current_agreements().filter(organization=OuterRef("asset__owner"))
     attested = Attestation.objects.filter(scope=Attestation.Scope.UPLOAD, asset=OuterRef("asset"))
+    this_clip = Q(clip__isnull=True) | Q(clip=OuterRef("pk"))
     claimed = RightsClaim.objects.filter(asset=OuterRef("asset"), status__in=CLAIM_HOLDS)
     removal = RemovalRequest.objects.filter(
-        Q(clip__isnull=True) | Q(clip=OuterRef("pk")),
-        asset=OuterRef("asset"),
-        status__in=REMOVAL_HOLDS,
+        this_clip, asset=OuterRef("asset"), status__in=REMOVAL_HOLDS
     )
+    # An upheld decision also left a revocation, which is never deleted: the hold stands on
+    # it too, not on the request's row alone.
+    revoked = Revocation.objects.filter(this_clip, asset=OuterRef("asset"))
+    claim_revoked = revoked.filter(kind=Revocation.Kind.CLAIM_UPHELD)
+    removal_revoked = revoked.filter(kind=Revocation.Kind.REMOVAL_REQUEST)
     return [
         (AGREEMENT_MISSING, Q(Exists(agreed))),
         (NOT_ATTESTED, Q(Exists(attested))),
         (WITHDRAWN, Q(asset__withdrawn_at__isnull=True)),
-        (CLAIMED, ~Q(Exists(claimed))),
-        (REMOVAL_ASKED, ~Q(Exists(removal))),
+        (CLAIMED, ~Q(Exists(claimed)) & ~Q(Exists(claim_revoked))),
+        (REMOVAL_ASKED, ~Q(Exists(removal)) & ~Q(Exists(removal_revoked))),
     ]
 
 
