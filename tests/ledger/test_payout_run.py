@@ -1,6 +1,7 @@
 """`outtake payouts run` and the reviewer's button run the same payout service."""
 
 import pytest
+from django.test import override_settings
 from typer.testing import CliRunner
 
 from outtake.cli import app
@@ -41,6 +42,13 @@ def test_reviewer_button_runs_payouts(client, people):
     [payout] = Payout.objects.all()
     assert payout.status == Payout.Status.SENT and payout.gross_minor == 4250
     assert b"1 sent" in done.content and creator.organization.pseudonym.encode() in done.content
+
+
+@override_settings(OUTTAKE_PAYOUT_MINIMUMS={"USD": 1000, "EUR": 2000, "JPY": 1500})
+def test_the_button_states_every_minimum_by_currency(client, people):
+    client.force_login(people.reviewer)
+    confirm = client.get("/admin/ledger/payout/run/").content.decode()
+    assert "(20.00 EUR, 1,500 JPY, 10.00 USD)" in confirm
 
 
 def test_creators_cannot_press_the_button(client, people):

@@ -25,7 +25,7 @@ from outtake.ledger.models import (
     StoredStatement,
     TaxProfile,
 )
-from outtake.ledger.payouts import payout_minimum, run_payouts
+from outtake.ledger.payouts import payout_minimums, run_payouts
 from outtake.ledger.reconcile import import_statement, parse_csv
 from outtake.ledger.services import LedgerError, apply_credit, refund, refund_credit, void
 from outtake.ledger.tax import mask, set_withholding_rate
@@ -329,7 +329,7 @@ class PayoutAdmin(ReadOnlyAdmin):
             {
                 "report": report,
                 "provider": settings.OUTTAKE_PAYOUT_PROVIDER,
-                "minimums": [payout_minimum(c) for c in settings.OUTTAKE_PAYOUT_MINIMUMS],
+                "minimums": payout_minimums(),
                 "title": "Run payouts",
                 **self.admin_site.each_context(request),
             },
