@@ -263,3 +263,42 @@ def test_only_outtakes_seal_certificate_is_the_seal(pki, tmp_path):
     forged.write_bytes(_forge_seal(_blank_pdf(), seal.key_path, seal.cert_path))
     ok, [row] = verify_contract(forged, pki / "root.pem")
     assert ok and row["seal"]  # the same path with the real key: the control for the two above
+
+
+def test_a_cosignature_is_judged_now_not_at_the_time_it_states(sealed, pki, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from pyhanko.sign.signers import pdf_signer
+
+    issued_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=365 * ca.LEAF_YEARS + 30)
+    buyer_pki = tmp_path / "buyer-pki"
+    issued = ca.issue_leaf(buyer_pki, "signer", org="Example Vision Lab Ltd", now=issued_at)
+
+    class BackThen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return issued_at + dt.timedelta(days=100)
+
+    # Signed stating a time when the certificate was valid: the signer's own word.
+    with monkeypatch.context() as m:
+        m.setattr(pdf_signer, "datetime", BackThen)
+        signed = cosign_pdf(
+            sealed.read_bytes(),
+            issued.key_path,
+            issued.cert_path,
+            chain_pems=(buyer_pki / "root.pem",),
+        )
+    path = tmp_path / "cosigned.pdf"
+    path.write_bytes(signed)
+    # Trusting the signer's root or the expired certificate itself (pyHanko leaves a trust
+    # anchor's dates unchecked): either way the co-signature does not count today.
+    for trust in (buyer_pki / "root.pem", issued.cert_path):
+        ok, [seal, buyer] = verify_contract(path, pki / "root.pem", [trust])
+        assert not ok and seal["ok"], trust
+        assert buyer["intact"] and buyer["valid"] and not buyer["trusted"] and not buyer["ok"]
+        assert "its certificate expired on" in buyer["error"]
+    run = [sys.executable, "-m", "outtake.cli", "verify-contract", str(path)]
+    run += ["--root", str(pki / "root.pem"), "--trust", str(issued.cert_path)]
+    cli = subprocess.run(run, capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 1 and "contract NOT valid" in cli.stderr, cli.stdout + cli.stderr

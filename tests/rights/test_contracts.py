@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -12,6 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.conf import settings
+from django.utils import timezone
+from pyhanko.sign.signers import pdf_signer
 
 from outtake.audit.models import AuditEvent
 from outtake.core.terms import OWNERSHIP_ATTESTATIONS, PROTECTIONS, USES, clause_id
@@ -238,6 +241,61 @@ def test_own_certificate_must_be_registered_before_it_counts(sold, client, tmp_p
     # Anything but an incremental signature over Outtake's sealed PDF is refused.
     r = client.post(url, {"pdf": _upload(signed[:-10] + b"0000000000")}, **auth(buyer))
     assert r.status_code == 400
+
+
+def _register(client, buyer, issued, own_pki):
+    return client.post(
+        "/api/certificates",
+        {
+            "certificate_pem": issued.cert_path.read_text(),
+            "chain_pem": (own_pki / "root.pem").read_text(),
+        },
+        content_type="application/json",
+        **auth(buyer),
+    )
+
+
+def test_a_cosignature_by_a_registered_certificate_since_expired_is_refused(
+    sold, client, tmp_path, monkeypatch
+):
+    lic, buyer, _, _ = sold
+    issued_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=365 * ca.LEAF_YEARS + 30)
+    back_then = issued_at + dt.timedelta(days=100)
+    own_pki = tmp_path / "lab-pki"
+    issued = ca.issue_leaf(own_pki, "signer", org="Example Lab", now=issued_at)
+    sealed = client.get(f"/api/licenses/{lic.id}/contract", **auth(buyer)).content
+
+    class BackThen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return back_then
+
+    # Registered while it was valid, and a signature stating a time back then (pyHanko's clock
+    # set back): the stated time is the buyer's own word.
+    with monkeypatch.context() as m:
+        m.setattr(timezone, "now", lambda: back_then)
+        assert _register(client, buyer, issued, own_pki).status_code == 201
+        m.setattr(pdf_signer, "datetime", BackThen)
+        signed = cosign_pdf(
+            sealed, issued.key_path, issued.cert_path, chain_pems=(own_pki / "root.pem",)
+        )
+    r = client.post(
+        f"/api/licenses/{lic.id}/contract/cosigned", {"pdf": _upload(signed)}, **auth(buyer)
+    )
+    assert r.status_code == 400, r.content
+    assert "LicenseeSignature" in r.json()["detail"] and "expired" in r.json()["detail"]
+    lic.contract.refresh_from_db()
+    assert not lic.contract.cosigned_key
+    assert not AuditEvent.objects.filter(kind="license.contract_cosigned").exists()
+
+
+def test_a_certificate_not_valid_yet_is_not_registered(sold, client, tmp_path):
+    _, buyer, _, _ = sold
+    own_pki = tmp_path / "lab-pki"
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=10)
+    issued = ca.issue_leaf(own_pki, "signer", org="Example Lab", now=later)
+    r = _register(client, buyer, issued, own_pki)
+    assert r.status_code == 400 and "valid only from" in r.json()["detail"]
 
 
 def test_a_delivery_carries_the_contract_sealed_on_demand_then_the_cosigned_one(sold, tmp_path):

@@ -10,12 +10,13 @@ pdf-seal certificates (ca.is_own_certificate: issued by the root itself under th
 checked against Outtake's root alone. Every other signature (a buyer's) is checked against the
 roots the verifier chose to trust alone, never Outtake's, so no other certificate of the
 installation, and no buyer, can pass as the seal or be trusted by default.
-No timestamp server and no network: fetching is disabled, and certificates are judged as of the
-time each signature states (see verify_pdf).
+No timestamp server and no network: fetching is disabled. A seal is judged as of the time it
+states (only Outtake holds the seal key); every other signature as of now (see verify_pdf).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass
 from io import BytesIO
 from pathlib import Path
@@ -140,12 +141,16 @@ def verify_pdf(
     under `root` (PEM) is a seal, validated against that root only; any other signature is
     validated against the `trusted` PEM files (each may hold several certificates) only.
 
-    There is no trusted timestamp, so each certificate is judged as of the signing time the
-    signature states: a seal made before its certificate expired still verifies afterwards
-    (Outtake's own time for a seal is also on record in the audit chain)."""
+    There is no trusted timestamp. A seal is judged as of the signing time it states: only
+    Outtake holds the seal key, so a seal made before its certificate expired still verifies
+    afterwards (its time is also on record in the audit chain). Any other signing time is the
+    signer's own word, so any other signature is judged as of now: its certificate must be
+    valid today, even when the verifier trusts that certificate itself (pyHanko does not check
+    a trust anchor's dates)."""
     outtake_root = load_cert_from_pemder(str(root))
     root_x509 = x509.load_der_x509_certificate(outtake_root.dump())
     others = [cert for p in trusted for cert in load_certs_from_pemder([str(p)])]
+    now = dt.datetime.now(dt.UTC)
     reports = []
     with open(path, "rb") as fh:
         try:
@@ -157,13 +162,14 @@ def verify_pdf(
             try:
                 signer = x509.load_der_x509_certificate(sig.signer_cert.dump())
                 seal = is_own_certificate(signer, root_x509, PDF_SEAL_PURPOSE)
+                out_of_date = "" if seal else out_of_date_reason(signer, now)
                 # Our certificates carry no CRL or OCSP address, so "soft-fail" is what lets an
                 # offline check pass; a certificate that names one still cannot be fetched.
                 context = ValidationContext(
                     trust_roots=[outtake_root] if seal else others,
                     allow_fetching=False,
                     revocation_mode="soft-fail",
-                    moment=sig.self_reported_timestamp,
+                    moment=sig.self_reported_timestamp if seal else now,
                 )
                 status = validate_pdf_signature(
                     sig, signer_validation_context=context, key_usage_settings=_SIGNING_PURPOSES
@@ -181,25 +187,37 @@ def verify_pdf(
                     else "",
                     intact=status.intact,
                     valid=status.valid,
-                    trusted=status.trusted,
+                    trusted=status.trusted and not out_of_date,
                     seal=seal,
                     certified=sig.docmdp_level is not None,
                     coverage="entire file"
                     if status.coverage.name == "ENTIRE_FILE"
                     else "earlier revision",
                     changes_after=level.name.lower().replace("_", " ") if level else "unknown",
-                    ok=status.bottom_line,
-                    error=_problem(status, seal),
+                    ok=status.bottom_line and not out_of_date,
+                    error=_problem(status, seal, out_of_date),
                 )
             )
     return reports
 
 
-def _problem(status, seal: bool) -> str:
+def out_of_date_reason(cert: x509.Certificate, now: dt.datetime) -> str:
+    """Why a certificate is not valid at `now` ("" when it is)."""
+    if cert.not_valid_after_utc <= now:
+        return f"its certificate expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
+    if cert.not_valid_before_utc > now:
+        return f"its certificate is valid only from {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
+    return ""
+
+
+def _problem(status, seal: bool, out_of_date: str) -> str:
     if not status.intact:
         return "the signed bytes were changed after signing"
     if not status.valid:
         return "the signature does not verify"
+    if out_of_date:
+        # Without a trusted timestamp the signer's stated time proves nothing.
+        return f"not trusted: {out_of_date}, and a co-signature is judged as of now"
     if not status.trusted:
         indication = status.trust_problem_indic
         why = indication.name.lower() if indication else "no path to a given root"

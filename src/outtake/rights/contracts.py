@@ -32,7 +32,12 @@ from outtake.provenance.contract import (
 )
 from outtake.provenance.documents import render_creators_copy_pdf, render_license_pdf
 from outtake.provenance.odrl import build_policy
-from outtake.provenance.pdfseal import DOCUMENT_SIGNING, SEAL_FIELD, seal_pdf
+from outtake.provenance.pdfseal import (
+    DOCUMENT_SIGNING,
+    SEAL_FIELD,
+    out_of_date_reason,
+    seal_pdf,
+)
 from outtake.provenance.verify_contract import verify_contract
 from outtake.rights.models import BuyerCertificate, LicenseContract
 from outtake.storage import get_store
@@ -308,8 +313,8 @@ def register_certificate(user, certificate_pem: str, chain_pem: str = "") -> Buy
     if len(certs) != 1:
         raise ContractError("give exactly one certificate (the issuers go in the chain)")
     cert = certs[0]
-    if cert.not_valid_after_utc <= timezone.now():
-        raise ContractError("this certificate has expired")
+    if why := out_of_date_reason(cert, timezone.now()):
+        raise ContractError(f"this certificate cannot sign now: {why}")
     return _save_certificate(user, cert, _load_pems(chain_pem), issued_by_outtake=False)
 
 
@@ -400,11 +405,21 @@ def submit_cosigned(user, contract: LicenseContract, pdf: bytes) -> LicenseContr
     buyer_fields = {f for f, fp in signers.items() if f != SEAL_FIELD and fp in certs}
     if not buyer_fields:
         raise ContractError("no signature by a certificate registered for your organisation")
+    now = timezone.now()
+    for field in sorted(buyer_fields):
+        # The signing time in a signature is the signer's own word: a certificate counts only
+        # while it is valid now, whatever time the signature states.
+        pem = certs[signers[field]].certificate_pem.encode()
+        if why := out_of_date_reason(x509.load_pem_x509_certificate(pem), now):
+            raise ContractError(
+                f"{field} is signed with a registered certificate, but {why}; "
+                "register a current certificate and sign again"
+            )
     with tempfile.TemporaryDirectory() as tmp:
-        # Each registered certificate vouches for itself: the buyer's signature counts only
-        # when it is made by exactly one of them.
+        # Each registered certificate in use vouches for itself: the buyer's signature counts
+        # only when it is made by exactly one of them.
         anchors = Path(tmp) / "anchors.pem"
-        anchors.write_text("".join(cert.certificate_pem for cert in certs.values()))
+        anchors.write_text("".join(certs[signers[f]].certificate_pem for f in buyer_fields))
         path = Path(tmp) / "cosigned.pdf"
         path.write_bytes(pdf)
         ok, rows = verify_contract(path, settings.OUTTAKE_PKI_DIR / "root.pem", [anchors])
