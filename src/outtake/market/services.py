@@ -117,21 +117,34 @@ def available_clips(
         .exclude(license__status__in=License.ENDED)
         .values("clip")
     )
-    already_mine = LicenseItem.objects.filter(license__buyer=buyer_org).values("clip")
+    # A buyer whose license ended (refunded, or voided unpaid) may license its clips again.
+    already_mine = (
+        LicenseItem.objects.filter(license__buyer=buyer_org)
+        .exclude(license__status__in=License.ENDED)
+        .values("clip")
+    )
     qs = qs.exclude(id__in=sold_exclusively).exclude(id__in=already_mine)
     qs = dedup.in_catalogue(qs)  # held duplicates and replaced copies are not for sale
     if exclusive:
-        # Only footage never sold before can be sold exclusively.
-        qs = qs.exclude(id__in=LicenseItem.objects.values("clip"))
+        # Only footage never sold before can be sold exclusively. A cancelled license was never
+        # paid nor delivered, so it sold nothing; a refunded one was paid and may have been
+        # delivered, so its clips are sold before and only go out non-exclusively again.
+        sold = LicenseItem.objects.exclude(license__status=License.Status.CANCELLED)
+        qs = qs.exclude(id__in=sold.values("clip"))
     return qs
 
 
 def asset_shown_to_buyer(buyer_org, asset_id) -> Asset | None:
-    """An asset whose thumbnail and metadata a buyer may see: in the catalogue, or licensed."""
+    """An asset whose thumbnail and metadata a buyer may see: in the catalogue, or on one of
+    the buyer's licenses that has not ended."""
     clip = available_clips(buyer_org, among=Clip.objects.filter(asset_id=asset_id)).first()
     if clip is not None:
         return clip.asset
-    item = LicenseItem.objects.filter(license__buyer=buyer_org, clip__asset_id=asset_id).first()
+    item = (
+        LicenseItem.objects.filter(license__buyer=buyer_org, clip__asset_id=asset_id)
+        .exclude(license__status__in=License.ENDED)
+        .first()
+    )
     return item.clip.asset if item else None
 
 

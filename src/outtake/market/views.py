@@ -155,10 +155,13 @@ def license_list(request: HttpRequest) -> HttpResponse:
 
 def _package(request: HttpRequest, lic: License) -> dict[str, Any]:
     """The package section, and how often htmx refreshes it: often while it is being built,
-    rarely while the bank transfer is awaited, never once it is ready or failed."""
+    rarely while the bank transfer is awaited, never once it is ready, failed or the license
+    ended."""
     delivery = deliveries_for(request.user).filter(license=lic).order_by("-version").first()
-    if lic.status == License.Status.DELIVERED or (
-        delivery and delivery.status == Delivery.Status.FAILED
+    if (
+        lic.status == License.Status.DELIVERED
+        or lic.status in License.ENDED
+        or (delivery and delivery.status == Delivery.Status.FAILED)
     ):
         poll = None
     else:
