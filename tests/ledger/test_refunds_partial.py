@@ -24,6 +24,7 @@ from outtake.ledger.services import (
     apply_credit,
     balance,
     buyer_credit,
+    issue_invoice,
     refund,
     refund_parts,
     sale_shares,
@@ -34,6 +35,7 @@ from outtake.ledger.statements import statement
 from outtake.market.models import License
 from outtake.market.services import available_clips, mark_paid
 from outtake.notices.models import Notification
+from tests.factories import license_for, ready_clip
 from tests.ledger.conftest import pay, sell
 from tests.ledger.test_card_payments import STRIPE, completed, signed
 
@@ -262,10 +264,35 @@ def test_the_admin_asks_for_a_reason_and_never_tells_creators_who_refunded(clien
     )
     [row] = Refund.objects.all()
     assert row.amount_minor == 500 and not row.ended_license
-    for note in Notification.objects.filter(user=creator, kind="refund"):
-        assert "two clips were out of focus" in note.body
-        assert people.reviewer.email not in note.body + note.subject
+    [note] = Notification.objects.filter(user=creator, kind="refund")
+    assert "two clips were out of focus" in note.body
+    assert people.reviewer.email not in note.body + note.subject
     assert people.reviewer.email not in row.entry.memo
+
+
+def test_the_admin_refuses_an_amount_finer_than_the_currency_rather_than_rounding_it(
+    client, people
+):
+    lic = license_for(people.buyer, [(ready_clip(people.creators[0]), 2000)])
+    License.objects.filter(pk=lic.pk).update(currency="JPY")
+    lic.refresh_from_db()
+    invoice = issue_invoice(lic)
+    pay(invoice, people.reviewer)
+    client.force_login(people.reviewer)
+    url = "/admin/ledger/invoice/"
+    form = {
+        "action": "refund_invoices",
+        "_selected_action": [invoice.pk],
+        "apply": "1",
+        "reason": "one clip blurred",
+    }
+    for typed in ("1.50", "0.01"):  # would have become ¥2 and ¥0
+        page = client.post(url, {**form, "amount": typed}, follow=True).content.decode()
+        assert f"{typed} has more decimals than JPY allows (0)" in page
+    assert not Refund.objects.exists()
+    client.post(url, {**form, "amount": "150"})
+    [row] = Refund.objects.all()
+    assert (row.amount_minor, row.currency) == (150, "JPY")
 
 
 def test_api_refunds_in_part_and_voids(people):

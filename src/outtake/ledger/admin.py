@@ -26,7 +26,7 @@ from outtake.ledger.models import (
     TaxProfile,
 )
 from outtake.ledger.payouts import payout_minimums, run_payouts
-from outtake.ledger.reconcile import import_statement, parse_csv
+from outtake.ledger.reconcile import import_statement, money_from_text, parse_csv
 from outtake.ledger.services import LedgerError, apply_credit, refund, refund_credit, void
 from outtake.ledger.tax import mask, set_withholding_rate
 from outtake.market.services import MarketError, mark_paid
@@ -91,6 +91,15 @@ class RefundForm(ReasonForm):
         label="End the license too",
         help_text="A partial refund keeps the license in force unless this is ticked.",
     )
+
+
+def _exact_minor(amount: Decimal, currency: str) -> int:
+    """The amount in the currency's minor units; one finer than that (¥1.50) is refused, never
+    rounded to an amount the reviewer did not type."""
+    try:
+        return money_from_text(str(amount), currency).minor
+    except ValueError as exc:
+        raise LedgerError(str(exc)) from exc
 
 
 @admin.register(Invoice)
@@ -178,9 +187,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
                 invoice,
                 reason=data["reason"],
                 by=request.user,
-                amount_minor=None
-                if amount is None
-                else Money.from_decimal(amount, invoice.currency).minor,
+                amount_minor=None if amount is None else _exact_minor(amount, invoice.currency),
                 end_license=data["end_license"],
             )
             left = Money(row.amount_minor - row.card_minor, row.currency)

@@ -82,7 +82,9 @@ def money_from_text(text: str, currency: str) -> Money:
     amount = Decimal(text.replace(",", ""))
     money = Money.from_decimal(amount, currency)
     if money.to_decimal() != amount:
-        raise ValueError(f"{text} has more decimals than {currency} allows")
+        raise ValueError(
+            f"{text} has more decimals than {currency} allows ({MINOR_UNITS[currency]})"
+        )
     return money
 
 
