@@ -211,14 +211,18 @@ def test_absent_variants_are_neither_indexed_nor_searched_for():
 
 def test_an_index_saved_in_the_old_format_is_rebuilt_on_load(tmp_path):
     """Before the full-frame split, tables were keyed by the chunk value alone and meta.json
-    had no format: such an index loads with its tables made anew (its entries, tail and
-    removals kept) and its next save writes the new format."""
+    had no format and could hold all-zero hashes (absent variants): such an index loads with
+    its tables made anew (its entries, tail and removals kept, the zeros left out) and its
+    next save writes the new format."""
     index, frames = catalogue_like_index(np.random.default_rng(6), 2_000)
     index.remove(index.ids[:5])
     queries, full_only = frame_queries(frames)
     expected = sorted(zip(*vars(index.search(queries, 35, full_only)).values(), strict=True))
     index.save(tmp_path)
     np.save(tmp_path / "offsets.npy", np.zeros((12, 9), np.int32))  # an old layout's tables
+    words, ids = np.load(tmp_path / "words.npy"), np.load(tmp_path / "ids.npy")
+    np.save(tmp_path / "words.npy", np.insert(words, 10, 0, axis=0))  # an absent variant
+    np.save(tmp_path / "ids.npy", np.insert(ids, 10, 10**9))
     (tmp_path / "meta.json").write_text(json.dumps({"entries": len(index)}))
     loaded = HashIndex.load(tmp_path)
     found = loaded.search(queries, 35, full_only)

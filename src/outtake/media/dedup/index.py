@@ -284,8 +284,10 @@ class HashIndex:
             setattr(index, name, np.load(path, mmap_mode=mode))
         index._masks = {}
         if _format_on_disk(folder) != FORMAT:
-            # Older tables: the same entries, tail and removals, with the tables made anew.
+            # Older tables: the same entries, tail and removals, with the tables made anew;
+            # entries too, since older tables may hold all-zero hashes the new ones leave out.
             fresh = cls(index.words, index.ids)
+            index.words, index.ids = fresh.words, fresh.ids
             index.order, index.offsets = fresh.order, fresh.offsets
         return index
 
