@@ -16,7 +16,13 @@ from outtake.ledger.invoices import invoice_document
 from outtake.ledger.models import CardCheckout, Invoice, Payment, ProviderEvent
 from outtake.ledger.payments import PROVIDERS, SignatureError, StripeCard, stripe_webhook
 from outtake.ledger.payouts import HttpResponse
-from outtake.ledger.services import LedgerError, balance, record_payment, trial_balance
+from outtake.ledger.services import (
+    LedgerError,
+    balance,
+    record_payment,
+    trial_balance,
+    void,
+)
 from outtake.notices.models import Notification
 from tests.ledger.conftest import require_postgres, run_together, sell
 
@@ -126,6 +132,28 @@ def test_a_part_payment_closes_the_open_checkout_and_the_next_asks_what_is_due(p
     assert second != first and fake.expired == [first.session_id]
     assert [f["line_items[0][price_data][unit_amount]"] for f in fake.requests] == ["5000", "3000"]
     assert StripeCard(http=fake).checkout(invoice) == second and len(fake.requests) == 2
+
+
+@pytest.mark.django_db
+@STRIPE
+def test_a_part_payment_or_a_void_closes_the_open_card_page_once_it_commits(
+    people, monkeypatch, django_capture_on_commit_callbacks
+):
+    fake = FakeStripeCheckout()
+    monkeypatch.setattr("outtake.ledger.payments.RequestsClient", lambda: fake)
+    invoice = sell(people.buyer, [(people.creators[0], 5000)])
+    first = StripeCard().checkout(invoice)
+    with django_capture_on_commit_callbacks(execute=True):
+        record_payment(invoice, amount_minor=2000, reference="BANK-1", by=people.reviewer)
+        assert fake.expired == []  # no HTTP call inside the payment's transaction
+    assert fake.expired == [first.session_id]  # the buyer cannot pay 50.00 on it any more
+    invoice.refresh_from_db()
+    second = StripeCard().checkout(invoice)
+    assert second.amount_minor == 3000
+    with django_capture_on_commit_callbacks(execute=True):
+        void(invoice, reason="the lab withdrew", by=people.reviewer)
+    assert fake.expired[-1] == second.session_id  # nor pay a cancelled invoice
+    assert set(fake.expired) == {first.session_id, second.session_id}
 
 
 @pytest.mark.django_db
@@ -241,6 +269,9 @@ class OtherCards:
         return CardCheckout.objects.get_or_create(
             invoice=invoice, session_id=f"oc_{invoice.pk}", url="https://pay.example/oc"
         )[0]
+
+    def expire_checkouts(self, invoice):
+        pass
 
     def refund(self, payment, amount, key):
         return None

@@ -38,6 +38,11 @@ class PaymentProvider(Protocol):
         """The provider's page where the buyer pays; LedgerError when they cannot."""
         ...
 
+    def expire_checkouts(self, invoice: Invoice) -> None:
+        """Close the invoice's open payment pages that ask for another amount than is now due
+        (all of them once it is no longer open), so nobody pays an old amount."""
+        ...
+
     def refund(self, payment: Payment, amount: Money, key: str) -> str | None:
         """Give part of a payment back through the provider and return its reference; None
         when this provider cannot (a reviewer sends it back); LedgerError when refused.
@@ -60,6 +65,9 @@ class BankTransfer:
 
     def checkout(self, invoice: Invoice) -> CardCheckout:
         raise LedgerError(self.cannot_pay(invoice))
+
+    def expire_checkouts(self, invoice: Invoice) -> None:
+        """A bank transfer opens no payment page."""
 
     def refund(self, payment: Payment, amount: Money, key: str) -> str | None:
         return None
@@ -137,12 +145,13 @@ class StripeCard:
         if reason:
             raise LedgerError(reason)
         fresh = timezone.now() - timedelta(hours=23)  # sessions expire after 24 hours
-        existing = invoice.card_checkouts.filter(created_at__gte=fresh).last()
-        if existing and existing.amount_minor == invoice.due_minor:
-            return existing
+        existing = invoice.card_checkouts.filter(
+            created_at__gte=fresh, amount_minor=invoice.due_minor
+        ).last()
         if existing:
-            # A part-payment arrived since: close the old page so nobody pays its amount.
-            self._expire(existing)
+            return existing
+        # A job closes stale pages after each payment; it may not have run yet.
+        self.expire_checkouts(invoice)
         attempt = invoice.card_checkouts.count() + 1
         base = f"{settings.OUTTAKE_PUBLIC_URL}/licenses/{invoice.license_id}/"
         status, data = self._post(
@@ -167,6 +176,13 @@ class StripeCard:
         return CardCheckout.objects.create(
             invoice=invoice, session_id=data["id"], url=data["url"], amount_minor=invoice.due_minor
         )
+
+    def expire_checkouts(self, invoice: Invoice) -> None:
+        due = invoice.due_minor  # 0 once the invoice is paid or void
+        open_for = timezone.now() - timedelta(hours=24)  # Stripe's default session lifetime
+        for checkout in invoice.card_checkouts.filter(created_at__gte=open_for):
+            if checkout.amount_minor != due:
+                self._expire(checkout)
 
     def _expire(self, checkout: CardCheckout) -> None:
         """Stripe's "expire a Checkout Session"; one already completed or expired cannot be,

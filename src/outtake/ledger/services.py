@@ -267,7 +267,17 @@ def record_payment(
     _tell_buyer(invoice, received, due - settled, received - settled)
     for org in shares:
         recover_clawback(org, currency)
+    if method != Payment.Method.CARD:  # a card payment completes its own page
+        _close_card_pages(invoice)
     return payment
+
+
+def _close_card_pages(invoice: Invoice) -> None:
+    """Once this commits, close the invoice's open card pages: they ask what was due before."""
+    from outtake.ledger.tasks import expire_card_checkouts
+
+    if invoice.card_checkouts.exists():
+        transaction.on_commit(lambda: expire_card_checkouts(invoice.pk))
 
 
 def _tell_buyer(invoice: Invoice, received: Money, still_due: Money, credited: Money) -> None:
@@ -659,6 +669,7 @@ def void(invoice: Invoice, *, reason: str, by) -> Refund | None:
                 "/earnings/",
             )
     _end_license(invoice, "cancelled", reason, by)
+    _close_card_pages(invoice)
     return row
 
 
