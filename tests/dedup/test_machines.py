@@ -4,6 +4,7 @@ copies ingested at the same moment are checked one after the other."""
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from pathlib import Path
@@ -131,3 +132,38 @@ def test_an_index_built_from_another_database_is_rebuilt_even_at_the_same_genera
     FrameHash.objects.filter(pk__in=[f.pk for f in frames]).delete()
     full = np.frombuffer(bytes(frames[0].hashes), np.uint8)[:32][None]
     assert len(dedup.catalogue_index().search(full, 0).ids) == 0
+
+
+def test_a_torn_generation_stamp_makes_the_machine_rebuild_its_index(
+    make_user, settings, tmp_path, bunny
+):
+    on(settings, tmp_path / "worker")
+    asset = upload(make_user("creator"), bunny)
+    (dedup.index_dir() / "generation.json").write_text('["')  # a crash mid-write, long ago
+    found = dedup.find_matches(dedup.signature_of(asset.clips.get().id))
+    assert [clip.asset for clip, _ in found] == [asset]
+    state = IndexState.objects.get()
+    stamp = json.loads((dedup.index_dir() / "generation.json").read_text())
+    assert stamp == [str(state.epoch), state.generation]
+
+
+def test_a_crash_while_a_rebuild_writes_its_stamp_leaves_the_old_stamp_whole(
+    make_user, settings, tmp_path, bunny, monkeypatch
+):
+    on(settings, tmp_path / "worker")
+    upload(make_user("creator"), bunny)
+    dedup.rebuild_index()
+    stamp = dedup.index_dir() / "generation.json"
+    before = stamp.read_text()
+    write_text = Path.write_text
+
+    def crash_halfway(path, text, *args, **kwargs):
+        if path.name.startswith("generation.json"):
+            write_text(path, text[: len(text) // 2], *args, **kwargs)
+            raise OSError("disk gone")
+        return write_text(path, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", crash_halfway)
+    with pytest.raises(OSError, match="disk gone"):
+        dedup.rebuild_index()
+    assert stamp.read_text() == before

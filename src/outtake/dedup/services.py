@@ -130,8 +130,7 @@ def catalogue_index() -> HashIndex:
 def _refreshed(folder: Path, wanted: tuple[str, int]) -> HashIndex:
     """The index on disk at the wanted (epoch, generation): as it is, updated from the change
     log, or rebuilt from the FrameHash rows when the log cannot take it there."""
-    stamp = folder / _STAMP
-    epoch, generation = json.loads(stamp.read_text()) if stamp.exists() else ("", -1)
+    epoch, generation = _read_stamp(folder)
     index = HashIndex.load(folder)
     if index is not None and (epoch, generation) == wanted:
         return index
@@ -150,10 +149,25 @@ def _refreshed(folder: Path, wanted: tuple[str, int]) -> HashIndex:
             rows = FrameHash.objects.filter(id__in=added[start : start + _BATCH])
             index.add(*_entries(list(rows.values_list("id", "hashes"))))
         _save(index, folder)
-    partial = stamp.with_name(_STAMP + ".part")
-    partial.write_text(json.dumps(wanted))
-    os.replace(partial, stamp)  # last: a crash before it only replays changes again
+    _write_stamp(folder, wanted)  # last: a crash before it only replays changes again
     return index
+
+
+def _read_stamp(folder: Path) -> tuple[str, int]:
+    """The (epoch, generation) the index on disk holds; ("", -1), which makes the machine
+    rebuild its index, when there is no stamp or it cannot be read."""
+    try:
+        epoch, generation = json.loads((folder / _STAMP).read_text())
+        return str(epoch), int(generation)
+    except (OSError, ValueError, TypeError):
+        return "", -1
+
+
+def _write_stamp(folder: Path, stamp: tuple[str, int]) -> None:
+    """The stamp written beside and renamed over the old one: a crash leaves either whole."""
+    partial = folder / (_STAMP + ".part")
+    partial.write_text(json.dumps(list(stamp)))
+    os.replace(partial, folder / _STAMP)
 
 
 def _entries(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
@@ -229,7 +243,7 @@ def rebuild_index(progress=None) -> int:
             part.replace(folder / part.name)
         (staging / "meta.json").replace(folder / "meta.json")
         shutil.rmtree(staging, ignore_errors=True)
-        (folder / _STAMP).write_text(json.dumps([str(state.epoch), state.generation]))
+        _write_stamp(folder, (str(state.epoch), state.generation))
     _cache.pop(str(folder), None)
     IndexChange.objects.filter(generation__lte=state.generation - CHANGES_KEPT).delete()
     return len(index)
