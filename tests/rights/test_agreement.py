@@ -9,6 +9,7 @@ import pytest
 from outtake.accounts import services
 from outtake.accounts.models import Attestation
 from outtake.audit.models import AuditEvent
+from outtake.core.terms import OWNERSHIP_ATTESTATIONS
 from outtake.provenance.contract import data_fingerprint
 from outtake.storage import get_store
 from tests.factories import ready_clip
@@ -69,6 +70,26 @@ def test_partial_attestation_is_refused(make_user, client):
         **auth(creator),
     )
     assert r.status_code == 400 and "no_third_party_music" in r.json()["detail"]
+
+
+def test_unknown_statements_are_refused_and_nothing_is_recorded(make_user, client):
+    creator = make_user("creator", agreement=False)
+    every = list(OWNERSHIP_ATTESTATIONS)
+    for statements in ([*every, "x" * 5000], [*every, "made_up"]):
+        body = {"statements": statements}
+        r = client.post("/api/agreement", body, content_type="application/json", **auth(creator))
+        assert r.status_code == 400, r.content
+        assert "unknown ownership statement" in r.json()["detail"] and len(r.content) < 1000
+    assert not Attestation.objects.filter(organization=creator.organization).exists()
+
+    owner = make_user("creator")
+    asset = ready_clip(owner, attested=False).asset
+    url = f"/api/assets/{asset.id}/attestation"
+    body = {"statements": [*every, "made_up"]}
+    r = client.post(url, body, content_type="application/json", **auth(owner))
+    assert r.status_code == 400 and "'made_up'" in r.json()["detail"]
+    assert not Attestation.objects.filter(scope="upload", asset=asset).exists()
+    assert not AuditEvent.objects.filter(kind="asset.attested", subject_id=str(asset.id)).exists()
 
 
 def test_per_upload_attestation_is_recorded(make_user, client):

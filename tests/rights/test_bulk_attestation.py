@@ -44,6 +44,8 @@ def test_the_api_attests_named_uploads_or_all_each_with_its_own_event(make_user,
     # Refusals change nothing: a statement left out, another creator's upload named.
     r = post(client, creator, {"assets": "all", "statements": ["holds_rights"]})
     assert r.status_code == 400 and "not_client_work" in r.json()["detail"]
+    r = post(client, creator, {"assets": "all", "statements": [*OWNERSHIP_ATTESTATIONS, "x"]})
+    assert r.status_code == 400 and "unknown ownership statement 'x'" in r.json()["detail"]
     r = post(client, creator, {"assets": [str(legacy[0].asset_id), str(strangers.id)]})
     assert r.status_code == 400 and str(strangers.id) in r.json()["detail"]
     assert attested_ids() == before

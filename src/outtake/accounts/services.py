@@ -175,8 +175,16 @@ def user_for_token(raw: str, scope: str | None = None) -> User | None:
 
 
 def _statements(statements: list[str] | None) -> list[str]:
-    chosen = list(OWNERSHIP_ATTESTATIONS) if statements is None else list(statements)
-    missing = set(OWNERSHIP_ATTESTATIONS) - set(chosen)
+    """The ownership statement codes attested: every one of them, and nothing else."""
+    chosen = set(OWNERSHIP_ATTESTATIONS if statements is None else statements)
+    unknown = chosen - set(OWNERSHIP_ATTESTATIONS)
+    if unknown:
+        named = ", ".join(repr(code[:40]) for code in sorted(unknown)[:5])
+        raise AccountError(
+            f"unknown ownership statement {named}; the statements are "
+            f"{', '.join(OWNERSHIP_ATTESTATIONS)}"
+        )
+    missing = set(OWNERSHIP_ATTESTATIONS) - chosen
     if missing:
         # Footage is only sold under every warranty; a partial attestation is a refusal.
         raise AccountError(f"every ownership statement is needed: {', '.join(sorted(missing))}")
