@@ -21,8 +21,10 @@ def write_video(
     metadata: dict[str, str] | None = None,
     rotation: int | None = None,
     picture: Callable[[int], Image.Image] | None = None,
+    start_s: int = 0,
 ) -> Path:
-    """An H.264 file; noise frames by default so it is not implausibly small."""
+    """An H.264 file; noise frames by default so it is not implausibly small. Its first frame
+    is shown at start_s, as in camera MPEG-TS (.mts, .m2ts) whose clock does not start at 0."""
     with av.open(str(path), "w", options=options or {}) as container:
         container.metadata.update(metadata or {})
         stream = container.add_stream("libx264", rate=rate)
@@ -34,7 +36,7 @@ def write_video(
         for i in range(frames):
             image = picture(i) if picture else Image.effect_noise(size, 64).convert("RGB")
             frame = av.VideoFrame.from_image(image)
-            frame.pts = i
+            frame.pts = start_s * rate + i
             frame.time_base = Fraction(1, rate)
             container.mux(stream.encode(frame))
         container.mux(stream.encode())

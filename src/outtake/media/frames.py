@@ -16,7 +16,12 @@ from PIL import Image
 from outtake.media.analysis.previews import watermarked
 from outtake.media.images import open_photo
 from outtake.media.thumbnail import make_thumbnail, write_thumbnail
-from outtake.media.videos import clockwise_rotation, open_video, video_stream
+from outtake.media.videos import (
+    clockwise_rotation,
+    open_video,
+    seek_at_or_before,
+    video_stream,
+)
 
 FRAME_SIDE = 240
 _EPS_S = 1e-3
@@ -44,12 +49,17 @@ def _pictures(path: Path, times: list[float], out: Path, max_pixels: int) -> lis
 
 
 def _frame_at(container, stream, t: float) -> Image.Image:
-    """The first frame shown at or after t (the last one, past the end), upright and small."""
-    container.seek(max(0, int(t / stream.time_base)), stream=stream, backward=True)
+    """The first frame shown at or after t (the last one, past the end), upright and small.
+
+    t counts from the stream's first frame, as the analysis's times do (decode.py), not from
+    the container's clock, which starts later than 0 in MPEG-TS and some MOV files.
+    """
+    start = stream.start_time or 0
+    seek_at_or_before(container, stream, start + max(0, round(t / stream.time_base)))
     picked = None
     for frame in container.decode(stream):
         picked = frame
-        if frame.time is not None and frame.time >= t - _EPS_S:
+        if frame.pts is not None and (frame.pts - start) * stream.time_base >= t - _EPS_S:
             break
     if picked is None:
         raise ValueError(f"no frame decodes near {t:.2f} s")

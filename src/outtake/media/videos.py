@@ -109,6 +109,28 @@ def mp4_boxes(path: Path) -> list[tuple[bytes, int, int]] | None:
     return boxes or None
 
 
+def seek_at_or_before(
+    container: av.container.InputContainer, stream: av.stream.Stream, pts: int
+) -> None:
+    """Seek so that demuxing stream starts at a keyframe shown at or before pts.
+
+    Formats without an index (MPEG-TS: .mts, .m2ts) seek by byte position and may land on a
+    later keyframe; then seek again, twice as far back each time, down to the stream's start.
+    """
+    start = stream.start_time or 0
+    back = 0
+    while True:
+        target = max(start, pts - back)
+        container.seek(target, stream=stream, backward=True)
+        key = next(
+            (p for p in container.demux(stream) if p.is_keyframe and p.pts is not None), None
+        )
+        if key is None or key.pts <= pts or target == start:
+            container.seek(target, stream=stream, backward=True)
+            return
+        back = 2 * back or round(1 / stream.time_base)  # from one second back
+
+
 def video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream:
     """The stream Outtake analyses, refusing files that are not video."""
     name = container.format.name

@@ -18,6 +18,8 @@ from typing import BinaryIO
 import av
 from PIL import Image, ImageOps
 
+from outtake.media.videos import seek_at_or_before
+
 # Stream metadata the muxer needs or that is harmless; everything else (handler names with
 # camera models, vendor tags) is dropped.
 _KEEP_STREAM_TAGS = {"language"}
@@ -59,26 +61,32 @@ def _mux(dst, packet, stream, start_s: float) -> None:
 
 
 def cut_video(src: str, start_s: float, end_s: float | None, out: BinaryIO, ext: str) -> Cut:
-    """Stream-copy [keyframe ≤ start_s, end_s) of src's video and audio into out."""
+    """Stream-copy [keyframe ≤ start_s, end_s) of src's video and audio into out.
+
+    Times count from the video stream's first frame, as the analysis's clip times do, not from
+    the container's clock (which starts later than 0 in MPEG-TS and some MOV files).
+    """
     with av.open(src) as inp:
         video = inp.streams.video[0]
         keep = [video, *inp.streams.audio]
+        origin = _seconds(video.start_time, video.time_base)
         duration = float(inp.duration / av.time_base) if inp.duration else None
         end = end_s if end_s is not None else (duration or float("inf"))
+        start, stop = origin + start_s, origin + end  # on the container's clock
         # The last keyframe at or before the clip's start: the first video packet we copy.
         key_pts: int | None = None
         for packet in inp.demux(video):
             if packet.pts is None or packet.dts is None:
                 continue
             # Decode order: no packet after one decoded past the start can be the keyframe.
-            if _seconds(packet.dts, video.time_base) > start_s + 1e-6:
+            if _seconds(packet.dts, video.time_base) > start + 1e-6:
                 break
-            if packet.is_keyframe and _seconds(packet.pts, video.time_base) <= start_s + 1e-6:
+            if packet.is_keyframe and _seconds(packet.pts, video.time_base) <= start + 1e-6:
                 key_pts = packet.pts
         if key_pts is None:
             raise ValueError("no keyframe at or before the clip's start")
         file_start = _seconds(key_pts, video.time_base)
-        inp.seek(key_pts, stream=video, backward=True, any_frame=False)
+        seek_at_or_before(inp, video, key_pts)
         with av.open(out, "w", format=VIDEO_FORMATS[ext]) as dst:
             outs = {}
             for s in keep:
@@ -99,20 +107,21 @@ def cut_video(src: str, start_s: float, end_s: float | None, out: BinaryIO, ext:
                     started = started or (packet.is_keyframe and packet.pts == key_pts)
                     # Decode order: stop at the first packet decoded after the clip's end;
                     # frames before it that display after the end are references it needs.
-                    if _seconds(packet.dts, tb) >= end - 1e-6:
+                    if _seconds(packet.dts, tb) >= stop - 1e-6:
                         finished.add(index)
                     elif started:
                         file_end = max(file_end, _seconds(packet.pts + packet.duration, tb))
                         _mux(dst, packet, outs[index], file_start)
                 else:
                     t = _seconds(packet.pts, tb)
-                    if t >= end - 1e-6:
+                    if t >= stop - 1e-6:
                         finished.add(index)
                     elif t >= file_start - 1e-6:
                         _mux(dst, packet, outs[index], file_start)
                 if len(finished) == len(keep):
                     break
         codec = video.codec_context.name
+    file_start, file_end = file_start - origin, file_end - origin
     return Cut(
         clip_start_s=start_s,
         clip_end_s=min(end, file_end),

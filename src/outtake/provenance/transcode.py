@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 import av
 
+from outtake.media.videos import seek_at_or_before
 from outtake.provenance.cut import Cut
 
 STREAM_COPY = "stream_copy"
@@ -59,17 +60,23 @@ def _size(width: int, height: int, max_height: int) -> tuple[int, int]:
 def transcode_video(
     src: str, start_s: float, end_s: float | None, out: BinaryIO, profile: Profile
 ) -> Cut:
-    """Encode [start_s, end_s) of src (capped at the profile's length) into out as MP4."""
+    """Encode [start_s, end_s) of src (capped at the profile's length) into out as MP4.
+
+    Times count from the video stream's first frame, as the analysis's clip times do, not from
+    the container's clock (which starts later than 0 in MPEG-TS and some MOV files).
+    """
     with av.open(src) as inp:
         video = inp.streams.video[0]
         audio = inp.streams.audio[0] if inp.streams.audio else None
+        first = video.start_time or 0
+        origin = float(first * video.time_base)  # the first frame's time on the container clock
         duration = float(inp.duration / av.time_base) if inp.duration else float("inf")
         end = min(end_s if end_s is not None else duration, duration)
         if profile.max_clip_s is not None:
             end = min(end, start_s + profile.max_clip_s)
         fps = Fraction(profile.fps) if profile.fps else Fraction(video.average_rate or 30)
         width, height = _size(video.width, video.height, profile.max_height)
-        inp.seek(int(start_s * av.time_base), backward=True, any_frame=False)
+        seek_at_or_before(inp, video, first + round(start_s / video.time_base))
         with av.open(out, "w", format="mp4") as dst:
             vout = dst.add_stream(
                 "libx264",
@@ -99,8 +106,10 @@ def transcode_video(
 
             streams = [video] + ([audio] if audio is not None else [])
             for frame in inp.decode(*streams):
-                t = frame.time
-                if t is None or t < start_s - 1e-6:
+                if frame.time is None:
+                    continue
+                t = frame.time - origin
+                if t < start_s - 1e-6:
                     continue
                 if isinstance(frame, av.VideoFrame):
                     if t >= end - 1e-6:
