@@ -95,9 +95,9 @@ def verify_chain() -> tuple[bool, str]:
 
 
 def _checkpoint_key():
-    issued = issue_leaf(settings.OUTTAKE_PKI_DIR, CHECKPOINT_PURPOSE)
-    key = serialization.load_pem_private_key(issued.key_path.read_bytes(), None)
-    return key, x509.load_pem_x509_certificate(issued.cert_path.read_bytes())
+    leaf = issue_leaf(settings.OUTTAKE_PKI_DIR, CHECKPOINT_PURPOSE)
+    key = serialization.load_pem_private_key(leaf.key_pem, None)
+    return key, x509.load_pem_x509_certificate(leaf.cert_pem)
 
 
 def create_checkpoint() -> Checkpoint:

@@ -16,7 +16,7 @@ import c2pa
 
 from outtake import __version__
 from outtake.core.terms import ALLOWED, CONSTRAINED, USES
-from outtake.provenance.ca import Issued, ensure_root, issue_leaf
+from outtake.provenance.ca import Leaf, ensure_root, issue_leaf
 
 C2PA_PURPOSE = "c2pa"
 LICENSE_LABEL = "org.outtake.license"
@@ -43,7 +43,7 @@ _KEPT = ("c2pa.hash.", "c2pa.ingredient")
 _KEPT_EXACT = {"c2pa.actions", "c2pa.actions.v2"}
 
 
-def issue_c2pa_certificate(pki: Path) -> Issued:
+def issue_c2pa_certificate(pki: Path) -> Leaf:
     """The installation's C2PA signing certificate (issued once, then reused)."""
     return issue_leaf(pki, C2PA_PURPOSE)
 
@@ -124,10 +124,9 @@ class Signer:
     """Signs media streams; one per delivery build, reused for every file."""
 
     def __init__(self, pki: Path) -> None:
-        issued = issue_c2pa_certificate(pki)
+        leaf = issue_c2pa_certificate(pki)
         root = ensure_root(pki)
-        chain = issued.cert_path.read_bytes() + root.cert_path.read_bytes()
-        self.__setstate__((chain, issued.key_path.read_bytes()))
+        self.__setstate__((leaf.cert_pem + root.cert_path.read_bytes(), leaf.key_pem))
 
     # A packaging worker process gets the Signer pickled: the certificate chain and key, from
     # which it builds its own c2pa signer once.

@@ -19,6 +19,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,20 +45,42 @@ class Issued:
     cert_path: Path
 
 
+@dataclass(frozen=True)
+class Leaf(Issued):
+    """A signing certificate and its key as read together under the issuing lock: sign with
+    these bytes, not the files, which another process may be renewing."""
+
+    key_pem: bytes
+    cert_pem: bytes
+
+
 def fingerprint(cert: x509.Certificate) -> str:
     """SHA-256 of a certificate's DER encoding, hex: how records name a certificate."""
     return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
-def _write_private(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    data = key.private_bytes(
+def _replace(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write a file under a temporary name, then rename it over path: a reader sees the old
+    file or the new one whole, never part of one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), mode)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
 
 
 def _name(common_name: str, org: str) -> x509.Name:
@@ -92,8 +115,8 @@ def ensure_root(pki: Path, org: str = "Outtake") -> Issued:
         .add_extension(ski, critical=False)
         .sign(key, hashes.SHA256())
     )
-    _write_private(key_path, key)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _replace(key_path, _private_pem(key), 0o600)
+    _replace(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     return Issued(key_path, cert_path)
 
 
@@ -103,8 +126,8 @@ def _load(path: Path) -> x509.Certificate:
 
 @contextmanager
 def _locked(folder: Path) -> Iterator[None]:
-    """One issuer at a time (the web server and workers share the folder), so a key is never
-    paired with another process's certificate."""
+    """One issuer or reader at a time (the web server and workers share the folder), so a key
+    is never paired with another process's certificate."""
     with open(folder / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
@@ -120,11 +143,11 @@ def issue_leaf(
     eku: list[x509.ObjectIdentifier] | None = None,
     org: str = "Outtake",
     now: dt.datetime | None = None,
-) -> Issued:
-    """The current signing certificate for one of Outtake's purposes, chained to the root:
-    issued on first use, and renewed with a new key once it is within RENEW_BEFORE of its end.
-    The replaced certificate moves to the archive. `now` is the issuing moment (the clock
-    unless given)."""
+) -> Leaf:
+    """The current signing certificate for one of Outtake's purposes, chained to the root,
+    with its key: issued on first use, and renewed with a new key once it is within
+    RENEW_BEFORE of its end. The replaced certificate moves to the archive. `now` is the
+    issuing moment (the clock unless given)."""
     now = now or dt.datetime.now(dt.UTC)
     root = ensure_root(pki, org)
     out = pki / "signing"
@@ -134,15 +157,18 @@ def issue_leaf(
         if key_path.exists() and cert_path.exists():
             current = _load(cert_path)
             if current.not_valid_after_utc - RENEW_BEFORE > now:
-                return Issued(key_path, cert_path)
+                return Leaf(key_path, cert_path, key_path.read_bytes(), cert_path.read_bytes())
             archive = out / "archive" / purpose
             archive.mkdir(parents=True, exist_ok=True)
-            (archive / f"{fingerprint(current)}.pem").write_bytes(cert_path.read_bytes())
+            _replace(archive / f"{fingerprint(current)}.pem", cert_path.read_bytes())
         key = ec.generate_private_key(ec.SECP256R1())
         cert = _end_entity(root, _name(f"{org} {purpose}", org), key.public_key(), eku, now)
-        _write_private(key_path, key)
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return Issued(key_path, cert_path)
+        key_pem, cert_pem = _private_pem(key), cert.public_bytes(serialization.Encoding.PEM)
+        # The key first: a process stopped between the two leaves the old certificate, due for
+        # renewal (or none), so the next call issues a new pair rather than use a mismatched one.
+        _replace(key_path, key_pem, 0o600)
+        _replace(cert_path, cert_pem)
+    return Leaf(key_path, cert_path, key_pem, cert_pem)
 
 
 def certificates(pki: Path, purpose: str) -> list[x509.Certificate]:
@@ -198,8 +224,8 @@ def ensure_intermediate(pki: Path, name: str = BUYER_PURPOSE, org: str = "Outtak
             )
             .sign(root_key, hashes.SHA256())
         )
-        _write_private(key_path, key)
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        _replace(key_path, _private_pem(key), 0o600)
+        _replace(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     return Issued(key_path, cert_path)
 
 
@@ -284,5 +310,5 @@ def issue_from_csr(
     issued = pki / purpose
     issued.mkdir(exist_ok=True)
     pem = cert.public_bytes(serialization.Encoding.PEM)
-    (issued / f"{cert.serial_number:x}.pem").write_bytes(pem)
+    _replace(issued / f"{cert.serial_number:x}.pem", pem)
     return pem

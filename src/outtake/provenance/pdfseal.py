@@ -22,7 +22,12 @@ from io import BytesIO
 from pathlib import Path
 
 from cryptography import x509
-from pyhanko.keys import load_cert_from_pemder, load_certs_from_pemder
+from pyhanko.keys import (
+    load_cert_from_pemder,
+    load_certs_from_pemder,
+    load_certs_from_pemder_data,
+    load_private_key_from_pemder_data,
+)
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
@@ -30,8 +35,9 @@ from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from outtake.provenance.ca import Issued, ensure_root, is_own_certificate, issue_leaf
+from outtake.provenance.ca import Leaf, ensure_root, is_own_certificate, issue_leaf
 
 PDF_SEAL_PURPOSE = "pdf-seal"
 SEAL_FIELD = "OuttakeSeal"
@@ -58,7 +64,7 @@ _SIGNING_PURPOSES = KeyUsageConstraints(
 )
 
 
-def issue_seal_certificate(pki: Path) -> Issued:
+def issue_seal_certificate(pki: Path) -> Leaf:
     """The installation's PDF seal certificate (issued once, then reused)."""
     return issue_leaf(pki, PDF_SEAL_PURPOSE, eku=list(SEAL_EKU))
 
@@ -71,10 +77,12 @@ def _sign(pdf: bytes, signer: signers.Signer, meta: signers.PdfSignatureMetadata
 def seal_pdf(pdf: bytes, pki: Path, *, reason: str) -> bytes:
     """Certify the accepted document with Outtake's seal; the result only admits form filling
     (a co-signature) as a later change."""
-    issued = issue_seal_certificate(pki)
-    root = ensure_root(pki)
-    signer = signers.SimpleSigner.load(
-        str(issued.key_path), str(issued.cert_path), ca_chain_files=(str(root.cert_path),)
+    leaf = issue_seal_certificate(pki)
+    root = load_cert_from_pemder(str(ensure_root(pki).cert_path))
+    signer = signers.SimpleSigner(
+        signing_cert=next(load_certs_from_pemder_data(leaf.cert_pem)),
+        signing_key=load_private_key_from_pemder_data(leaf.key_pem, None),
+        cert_registry=SimpleCertificateStore.from_certs([root]),
     )
     meta = signers.PdfSignatureMetadata(
         field_name=SEAL_FIELD,

@@ -20,12 +20,12 @@ CHECKPOINT_PURPOSE = "audit-checkpoint"
 
 def sign_detached(pki: Path, data: bytes, purpose: str = PACKAGE_PURPOSE) -> dict:
     """A JSON-able detached signature: the algorithm, the signer's certificate, the value."""
-    issued = issue_leaf(pki, purpose)
-    key = serialization.load_pem_private_key(issued.key_path.read_bytes(), None)
+    leaf = issue_leaf(pki, purpose)
+    key = serialization.load_pem_private_key(leaf.key_pem, None)
     signature = key.sign(data, ec.ECDSA(hashes.SHA256()))
     return {
         "alg": "ES256",
-        "certificate": issued.cert_path.read_text(),
+        "certificate": leaf.cert_pem.decode(),
         "signature": base64.b64encode(signature).decode(),
     }
 
