@@ -23,6 +23,7 @@ from outtake.dedup.models import (
     ListMatch,
 )
 from outtake.media.dedup.matcher import N_VARIANTS
+from tests.dedup.conftest import FIXTURES
 from tests.dedup.test_flows import auth, hashes_file, prepared, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,12 +70,15 @@ def test_a_worker_far_behind_or_new_rebuilds_its_index_from_the_database(
     make_user, settings, tmp_path, bunny
 ):
     on(settings, tmp_path / "worker-a")
-    asset = upload(make_user("creator"), bunny)
+    upload(make_user("creator"), bunny)
+    on(settings, tmp_path / "worker-b")  # ingests while worker-a is away
+    later = upload(make_user("creator"), FIXTURES / "video" / "bikes.mp4")
+    assert IndexChange.objects.count() == 2
     IndexChange.objects.all().delete()  # pruned by `outtake dedup rebuild` on another machine
-    for home in ("worker-a", "worker-new"):
+    for home in ("worker-a", "worker-new"):  # behind with its log gone; no index at all
         on(settings, tmp_path / home)
-        found = dedup.find_matches(dedup.signature_of(asset.clips.get().id))
-        assert [clip.asset for clip, _ in found] == [asset]
+        found = dedup.find_matches(dedup.signature_of(later.clips.get().id))
+        assert [clip.asset for clip, _ in found] == [later]
 
 
 @pytest.mark.skipif(
