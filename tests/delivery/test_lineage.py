@@ -13,8 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from outtake.accounts.services import create_token
-from outtake.dedup.services import add_to_index, store_frames
+from outtake.dedup.services import CANDIDATE_BITS, add_to_index, store_frames, thresholds
 from outtake.media.dedup.hashes import hash_media
+from outtake.media.dedup.index import HashIndex
 from outtake.rights.models import Release
 from outtake.rights.releases import release_number
 from tests.delivery.packages import VIDEO, media_of
@@ -56,11 +57,20 @@ def delivered(package):
     return delivery, media_of(folder, row), video, buyer
 
 
-def test_lineage_finds_a_reencoded_copy_by_its_frame_hashes(client, delivered, tmp_path):
+def test_lineage_finds_a_reencoded_copy_by_its_frame_hashes(
+    client, delivered, tmp_path, monkeypatch
+):
     delivery, data, video, buyer = delivered
     copy = _reencode(data, tmp_path / "found-online.mp4")
     assert hashlib.sha256(copy.read_bytes()).hexdigest() != hashlib.sha256(data).hexdigest()
     (shot,) = hash_media(copy)
+    searches, search = [], HashIndex.search
+
+    def counted(index, queries, radius, full_only=None):
+        searches.append((radius, full_only is not None))
+        return search(index, queries, radius, full_only)
+
+    monkeypatch.setattr(HashIndex, "search", counted)
     answer = client.post(
         "/api/lineage",
         {"frames": shot["frames"]},
@@ -68,6 +78,9 @@ def test_lineage_finds_a_reencoded_copy_by_its_frame_hashes(client, delivered, t
         **_auth(buyer),
     )
     assert answer.status_code == 200, answer.content
+    # The catalogue's own search, no costlier: candidates within CANDIDATE_BITS (a 36-bit
+    # radius probes 7 times as many keys), only pairs with a full frame on one side.
+    assert searches == [(min(thresholds().frame_bits, CANDIDATE_BITS), True)]
     (found,) = answer.json()
     assert found["match"]["by"] == "pdq" and found["match"]["coverage"] >= 0.5
     assert found["clip"]["id"] == str(video.id)

@@ -51,7 +51,7 @@ from outtake.media.analysis.reservoir import spread
 from outtake.media.authenticity import for_buyers
 from outtake.media.dedup import lists
 from outtake.media.dedup.index import HashIndex, frame_queries, locked
-from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds, match_clips
+from outtake.media.dedup.matcher import N_VARIANTS, Match, Signature, Thresholds, match_clips
 from outtake.media.errors import TRANSIENT_CODES, MediaError
 from outtake.media.sandbox import run_isolated
 from outtake.storage import get_store
@@ -332,8 +332,13 @@ def _catalogue_clips() -> QuerySet[Clip]:
     return live.exclude(id__in=withheld_clips())
 
 
-def find_matches(signature: Signature, *, exclude_asset: Any = None) -> list[tuple[Clip, Any]]:
-    """Catalogue clips the signature matches, with the match, best first."""
+def find_matches(
+    signature: Signature, *, among: QuerySet[Clip] | None = None
+) -> list[tuple[Clip, Match]]:
+    """Clips the signature matches, with the match, best first: of the catalogue, or of
+    `among` (lineage also looks at clips that left it). The index finds candidates within
+    CANDIDATE_BITS, pairs with a full frame on one side; the matcher confirms the
+    MAX_CANDIDATES clips with the most hits."""
     if not len(signature):
         return []
     radius = min(thresholds().frame_bits, CANDIDATE_BITS)
@@ -341,9 +346,7 @@ def find_matches(signature: Signature, *, exclude_asset: Any = None) -> list[tup
     found = catalogue_index().search(queries, radius, full_only)
     frame_ids = np.unique(found.ids // N_VARIANTS).tolist()
     per_clip = Counter(FrameHash.objects.filter(id__in=frame_ids).values_list("clip_id", flat=True))
-    candidates = _catalogue_clips().filter(id__in=list(per_clip))
-    if exclude_asset is not None:
-        candidates = candidates.exclude(asset_id=exclude_asset)
+    candidates = (_catalogue_clips() if among is None else among).filter(id__in=list(per_clip))
     ranked = sorted(candidates.select_related("asset"), key=lambda c: -per_clip[c.id])
     matches = []
     for clip in ranked[:MAX_CANDIDATES]:
@@ -388,7 +391,7 @@ def check_asset(asset: Asset) -> list[DuplicateHold]:
                 holds.append(_hold(clip, target, "exact", {"sha256": asset.sha256}))
         return holds
     for clip in clips:
-        found = find_matches(signature_of(clip.id), exclude_asset=asset.pk)
+        found = find_matches(signature_of(clip.id), among=_catalogue_clips().exclude(asset=asset))
         if found:
             matched, match = found[0]
             evidence = {"coverage": round(match.coverage, 3), "pairs": match.pairs}

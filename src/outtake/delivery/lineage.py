@@ -8,23 +8,19 @@ creator where their clips went (the buyer's name, or "an AI lab"), a reviewer ev
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
-import numpy as np
 from django.db.models import Q
 
 from outtake.catalog.models import Clip
-from outtake.dedup.models import FrameHash
-from outtake.dedup.services import catalogue_index, signature_of, thresholds
+from outtake.dedup.services import find_matches
 from outtake.delivery.models import Delivery
 from outtake.delivery.services import active_releases
 from outtake.market.models import LicenseItem
-from outtake.media.dedup.matcher import N_VARIANTS, Signature, match_clips
+from outtake.media.dedup.matcher import Signature
 from outtake.rights.models import Release
 from outtake.rights.releases import release_number
 
-MAX_CANDIDATES = 20
 MAX_FRAMES = 2000  # frames one query may send (about half an hour at 1 fps)
 
 
@@ -75,28 +71,21 @@ def parse_frames(frames: list) -> Signature:
 
 
 def by_pdq(signature: Signature) -> list[tuple[Clip, dict]]:
-    """Clips whose frames the query's frames match in order (the dedup matcher), best first.
-
-    Unlike dedup.find_matches this also searches clips that left the catalogue (withdrawn,
-    revoked, held): a copy found in the wild is most often of one already sold.
-    """
-    found = catalogue_index().search(signature.hashes.reshape(-1, 32), thresholds().frame_bits)
-    allowed = (found.query % N_VARIANTS == 0) | (found.ids % N_VARIANTS == 0)
-    frame_ids = np.unique(found.ids[allowed] // N_VARIANTS).tolist()
-    per_clip = Counter(FrameHash.objects.filter(id__in=frame_ids).values_list("clip_id", flat=True))
-    matches = []
-    for clip_id, _ in per_clip.most_common(MAX_CANDIDATES):
-        match = match_clips(signature, signature_of(clip_id), thresholds())
-        if match is not None:
-            evidence = {
+    """Clips whose frames the query's frames match in order, best first: the catalogue's
+    search (dedup.find_matches), but also among clips that left the catalogue (withdrawn,
+    revoked, held): a copy found in the wild is most often of one already sold."""
+    found = find_matches(signature, among=Clip.objects.select_related("asset__owner"))
+    return [
+        (
+            clip,
+            {
                 "by": "pdq",
                 "coverage": round(match.coverage, 3),
                 "mean_bits": round(match.mean_bits, 1),
-            }
-            matches.append((clip_id, evidence))
-    clips = Clip.objects.in_bulk([c for c, _ in matches])
-    ranked = sorted(matches, key=lambda m: (-m[1]["coverage"], m[1]["mean_bits"]))
-    return [(clips[c], e) for c, e in ranked if c in clips]
+            },
+        )
+        for clip, match in found
+    ]
 
 
 def _releases(clip: Clip) -> list[dict]:
