@@ -142,6 +142,9 @@ OUTTAKE_PKI_DIR = OUTTAKE_HOME / "pki"
 OUTTAKE_SHARD_BYTES = int(env("SHARD_BYTES", str(1024**3)))
 # Processes that package a delivery's samples in parallel, each into shards of its own.
 OUTTAKE_PACKAGE_WORKERS = int(env("PACKAGE_WORKERS", str(os.cpu_count() or 1)))
+# Memory their C2PA signing may hold at once (two copies of each file signed); a file needing
+# more is signed alone (delivery.package.Schedule).
+OUTTAKE_PACKAGE_MEMORY_MB = int(env("PACKAGE_MEMORY_MB", "2048"))
 OUTTAKE_MAX_UPLOAD_BYTES = int(env("MAX_UPLOAD_BYTES", str(500 * 1024**3)))
 OUTTAKE_UPLOAD_EXPIRE_S = int(env("UPLOAD_EXPIRE_S", str(24 * 3600)))
 OUTTAKE_MAX_IMAGE_PIXELS = int(env("MAX_IMAGE_PIXELS", "100000000"))

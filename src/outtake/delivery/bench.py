@@ -200,10 +200,10 @@ def time_tar(originals: list[Path], target: Path, durable: bool) -> tuple[float,
 
 def package(
     originals: list[Path], out: Path, store: BlobStore, signer: Signer, pki: Path, **options
-) -> tuple[int, int, float]:
+) -> tuple[int, int, float, int]:
     """The package path of _build_into for a local store, less the license documents: shards,
     index, MANIFEST.sha256 and its signature, all moved into the store.
-    (samples, shard bytes, the worker processes' CPU seconds)"""
+    (samples, shard bytes, the worker processes' CPU seconds, peak signing memory admitted)"""
     packaged = write_samples(_specs(originals), out, signer=signer, **options)
     write_index(packaged.rows, out / "index.parquet")
     files = {f"shards/{s.name}": s.sha256 for s in packaged.shards}
@@ -213,7 +213,8 @@ def package(
     (out / "MANIFEST.sha256.sig").write_bytes(dumps_canonical(sign_detached(pki, sums)))
     for path in [*files, "MANIFEST.sha256", "MANIFEST.sha256.sig"]:
         store.put_file(f"deliveries/bench/{path}", out / path, move=True)
-    return len(packaged.rows), sum(s.size for s in packaged.shards), packaged.worker_cpu_s
+    size = sum(s.size for s in packaged.shards)
+    return len(packaged.rows), size, packaged.worker_cpu_s, packaged.peak_signing_bytes
 
 
 def time_package(
@@ -226,15 +227,15 @@ def time_package(
     **options,
 ):
     """Wall and CPU seconds (this process's threads but the sampler's, and the workers'),
-    samples, shard bytes (durable: until every file is on disk)."""
+    samples, shard bytes (durable: until every file is on disk), peak signing memory."""
     start, cpu, sampler_cpu = time.perf_counter(), time.process_time(), sampler.cpu
-    samples, size, worker_cpu = package(
+    samples, size, worker_cpu, signing = package(
         originals, work / "package", store, signer, work / "pki", **options
     )
     if durable:
         _fsync(*(p for p in (work / "store" / "deliveries").rglob("*") if p.is_file()))
     cpu = time.process_time() - cpu - (sampler.cpu - sampler_cpu) + worker_cpu
-    return time.perf_counter() - start, cpu, samples, size
+    return time.perf_counter() - start, cpu, samples, size, signing
 
 
 def _clean(*paths: Path) -> None:
@@ -255,6 +256,7 @@ def run(
     workers: int,
     runs: int,
     durable: bool = False,
+    memory_mb: int = 2048,
 ) -> dict:
     store = BlobStore(f"file://{work / 'store'}")
     clip = encode_clip(work / "clip.mp4", clip_bytes)
@@ -262,7 +264,7 @@ def run(
     originals = unique_copies(clip, work / "store" / "originals", count)
     size = sum(p.stat().st_size for p in originals)
     signer = Signer(work / "pki")
-    options = {"shard_bytes": shard_bytes, "workers": workers}
+    options = {"shard_bytes": shard_bytes, "workers": workers, "memory_budget": memory_mb << 20}
     # The worker pool's fork server starts once per process (a queue worker keeps it).
     start = time.perf_counter()
     write_samples([], work / "warm-up", signer=signer, **options)
@@ -277,7 +279,7 @@ def run(
         _clean(work / "originals.tar")
         if not sampler.is_alive():
             sampler.start()
-        package_s, package_cpu, samples, package_bytes = time_package(
+        package_s, package_cpu, samples, package_bytes, signing = time_package(
             originals, work, store, signer, sampler, durable, **options
         )
         if samples != count or package_bytes < size:
@@ -289,6 +291,7 @@ def run(
                 "package_s": package_s,
                 "package_cpu": package_cpu,
                 "load": (load + os.getloadavg()[0]) / 2,
+                "signing_mb": signing / 2**20,
             }
         )
     sampler.stop()
@@ -303,6 +306,7 @@ def run(
         "tar_bytes": tar_bytes,
         "package_bytes": package_bytes,
         "workers": workers,
+        "memory_mb": memory_mb,
         "cores": os.cpu_count(),
         "durable": durable,
         "pool_start_s": pool_start_s,
@@ -356,6 +360,11 @@ def table(r: dict) -> Table:
         f"{r['pss_peak_mb']:.0f} / {r['pss_first_mb']:.0f} / {r['pss_last_mb']:.0f}",
     )
     t.add_row("largest process RSS MB", "", f"{r['rss_process_peak_mb']:.0f}")
+    t.add_row(
+        f"signing memory admitted at once, peak MiB (budget {r['memory_mb']})",
+        "",
+        f"{r['signing_mb']:.0f}",
+    )
     t.add_row("worker pool start, once per process (s)", "", f"{r['pool_start_s']:.2f}")
     return t
 
@@ -367,6 +376,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shard-mb", type=float, default=1024, help="shard size")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--runs", type=int, default=3, help="turns of tar and of packaging")
+    parser.add_argument(
+        "--memory-mb",
+        type=int,
+        default=2048,
+        help="signing memory budget (OUTTAKE_PACKAGE_MEMORY_MB)",
+    )
     parser.add_argument(
         "--durable", action="store_true", help="time both until their files are on disk (fsync)"
     )
@@ -382,6 +397,7 @@ def main(argv: list[str] | None = None) -> None:
             args.workers,
             args.runs,
             args.durable,
+            args.memory_mb,
         )
         Console().print(table(result))
     finally:

@@ -477,6 +477,7 @@ def _build_into(license: License, delivery: Delivery, tmp: Path) -> dict:
         settings.OUTTAKE_SHARD_BYTES,
         Signer(settings.OUTTAKE_PKI_DIR),
         settings.OUTTAKE_PACKAGE_WORKERS,
+        memory_budget=settings.OUTTAKE_PACKAGE_MEMORY_MB << 20,
     )
     rows, shards = packaged.rows, packaged.shards
     write_index(rows, out / INDEX)
