@@ -74,6 +74,9 @@ def test_sidecar_facts_sent_with_a_video_tag_it_aerial_and_log(make_user, tmp_pa
     assert vendor["relative_altitude_m"] == 86.1 and vendor["log_profile"] == "S-Log3"
     assert vendor["capture_gamma"] == "s-log3-cine"
     assert {"aerial", "log"} <= set(asset.clips.get().tags)
+    # Marked as the client's word, which a package shows beside the tags.
+    assert vendor["client_facts"] == ["capture_gamma", "log_profile", "relative_altitude_m"]
+    assert asset.probe["client_tags"] == ["aerial", "log"]
     assert "camera log profile: S-Log3" in asset.authenticity["signs"]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from outtake.media.analysis.tags import is_aerial, shot_tags
+from outtake.media.analysis.tags import client_tags, is_aerial, shot_tags
 
 VIDEO = {"kind": "video", "width": 1920, "height": 1080, "fps": 25.0, "has_audio": True}
 
@@ -34,6 +34,22 @@ def test_gps_altitude_makes_aerial_only_by_setting_and_only_without_a_relative_o
 def test_a_log_profile_is_a_tag():
     assert "log" in shot_tags({}, {**VIDEO, "vendor": {"log_profile": "S-Log3"}})
     assert "log" not in shot_tags({}, {**VIDEO, "vendor": {"log_profile": None}})
+
+
+def test_tags_resting_only_on_client_sent_sidecar_facts_are_named():
+    sent = {"relative_altitude_m": 80.0, "log_profile": "S-Log3"}
+    info = {**VIDEO, "vendor": {**sent, "client_facts": sorted(sent)}}
+    assert {"aerial", "log"} <= set(shot_tags({}, info))  # still priced and searchable
+    assert client_tags(info) == ["aerial", "log"]
+    # The video says so itself (a DJI drone's make, a log profile in its own tags): not theirs.
+    drone = {**VIDEO, "vendor": {"make": "DJI", "model": "FC3582", **info["vendor"]}}
+    assert client_tags(drone) == ["log"]
+    own_log = {**VIDEO, "vendor": {**sent, "client_facts": ["relative_altitude_m"]}}
+    assert client_tags(own_log) == ["aerial"]
+    assert client_tags({**VIDEO, "vendor": {"relative_altitude_m": 80.0}}) == []
+    # Without the sent altitude, the GPS altitude rule decides on the file's own evidence.
+    high = {**info, "gps": {"lat": 46.2, "lon": 6.1, "alt": 2500.0}}
+    assert client_tags(high, gps_altitude_m=2000) == ["log"]
 
 
 def test_night_is_dark_but_not_black():

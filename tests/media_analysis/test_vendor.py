@@ -109,9 +109,14 @@ def test_log_profiles_come_from_the_cameras_tags_or_a_sony_clip_description(tmp_
     assert vendor_metadata(plain)["log_profile"] == "S-Log3"
     # An upload has no sidecar beside it: its facts come with it.
     alone = _short(tmp_path / "upload.mp4")
-    assert vendor_metadata(alone, {"log_profile": "S-Log3"})["log_profile"] == "S-Log3"
+    sent = vendor_metadata(alone, {"log_profile": "S-Log3", "relative_altitude_m": 40.0})
+    assert sent["log_profile"] == "S-Log3"
+    assert sent["client_facts"] == ["log_profile", "relative_altitude_m"]  # not the video's word
+    assert vendor_metadata(plain)["client_facts"] == ["capture_gamma", "log_profile"]
     dlog = _short(tmp_path / "DJI_0002.MP4", comment="Color profile: D-Log")
     assert vendor_metadata(dlog)["log_profile"] == "D-Log"
+    own = vendor_metadata(dlog, {"log_profile": "S-Log3"})
+    assert own["log_profile"] == "D-Log" and own["client_facts"] == []
     (tmp_path / "broken.mp4").write_bytes(plain.read_bytes())
     (tmp_path / "broken.XML").write_text("<NonRealTimeMeta><unclosed>")
     assert sidecar_facts(tmp_path / "broken.mp4") == {}

@@ -19,7 +19,12 @@ LABEL_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("shot", pa.string(), f"{JSON}: the shot's index, start/end times and frames, fps, size"),
     ("quality", pa.string(), f"{JSON}: quality measures (sharpness, exposure, noise, ...)"),
     ("problems", pa.string(), f"{JSON}: quality problems found"),
-    ("tags", pa.list_(pa.string()), "content tags found by analysis"),
+    (
+        "tags",
+        pa.list_(pa.string()),
+        "content tags found by analysis; those also in technical.client_tags rest on camera "
+        "sidecar facts (technical.vendor.client_facts) the uploader's client sent, unchecked",
+    ),
     ("creator_tags", pa.list_(pa.string()), "content tags the creator gave"),
     ("tier", pa.string(), "price tier"),
     ("release_status", pa.string(), "people shown and their release status"),

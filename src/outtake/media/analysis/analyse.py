@@ -16,7 +16,7 @@ from outtake.media.analysis.previews import Previews
 from outtake.media.analysis.quality import Quality
 from outtake.media.analysis.shots import Shots
 from outtake.media.analysis.speech import Speech
-from outtake.media.analysis.tags import shot_tags
+from outtake.media.analysis.tags import client_tags, shot_tags
 from outtake.media.analysis.thumbnail import Thumbnail
 from outtake.media.analysis.vendor import vendor_metadata
 from outtake.media.dedup.hashes import DedupHashes
@@ -84,6 +84,7 @@ def analyse(
     info = probe(path, max_pixels=max_pixels, max_duration_s=max_duration_s)
     if info["kind"] == "video":
         info["vendor"] = vendor_metadata(path, sidecar)
+        info["client_tags"] = client_tags(info, gps_altitude_m=aerial_gps_altitude_m)
     source: FrameSource
     if info["kind"] == "image":
         source = PhotoSource(path, max_pixels=max_pixels)

@@ -10,7 +10,9 @@ quality.low_light.value and quality.black.value (quality step), motion.camera "s
 "moving" (motion step), speech.share, the share of the shot that is speech (speech step),
 audio.silent (audio step). From the probe: width, height, fps, color_transfer, has_audio,
 camera_make/camera_model, gps.alt, and vendor.make/model/relative_altitude_m/log_profile
-(vendor.py).
+(vendor.py). aerial and log may rest on facts the uploader's client sent from camera sidecars
+(vendor.client_facts); client_tags() names those, and analysis records them as the probe's
+client_tags, which the package shows beside the tags.
 """
 
 from __future__ import annotations
@@ -59,6 +61,27 @@ def is_aerial(info: dict[str, Any], *, gps_altitude_m: float | None = None) -> b
     )
 
 
+def _file_tags(info: dict[str, Any], gps_altitude_m: float | None) -> set[str]:
+    tags = set()
+    if info.get("kind") == "video" and is_aerial(info, gps_altitude_m=gps_altitude_m):
+        tags.add("aerial")
+    if (info.get("vendor") or {}).get("log_profile"):
+        tags.add("log")  # flat, ungraded footage: some buyers want it, some do not
+    return tags
+
+
+def client_tags(info: dict[str, Any], *, gps_altitude_m: float | None = None) -> list[str]:
+    """The tags the file gets only from facts its client supplied (vendor.client_facts: read
+    from camera sidecars, not from the video, and unchecked), so a package can say so: they
+    are what the file would lose without those facts."""
+    vendor = info.get("vendor") or {}
+    client = set(vendor.get("client_facts") or ())
+    if not client:
+        return []
+    own = {**info, "vendor": {k: v for k, v in vendor.items() if k not in client}}
+    return sorted(_file_tags(info, gps_altitude_m) - _file_tags(own, gps_altitude_m))
+
+
 def shot_tags(
     shot: dict[str, Any], info: dict[str, Any], *, gps_altitude_m: float | None = None
 ) -> list[str]:
@@ -72,11 +95,7 @@ def shot_tags(
         fps=info.get("fps"),
         color_transfer=info.get("color_transfer"),
     )
-    tags |= derived_tags(facts)
-    if info.get("kind") == "video" and is_aerial(info, gps_altitude_m=gps_altitude_m):
-        tags.add("aerial")
-    if (info.get("vendor") or {}).get("log_profile"):
-        tags.add("log")  # flat, ungraded footage: some buyers want it, some do not
+    tags |= derived_tags(facts) | _file_tags(info, gps_altitude_m)
     quality = shot.get("quality") or {}
     brightness = (quality.get("low_light") or {}).get("value")
     black = (quality.get("black") or {}).get("value") or 0

@@ -119,7 +119,10 @@ def checked_sidecar_facts(facts: Any) -> dict[str, Any]:
 def vendor_metadata(path: str | Path, sidecar: dict[str, Any] | None = None) -> dict[str, Any]:
     """make, model, transfer (PQ/HLG), hdr, bit_depth, log_profile, capture_gamma, rotation,
     variable_frame_rate and relative_altitude_m. Unknown values are None. The sidecars next to
-    the file are read (sidecar_facts); an upload has none beside it: its facts come as sidecar."""
+    the file are read (sidecar_facts); an upload has none beside it: its facts come as sidecar.
+
+    client_facts names the facts that come from sidecars, not from the video: on the server the
+    uploader's client read and sent them, and nothing can check them against the footage."""
     from pymediainfo import MediaInfo
 
     info = MediaInfo.parse(str(path))
@@ -129,6 +132,8 @@ def vendor_metadata(path: str | Path, sidecar: dict[str, Any] | None = None) -> 
     texts = " ".join(str(v) for v in (*general.values(), *video.values())).lower()
     log = next((name for key, name in _LOG_PROFILES.items() if key in texts), None)
     facts = {**sidecar_facts(path), **(sidecar or {})}
+    # The video's own log profile wins over a sidecar's.
+    client = [k for k in sorted(facts) if k in SIDECAR_FACTS and not (k == "log_profile" and log)]
     return {
         "make": _first(general, _MAKE_KEYS),
         "model": _first(general, _MODEL_KEYS),
@@ -140,6 +145,7 @@ def vendor_metadata(path: str | Path, sidecar: dict[str, Any] | None = None) -> 
         "rotation": _int(float(video["rotation"])) if video.get("rotation") else 0,
         "variable_frame_rate": video.get("frame_rate_mode") == "VFR",
         "relative_altitude_m": facts.get("relative_altitude_m"),
+        "client_facts": client,
     }
 
 
