@@ -215,3 +215,23 @@ def test_verify_a_package_in_an_s3_bucket(package, rgw, monkeypatch):
     s3.put_object(Bucket=bucket, Key="datasets/v1/DATASHEET.md", Body=b"# changed")
     failed = {c.name: c.detail for c in verify(S3Package(url, rgw.endpoint), _root()) if not c.ok}
     assert failed == {"files": "altered: DATASHEET.md"}
+
+
+class _ShardsUnreadable(FolderPackage):
+    """A package whose shards cannot be read (as an S3 read error would)."""
+
+    def open(self, path: str):
+        if path.startswith("shards/"):
+            raise OSError(f"read error: {path}")
+        return super().open(path)
+
+
+def test_files_whose_hash_was_never_compared_are_not_reported_as_matching(package):
+    _, folder, *_ = package
+    checks = {c.name: c for c in verify(_ShardsUnreadable(folder), _root())}
+    assert not checks["shards vs index"].ok and "read error" in checks["shards vs index"].detail
+    files = checks["files"]
+    assert not files.ok
+    shards = sorted(p.relative_to(folder).as_posix() for p in (folder / "shards").iterdir())
+    assert files.detail.startswith(f"not checked: {shards[0]} ")
+    assert "match" not in files.detail

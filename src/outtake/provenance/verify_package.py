@@ -178,6 +178,7 @@ class _Verifier:
             p for p in self.present if p.startswith("shards/") and p.endswith(".tar")
         )
         self.hash_problems: list[str] = []
+        self.hashed: set[str] = set()  # the files whose hash was compared (a pass may stop early)
         self._read: dict[str, bytes] = {}
 
     def read(self, path: str) -> bytes:
@@ -207,6 +208,7 @@ class _Verifier:
         return ok
 
     def _hashed(self, path: str, digest: str) -> None:
+        self.hashed.add(path)
         if path in self.listed and digest != self.listed[path]:
             self.hash_problems.append(f"altered: {path}")
 
@@ -220,6 +222,8 @@ class _Verifier:
         extra = self.present - set(self.listed) - {MANIFEST, SIGNATURE}
         problems += [f"not in the manifest: {p}" for p in sorted(extra)]
         problems += sorted(self.hash_problems)
+        unchecked = (set(self.listed) & self.present) - self.hashed
+        problems += [f"not checked: {p} (its pass stopped before it)" for p in sorted(unchecked)]
         self.add("files", not problems, _summary(problems, len(self.listed), "files match"))
 
     def index(self) -> list[dict[str, Any]] | None:
