@@ -1,6 +1,7 @@
 import pytest
 
 from outtake.core.terms import (
+    ALL_PROTECTIONS,
     ALLOWED,
     CONSTRAINED,
     NOT_ALLOWED,
@@ -9,7 +10,9 @@ from outtake.core.terms import (
     TermsError,
     default_terms,
     grants,
+    protection_texts,
     validate_terms,
+    with_protection_texts,
 )
 
 
@@ -36,6 +39,18 @@ def test_six_uses_with_vocabulary_mapping():
 def test_protections_on_by_default():
     terms = default_terms()
     assert {c for c, on in terms["protections"].items() if on} == set(PROTECTIONS)
+
+
+def test_protections_read_in_the_words_the_sale_pinned():
+    pinned = with_protection_texts(default_terms())
+    assert protection_texts(pinned) == ALL_PROTECTIONS
+    assert "fine-tuning" in protection_texts(pinned)["no_style_imitation"]
+    # Terms kept before sales pinned the wording read as they were then.
+    before = protection_texts(default_terms())
+    assert set(before) == set(ALL_PROTECTIONS)
+    assert before["no_style_imitation"] == "No imitation of the creator's style by name."
+    # A creator's input cannot word a protection: validation keeps no texts.
+    assert "protection_texts" not in validate_terms({"protection_texts": {"no_adult": "ok"}})
 
 
 def test_constrained_needs_text_and_explicit_acceptance():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from outtake.core.money import Money
-from outtake.core.terms import CONSTRAINED, NOT_ALLOWED, default_terms
+from outtake.core.terms import CONSTRAINED, NOT_ALLOWED, default_terms, with_protection_texts
 from outtake.provenance.contract import ClipLine, CreatorAgreement, LicenseDocument
 
 CONSTRAINT = "Not for models that identify or track individual people."
@@ -26,7 +26,7 @@ def _terms(*, constrained: bool = False, replica: bool = True) -> dict:
     if constrained:
         terms["uses"]["ai_training"] = {"state": CONSTRAINED, "constraint": CONSTRAINT}
     terms["protections"]["no_digital_replica"] = replica
-    return terms
+    return with_protection_texts(terms)  # as a sale pins them
 
 
 def _license_doc() -> LicenseDocument:

@@ -1,10 +1,14 @@
+import dataclasses
+import re
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
 from outtake.core.terms import PROTECTIONS, USES
 from outtake.provenance.contract import ContractError, LicenseDocument
 from outtake.provenance.documents import render_agreement_pdf, render_license_pdf
+from outtake.provenance.odrl import build_policy
 from tests.provenance.pdftext import pdf_text
 
 
@@ -82,26 +86,60 @@ STYLE = (
 )
 
 
+# The style protection as licenses sold before its wording was pinned at the sale state it.
+OLD_STYLE = "No imitation of the creator's style by name."
+
+
+def flat(pdf: bytes) -> str:
+    return re.sub(r"\s+", " ", pdf_text(pdf)[1])
+
+
+def style_wording(doc: LicenseDocument) -> tuple[str, str]:
+    """The style protection as the ODRL policy and a delivered file's XMP state it."""
+    from outtake.delivery.services import _usage_terms  # a Django app's, unlike the rest here
+
+    prohibited = {p["dct:identifier"]: p for p in build_policy(doc, "x")["prohibition"]}
+    clip = doc.clips[0]
+    states = clip.terms_snapshot["uses"]
+    xmp = _usage_terms(SimpleNamespace(id=doc.license_id), states, clip.terms_snapshot)
+    return prohibited["no_style_imitation"]["dct:description"], xmp
+
+
 def test_style_protection_covers_fine_tuning_wherever_protections_are_stated(
     license_pdf, license_doc, agreement
 ):
-    import re
-    from types import SimpleNamespace
-
-    from outtake.delivery.services import _usage_terms
-    from outtake.provenance.odrl import build_policy
     from outtake.rights.releases import consent_text
-
-    def flat(pdf: bytes) -> str:
-        return re.sub(r"\s+", " ", pdf_text(pdf)[1])
 
     assert PROTECTIONS["no_style_imitation"] == STYLE
     assert STYLE in flat(license_pdf)
     assert STYLE in flat(render_agreement_pdf(agreement))
-    prohibited = {p["dct:identifier"]: p for p in build_policy(license_doc, "x")["prohibition"]}
-    assert prohibited["no_style_imitation"]["dct:description"] == STYLE
     assert STYLE in consent_text()  # what a person shown signs in a release
-    clip = license_doc.clips[0]
-    states = clip.terms_snapshot["uses"]
-    xmp = _usage_terms(SimpleNamespace(id=license_doc.license_id), states, clip.terms_snapshot)
+    odrl, xmp = style_wording(license_doc)
+    assert odrl == STYLE
     assert STYLE in xmp  # the usage terms in every delivered file's XMP
+
+
+def _sold_before_pinning(doc: LicenseDocument) -> LicenseDocument:
+    """The same license as its data was kept before sales pinned the protections' wording."""
+    clips = tuple(
+        dataclasses.replace(
+            c, terms_snapshot={k: v for k, v in c.terms_snapshot.items() if k != "protection_texts"}
+        )
+        for c in doc.clips
+    )
+    return dataclasses.replace(doc, clips=clips)
+
+
+def test_a_license_sold_under_the_old_style_wording_goes_on_stating_it(license_doc):
+    old = _sold_before_pinning(license_doc)
+    text = flat(render_license_pdf(old))
+    assert OLD_STYLE in text and STYLE not in text
+    odrl, xmp = style_wording(old)
+    assert odrl == OLD_STYLE
+    assert OLD_STYLE in xmp and "fine-tuning on" not in xmp
+
+
+def test_a_license_whose_clips_word_a_protection_differently_is_refused(license_doc):
+    old = _sold_before_pinning(license_doc)
+    with pytest.raises(ContractError, match="no_style_imitation differently"):
+        dataclasses.replace(license_doc, clips=(license_doc.clips[0], old.clips[1]))

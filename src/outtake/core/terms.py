@@ -79,6 +79,15 @@ OPTIONAL_PROTECTIONS: dict[str, str] = {
     "no_adult": "No use to make or train for sexually explicit content.",
 }
 ALL_PROTECTIONS: dict[str, str] = {**PROTECTIONS, **OPTIONAL_PROTECTIONS}
+# The wording of each protection before a sale pinned its own (with_protection_texts): what
+# the licenses sold then were sealed with, so what they still state. Never edit it.
+WORDING_BEFORE_PINNING: dict[str, str] = {
+    "no_digital_replica": "No digital replica of the creator or of any person shown.",
+    "no_style_imitation": "No imitation of the creator's style by name.",
+    "no_reputational_harm": "No use that harms the reputation of the creator or people shown.",
+    "no_political": "No use in political campaigning or political advertising.",
+    "no_adult": "No use to make or train for sexually explicit content.",
+}
 
 # Kinds of buyer a creator may refuse as a whole (an organisation's category is set by review).
 BUYER_CATEGORIES: dict[str, str] = {
@@ -161,6 +170,18 @@ def validate_terms(terms: dict[str, Any]) -> dict[str, Any]:
     base["refused_buyers"] = sorted(set(refused))
     _validate_commercial(terms, base)
     return base
+
+
+def with_protection_texts(terms: dict[str, Any]) -> dict[str, Any]:
+    """Terms as a sale pins them: with today's wording of every protection, so a license goes
+    on stating what it was sold under when the wording changes later."""
+    return {**terms, "protection_texts": dict(ALL_PROTECTIONS)}
+
+
+def protection_texts(terms: dict[str, Any]) -> dict[str, str]:
+    """Each protection in the words these terms (a sale's snapshot) pinned; terms pinned
+    before sales kept the wording read as it was then. Every license renders from here."""
+    return terms.get("protection_texts") or WORDING_BEFORE_PINNING
 
 
 def _optional_int(terms: dict[str, Any], key: str, low: int, high: int) -> int | None:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from outtake import __version__
 from outtake.audit.services import latest_head, record
 from outtake.core.privacy import public_metadata
-from outtake.core.terms import ALL_PROTECTIONS, NOT_ALLOWED, USES
+from outtake.core.terms import ALL_PROTECTIONS, NOT_ALLOWED, USES, protection_texts
 from outtake.delivery.index_columns import DESCRIPTIONS
 from outtake.delivery.models import Delivery
 from outtake.delivery.package import INDEX_SCHEMA, SampleSpec, write_index, write_samples
@@ -167,10 +167,15 @@ def _states(license: License, snapshot: dict) -> dict[str, dict]:
 
 
 def _protections_text(snapshots: list[dict]) -> str:
-    """The protections in force under any of these terms snapshots, in the terms table's words
+    """The protections in force under any of these terms snapshots, in the words each pinned
     (the ones the license PDF and ODRL policy use)."""
-    on = {code for t in snapshots for code, state in t.get("protections", {}).items() if state}
-    return " ".join(text for code, text in ALL_PROTECTIONS.items() if code in on)
+    texts = dict.fromkeys(
+        protection_texts(t)[code]
+        for code in ALL_PROTECTIONS
+        for t in snapshots
+        if t.get("protections", {}).get(code)
+    )
+    return " ".join(texts)
 
 
 def _usage_terms(license: License, states: dict[str, dict], terms: dict) -> str:

@@ -15,7 +15,7 @@ from outtake.accounts.models import User
 from outtake.accounts.views import role_required
 from outtake.catalog.views import price_lines
 from outtake.core.money import Money
-from outtake.core.terms import CONSTRAINED, PROTECTIONS, USES
+from outtake.core.terms import CONSTRAINED, PROTECTIONS, USES, protection_texts
 from outtake.delivery.models import Delivery
 from outtake.delivery.services import deliveries_for
 from outtake.ledger.invoices import payment_summary
@@ -50,13 +50,25 @@ def _item_rows(items, currency: str, uses: list[str]) -> list[dict[str, Any]]:
             "constraints": _constraints(i.terms_snapshot, uses),
             "release": release_summary(i.clip),
             "protections_off": [
-                text
-                for code, text in PROTECTIONS.items()
+                protection_texts(i.terms_snapshot["terms"])[code]
+                for code in PROTECTIONS
                 if not i.terms_snapshot["terms"]["protections"].get(code, True)
             ],
         }
         for i in items.select_related("clip__asset", "creator")
     ]
+
+
+def _default_protections(rows: list[dict[str, Any]]) -> list[str]:
+    """The protections every license carries unless a creator waives them, in the words its
+    clips' terms snapshots pinned."""
+    return list(
+        dict.fromkeys(
+            protection_texts(row["item"].terms_snapshot["terms"])[code]
+            for code in PROTECTIONS
+            for row in rows
+        )
+    )
 
 
 def _uses(codes: list[str]) -> list[str]:
@@ -175,6 +187,7 @@ def license_detail(request: HttpRequest, license_id) -> HttpResponse:
         services.licenses_of(request.user).select_related("quote"), pk=license_id
     )
     invoice = Invoice.objects.filter(license=lic).first()
+    items = _item_rows(lic.items, lic.currency, lic.uses)
     return render(
         request,
         "market/license.html",
@@ -182,7 +195,8 @@ def license_detail(request: HttpRequest, license_id) -> HttpResponse:
             **_package(request, lic),
             "total": Money(lic.total_minor, lic.currency),
             "payment": invoice and payment_summary(invoice),
-            "items": _item_rows(lic.items, lic.currency, lic.uses),
+            "items": items,
+            "protections": _default_protections(items),
             "uses": _uses(lic.uses),
             "accepted": [f"{USES[c['use']].label}: “{c['text']}”" for c in lic.accepted_clauses]
             or _uses(lic.accepted_constraints),  # licenses from before conditions had ids

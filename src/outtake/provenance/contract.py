@@ -17,7 +17,14 @@ from decimal import Decimal
 from typing import Any
 
 from outtake.core.money import Money, split_shares
-from outtake.core.terms import ALL_PROTECTIONS, CONSTRAINED, USES, grants, validate_terms
+from outtake.core.terms import (
+    ALL_PROTECTIONS,
+    CONSTRAINED,
+    USES,
+    grants,
+    protection_texts,
+    validate_terms,
+)
 
 # Each kind of document has its own template version: a new license template must not make
 # every creator accept their agreement again. A stored document keeps the version it was made
@@ -146,6 +153,7 @@ class LicenseDocument:
             ok, reason = grants(clip.terms_snapshot, list(self.uses), accepted)
             if not ok:
                 raise ContractError(f"clip {clip.clip_id}: {reason}")
+        self.protection_texts()  # one wording per protection, or no contract
 
     @property
     def currency(self) -> str:
@@ -200,6 +208,15 @@ class LicenseDocument:
                 if on and code in covered:
                     covered[code].append(clip.clip_id)
         return {code: tuple(ids) for code, ids in covered.items() if ids}
+
+    def protection_texts(self) -> dict[str, str]:
+        """Each protection in the words the clips' terms snapshots pinned at the sale."""
+        texts: dict[str, str] = {}
+        for clip in self.clips:
+            for code, text in protection_texts(clip.terms_snapshot).items():
+                if texts.setdefault(code, text) != text:
+                    raise ContractError(f"the clips' terms word the protection {code} differently")
+        return texts
 
     def terms_snapshots(self) -> dict[str, tuple[dict[str, Any], tuple[str, ...]]]:
         """Distinct snapshots by fingerprint, each with the clips sold under it."""

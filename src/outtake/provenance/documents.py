@@ -40,12 +40,7 @@ def _percent(rate: Decimal) -> str:
 
 
 def _common() -> dict:
-    return {
-        "platform": PLATFORM,
-        "uses": USES,
-        "protection_text": ALL_PROTECTIONS,
-        "default_protections": PROTECTIONS,
-    }
+    return {"platform": PLATFORM, "uses": USES, "default_protections": PROTECTIONS}
 
 
 def license_html(doc: LicenseDocument) -> str:
@@ -58,13 +53,17 @@ def license_html(doc: LicenseDocument) -> str:
         fee=fee,
         share_percent=_percent(doc.creator_share),
         snapshots=doc.terms_snapshots(),
+        protection_text=doc.protection_texts(),
         **_common(),
     )
 
 
 def agreement_html(doc: CreatorAgreement) -> str:
     return _env.get_template(f"creator_agreement_{doc.template_version}.html").render(
-        doc=doc, share_percent=_percent(doc.creator_share), **_common()
+        doc=doc,
+        share_percent=_percent(doc.creator_share),
+        protection_text=ALL_PROTECTIONS,
+        **_common(),
     )
 
 

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from outtake.core.terms import ALL_PROTECTIONS, USES
+from outtake.core.terms import USES
 from outtake.provenance.contract import PLATFORM, ClipLine, LicenseDocument
 
 ODRL_CONTEXT_URL = "http://www.w3.org/ns/odrl.jsonld"
@@ -103,12 +103,13 @@ def build_policy(doc: LicenseDocument, platform_uid: str) -> dict[str, Any]:
                 permission["dct:description"] = condition
             permissions.append(permission)
 
+    texts = doc.protection_texts()
     prohibitions = [
         {
             "target": target(clip_ids),
             "action": "use",
             "dct:identifier": code,
-            "dct:description": ALL_PROTECTIONS[code],
+            "dct:description": texts[code],
             "constraint": [_constraint("purpose", "eq", code.removeprefix("no_"))],
         }
         for code, clip_ids in doc.protections().items()

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from outtake.audit.services import record
 from outtake.core.money import Money
-from outtake.core.terms import default_terms, validate_terms
+from outtake.core.terms import default_terms, validate_terms, with_protection_texts
 from outtake.rights.models import TermsVersion
 
 
@@ -55,10 +55,11 @@ def resolved_terms(asset) -> tuple[dict[str, Any], TermsVersion | None]:
 
 
 def snapshot(asset) -> dict[str, Any]:
-    """What a license stores: the resolved terms and where they came from."""
+    """What a license stores: the resolved terms, in the protections' words of today, and
+    where they came from."""
     terms, version = resolved_terms(asset)
     return {
-        "terms": terms,
+        "terms": with_protection_texts(terms),
         "terms_version_id": version.id if version else None,
         "terms_version": version.version if version else 0,
         "scope": "asset" if version and version.asset_id else "default",
