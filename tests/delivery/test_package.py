@@ -380,7 +380,10 @@ def test_eu_summary_content_types_and_acquisition_period_of_the_delivered_items(
     license, video, photo, _ = licensed_clips(make_user, tmp_path)
     video.asset.probe["creation_time"] = "2021-04-02T10:00:00+02:00"  # captured
     video.asset.save()
-    Asset.objects.filter(pk=photo.asset_id).update(  # no capture time: uploaded
+    # A camera clock never set (1970): its upload date stands in.
+    photo.asset.probe["creation_time"] = "1970-01-01T00:00:00.000000Z"
+    photo.asset.save()
+    Asset.objects.filter(pk=photo.asset_id).update(
         created_at=datetime(2024, 11, 15, 12, tzinfo=UTC)
     )
 
@@ -414,6 +417,28 @@ def test_eu_summary_content_types_and_acquisition_period_of_the_delivered_items(
         "11/2024",
     )
     assert timeframe == ["2024-11-15", "2024-11-15"]
+
+
+@pytest.mark.parametrize(
+    ("creation_time", "acquired"),
+    [
+        ("2021-04-02T23:30:00-08:00", "2021-04-02"),  # captured, in its own zone's date
+        ("2021-04-02T10:00:00", "2021-04-02"),  # no zone: UTC
+        ("2024-11-15T11:59:00Z", "2024-11-15"),  # a minute before the upload
+        ("2024-11-15T12:01:00Z", "2024-11-15"),  # after the upload: the upload's date
+        ("2031-06-01T00:00:00Z", "2024-11-15"),
+        ("1989-12-31T23:59:59Z", "2024-11-15"),  # before 1990: a clock never set
+        ("1904-01-01T00:00:00Z", "2024-11-15"),
+        ("not a date", "2024-11-15"),
+        (None, "2024-11-15"),
+    ],
+)
+def test_a_capture_date_counts_only_between_1990_and_the_upload(creation_time, acquired):
+    asset = Asset(
+        probe={} if creation_time is None else {"creation_time": creation_time},
+        created_at=datetime(2024, 11, 15, 12, tzinfo=UTC),
+    )
+    assert services._acquired(asset).isoformat() == acquired
 
 
 def test_next_version_lists_removals_and_records_the_acknowledgement(package):

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import shutil
 import tempfile
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -375,12 +375,23 @@ def _preparation(license: License) -> tuple[str, str]:
     )
 
 
+# Capture times before this are camera clocks never set (1970, 1904 and the like), not footage.
+_EARLIEST_CAPTURE = datetime(1990, 1, 1, tzinfo=UTC)
+
+
 def _acquired(asset) -> date:
-    """When an item was captured, as its file records it, else when it was uploaded."""
+    """When an item was captured, as its file records it, else when it was uploaded. A capture
+    time after the upload or before 1990 is a camera clock set wrong or never set: the upload
+    date stands in for it, so one such file does not stretch the published acquisition period."""
     try:
-        return datetime.fromisoformat(asset.probe["creation_time"]).date()
+        captured = datetime.fromisoformat(asset.probe["creation_time"])
     except (KeyError, TypeError, ValueError):  # no capture time recorded, or not a readable one
         return timezone.localdate(asset.created_at)
+    # A time without a zone is UTC, as MP4/MOV store it.
+    instant = captured if captured.tzinfo else captured.replace(tzinfo=UTC)
+    if not _EARLIEST_CAPTURE <= instant <= asset.created_at:
+        return timezone.localdate(asset.created_at)
+    return captured.date()
 
 
 def _rai(license: License, uses: str, collected: list[str]) -> dict:
