@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from outtake.core.pricing import ClipFacts, RateCard, load_rate_card, price_clip
-from outtake.media.analysis.vendor import is_sidecar
 from outtake.media.errors import TRANSIENT_CODES, MediaError
+from outtake.media.files import media_files
 from outtake.media.sandbox import run_isolated
 
 STATE_NAME = ".outtake-scan.json"
@@ -36,19 +36,13 @@ SHEET_WIDTH = 480  # the contact sheet inlined in the report
 
 
 def find_media(directory: Path) -> list[Path]:
-    """Footage and photos under directory: files with a media suffix, or MP4/QuickTime files
-    under another name (Insta360 .insv, GoPro .360); hidden files and camera sidecars skipped
-    (a DJI .LRF proxy is an MP4 too)."""
-    found = []
-    for root, dirs, names in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            path = Path(root, name)
-            if name.startswith(".") or is_sidecar(path) or not path.is_file():
-                continue
-            if path.suffix.lower() in MEDIA_SUFFIXES or _is_iso_media(path):
-                found.append(path)
-    return found
+    """Footage and photos under directory (media_files): files with a media suffix, or
+    MP4/QuickTime files under another name (Insta360 .insv, GoPro .360)."""
+    return [
+        path
+        for path in media_files(directory)
+        if path.suffix.lower() in MEDIA_SUFFIXES or _is_iso_media(path)
+    ]
 
 
 def _is_iso_media(path: Path) -> bool:

@@ -36,7 +36,8 @@ from tusclient.fingerprint.interface import Fingerprint
 from tusclient.storage.filestorage import FileStorage
 from tusclient.uploader import Uploader
 
-from outtake.media.analysis.vendor import is_sidecar, sidecar_facts
+from outtake.media.analysis.vendor import sidecar_facts
+from outtake.media.files import media_files
 
 # tuspy re-reads the offset and resends after a failed chunk; this also retries an on_complete
 # the server failed to run, since the resend at the final offset is an empty PATCH.
@@ -90,8 +91,11 @@ def upload_directory(
     server = server.rstrip("/")
     state_file = Path(state_file) if state_file else default_state_file()
     state_file.parent.mkdir(parents=True, exist_ok=True)
+    state = state_file.resolve()  # kept inside the tree, it is still not footage
     files = [
-        path for path in _walk(Path(directory), skip=state_file) if select is None or select(path)
+        path
+        for path in media_files(Path(directory))
+        if path.resolve() != state and (select is None or select(path))
     ]
     report = UploadReport()
     session = requests.Session()
@@ -148,23 +152,6 @@ def _fail(report: UploadReport, console: Console | None, path: Path, reason: str
     report.failed.append((path, reason))
     if console is not None:
         console.print(f"[red]failed[/red] {path}: {reason}")
-
-
-def _walk(directory: Path, skip: Path) -> list[Path]:
-    skip = skip.resolve()
-    found = []
-    for root, dirs, names in os.walk(directory):
-        dirs[:] = sorted(name for name in dirs if not name.startswith("."))
-        for name in sorted(names):
-            path = Path(root, name)
-            if (
-                not name.startswith(".")
-                and not is_sidecar(path)
-                and path.is_file()
-                and path.resolve() != skip
-            ):
-                found.append(path)
-    return found
 
 
 def _known(session: requests.Session, server: str, digests: set[str]) -> set[str]:

@@ -44,7 +44,7 @@ from outtake.media.analysis.hashes import (
 )
 from outtake.media.analysis.pipeline import Context, Pipeline, Step
 from outtake.media.analysis.shots import Shots
-from outtake.media.analysis.vendor import is_sidecar
+from outtake.media.files import media_files
 from outtake.media.probe import probe
 
 VARIANTS = ("full", "mirror", "c90", "c80")
@@ -222,10 +222,5 @@ def hash_media(path: str | Path, *, min_shot_s: float = 1.0) -> list[dict[str, A
 
 
 def iter_media(folder: Path) -> Iterator[Path]:
-    """Files under folder, in a stable order (probe decides which are media), without hidden
-    files and camera sidecars (a DJI .LRF proxy would otherwise be hashed as footage)."""
-    yield from sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not p.name.startswith(".") and not is_sidecar(p)
-    )
+    """The files `outtake hashes` tries (media_files; probe decides which are media)."""
+    yield from media_files(folder)
