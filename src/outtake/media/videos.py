@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import struct
 from pathlib import Path
 
 import av
@@ -14,6 +13,7 @@ import av.video.frame
 import av.video.stream
 
 from outtake.media.errors import MediaError
+from outtake.provenance.bmff import file_boxes
 
 # Decoder threads per video. FFmpeg's "auto" (0) means one per core, up to 16, and every thread
 # reserves a stack plus a malloc arena of address space: 16 threads cost ~1.5 GB of RLIMIT_AS
@@ -86,27 +86,21 @@ def unreadable(path: Path) -> MediaError:
 def mp4_boxes(path: Path) -> list[tuple[bytes, int, int]] | None:
     """Top-level (type, offset, declared size) boxes of an MP4/QuickTime file, else None.
 
-    Reads only the 8–16 byte box headers, so it costs a few seeks even for huge files.
+    Reads only the box headers, so it costs a few seeks even for huge files. A damaged box
+    ends the list: what comes before it is still told.
     """
-    size = path.stat().st_size
-    boxes: list[tuple[bytes, int, int]] = []
+    found: list[tuple[bytes, int, int]] = []
     with open(path, "rb") as f:
-        offset = 0
-        while offset + 8 <= size and len(boxes) < 10_000:
-            f.seek(offset)
-            header = f.read(16)
-            box_size, kind = struct.unpack(">I4s", header[:8])
-            if box_size == 1 and len(header) == 16:
-                box_size = struct.unpack(">Q", header[8:16])[0]  # 64-bit "largesize"
-            elif box_size == 0:
-                box_size = size - offset  # "extends to the end of the file"
-            if box_size < 8 or not all(32 <= c < 127 for c in kind):
-                break
-            if not boxes and kind not in _BMFF_FIRST_BOXES:
-                return None
-            boxes.append((kind, offset, box_size))
-            offset += box_size
-    return boxes or None
+        try:
+            for box in file_boxes(f):
+                if len(found) == 10_000 or not all(32 <= c < 127 for c in box.kind):
+                    break
+                if not found and box.kind not in _BMFF_FIRST_BOXES:
+                    return None
+                found.append((box.kind, box.start, box.end - box.start))
+        except ValueError:
+            pass
+    return found or None
 
 
 def seek_at_or_before(

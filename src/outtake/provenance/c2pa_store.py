@@ -16,6 +16,14 @@ from typing import Any
 from cryptography import x509
 
 from outtake.provenance.bmff import boxes
+from outtake.provenance.chunks import (
+    JPEG_SOI,
+    PNG_SIGNATURE,
+    Part,
+    jpeg_segments,
+    png_chunks,
+    riff_chunks,
+)
 
 C2PA_BMFF_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
 X5CHAIN = 33  # COSE header label
@@ -37,54 +45,37 @@ def signer_certificate(data: bytes, manifest_label: str) -> x509.Certificate | N
 
 def _stores(data: bytes) -> Iterator[bytes]:
     """The JUMBF boxes a file embeds, by container."""
-    if data[:2] == b"\xff\xd8":
+    if data.startswith(JPEG_SOI):
         yield from _jpeg(data)
-    elif data[:8] == b"\x89PNG\r\n\x1a\n":
-        yield from (body for kind, body in _png_chunks(data) if kind == b"caBX")
+    elif data.startswith(PNG_SIGNATURE):
+        yield from (_body(data, c) for c in png_chunks(data) if c.kind == b"caBX")
     elif data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        yield from (body for kind, body in _riff_chunks(data) if kind == b"C2PA")
+        yield from (_body(data, c) for c in riff_chunks(data) if c.kind == b"C2PA")
     else:
         yield from _bmff(data)
+
+
+def _body(data: bytes, part: Part) -> bytes:
+    return data[part.payload : part.payload_end]
 
 
 def _jpeg(data: bytes) -> Iterator[bytes]:
     """APP11 JUMBF segments (ISO 19566-5), joined per box instance: the first carries the box
     from its start; each later one repeats the box's header before the next bytes."""
-    pos, boxes = 2, {}
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
+    boxes: dict[bytes, bytearray] = {}
+    for segment in jpeg_segments(data):
+        if segment.kind != b"\xeb":  # APP11
             continue
-        if marker in (0xDA, 0xD9):  # start of scan, end of image: no more headers
-            break
-        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
-        segment = data[pos + 4 : pos + 2 + length]
-        if marker == 0xEB and segment[:2] == b"JP":
-            instance, payload = segment[2:4], segment[8:]
-            if instance in boxes:
-                header = 16 if struct.unpack(">I", payload[:4])[0] == 1 else 8
-                boxes[instance] += payload[header:]
-            else:
-                boxes[instance] = bytearray(payload)
-        pos += 2 + length
+        body = _body(data, segment)
+        if body[:2] != b"JP":
+            continue
+        instance, payload = body[2:4], body[8:]
+        if instance in boxes:
+            header = 16 if struct.unpack(">I", payload[:4])[0] == 1 else 8
+            boxes[instance] += payload[header:]
+        else:
+            boxes[instance] = bytearray(payload)
     yield from (bytes(b) for b in boxes.values())
-
-
-def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
-    pos = 8
-    while pos + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        yield kind, data[pos + 8 : pos + 8 + length]
-        pos += 12 + length
-
-
-def _riff_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
-    pos = 12
-    while pos + 8 <= len(data):
-        kind, length = struct.unpack("<4sI", data[pos : pos + 8])
-        yield kind, data[pos + 8 : pos + 8 + length]
-        pos += 8 + length + (length & 1)
 
 
 def _bmff(data: bytes) -> Iterator[bytes]:

@@ -19,6 +19,14 @@ import av
 from PIL import Image, ImageOps
 
 from outtake.media.videos import seek_at_or_before
+from outtake.provenance.chunks import (
+    JPEG_SOI,
+    JPEG_SOS,
+    PNG_SIGNATURE,
+    jpeg_segments,
+    png_chunks,
+    riff_chunks,
+)
 
 # Stream metadata the muxer needs or that is harmless; everything else (handler names with
 # camera models, vendor tags) is dropped.
@@ -135,7 +143,6 @@ def cut_video(src: str, start_s: float, end_s: float | None, out: BinaryIO, ext:
 
 # --- JPEG: keep only what rendering needs -------------------------------------------------
 
-_SOI, _SOS = b"\xff\xd8", 0xDA
 # JFIF (APP0), ICC profile (APP2) and Adobe colour transform (APP14) affect how pixels look.
 _KEEP_APP = {0xE0, 0xE2, 0xEE}
 XMP_JPEG_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
@@ -160,10 +167,9 @@ def _segment(marker: int, payload: bytes) -> bytes:
 
 def clean_jpeg(data: bytes, xmp: bytes | None = None) -> bytes:
     """Drop Exif, XMP, IPTC and comments; add back the orientation and Outtake's XMP."""
-    if not data.startswith(_SOI):
+    if not data.startswith(JPEG_SOI):
         raise ValueError("not a JPEG")
-    out = [_SOI]
-    pos = 2
+    out = [JPEG_SOI]
     inserted = False
     extra = []
     orientation = _orientation_exif(data)
@@ -171,34 +177,25 @@ def clean_jpeg(data: bytes, xmp: bytes | None = None) -> bytes:
         extra.append(_segment(0xE1, orientation))
     if xmp:
         extra.append(_segment(0xE1, XMP_JPEG_HEADER + xmp))
-    while pos < len(data):
-        if data[pos] != 0xFF:
-            raise ValueError("corrupt JPEG marker stream")
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker == _SOS:
+    for segment in jpeg_segments(data):
+        marker = segment.kind[0]
+        if marker == JPEG_SOS:
             if not inserted:
                 out.extend(extra)
-            out.append(data[pos:])  # entropy-coded data to the end, untouched
+            out.append(data[segment.start :])  # entropy-coded data to the end, untouched
             break
-        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
-        seg = data[pos : pos + 2 + length]
-        pos += 2 + length
         is_app = 0xE0 <= marker <= 0xEF
         if marker == 0xFE or (is_app and marker not in _KEEP_APP):
             continue
         if not is_app and not inserted:
             out.extend(extra)  # after JFIF/ICC, before the tables
             inserted = True
-        out.append(seg)
+        out.append(data[segment.start : segment.end])
     return b"".join(out)
 
 
 # --- PNG: drop text and Exif chunks -------------------------------------------------------
 
-_PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _DROP_PNG = {b"eXIf", b"tEXt", b"zTXt", b"iTXt", b"tIME"}
 
 
@@ -209,19 +206,14 @@ def _chunk(kind: bytes, payload: bytes) -> bytes:
 
 def clean_png(data: bytes, xmp: bytes | None = None) -> bytes:
     """Drop text, Exif and time chunks (which may name cameras, people or places); add XMP."""
-    if not data.startswith(_PNG_SIG):
+    if not data.startswith(PNG_SIGNATURE):
         raise ValueError("not a PNG")
-    out = [_PNG_SIG]
-    pos = len(_PNG_SIG)
-    while pos < len(data):
-        length = struct.unpack(">I", data[pos : pos + 4])[0]
-        kind = data[pos + 4 : pos + 8]
-        end = pos + 12 + length
-        if kind == b"IEND" and xmp:
+    out = [PNG_SIGNATURE]
+    for chunk in png_chunks(data):
+        if chunk.kind == b"IEND" and xmp:
             out.append(_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp))
-        if kind not in _DROP_PNG:
-            out.append(data[pos:end])
-        pos = end
+        if chunk.kind not in _DROP_PNG:
+            out.append(data[chunk.start : chunk.end])
     return b"".join(out)
 
 
@@ -240,13 +232,11 @@ def clean_webp(data: bytes, xmp: bytes | None = None) -> bytes:
     compressed image chunks are copied byte for byte."""
     if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         raise ValueError("not a WebP")
-    chunks = []
-    pos = 12
-    while pos + 8 <= len(data):
-        kind, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
-        if kind in _KEEP_WEBP:
-            chunks.append([kind, data[pos + 8 : pos + 8 + size]])
-        pos += 8 + size + size % 2
+    chunks = [
+        [chunk.kind, data[chunk.payload : chunk.payload_end]]
+        for chunk in riff_chunks(data)
+        if chunk.kind in _KEEP_WEBP
+    ]
     if not any(kind in (b"VP8 ", b"VP8L", b"ANMF") for kind, _ in chunks):
         raise ValueError("a WebP without image data")
     if chunks[0][0] != b"VP8X" and xmp:
