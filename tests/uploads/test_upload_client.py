@@ -271,6 +271,30 @@ def test_the_attestation_travels_with_each_upload(server, tmp_path):
     assert attested == {"a.mp4": None, "b.mp4": "1"}
 
 
+def test_an_attestation_or_sidecar_facts_added_on_a_rerun_are_not_lost_by_resuming(
+    server, tmp_path
+):
+    folder = tmp_path / "card"
+    folder.mkdir()
+    data = hashlib.shake_256(b"drone").digest(4 * CHUNK)
+    (folder / "DJI_0001.MP4").write_bytes(data)
+    state = tmp_path / "state.json"
+    server.patches_allowed = 1  # interrupted, without --attest and before the .SRT was copied
+    first = upload_directory(folder, server.url, TOKEN, state_file=state, chunk_size=CHUNK)
+    assert first.failed and not server.completed
+
+    server.patches_allowed = None
+    (folder / "DJI_0001.SRT").write_text(DJI_SRT)
+    again = upload_directory(
+        folder, server.url, TOKEN, state_file=state, chunk_size=CHUNK, attest=True
+    )
+    assert [p.name for p in again.uploaded] == ["DJI_0001.MP4"]
+    (upload,) = server.completed  # a fresh upload: tus took the metadata only at creation
+    assert upload.metadata["attest"] == "1"
+    assert json.loads(upload.metadata["sidecar"]) == {"relative_altitude_m": 85.3}
+    assert upload.data_path.read_bytes() == data
+
+
 def test_outtake_upload_asks_once_or_takes_attest(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 

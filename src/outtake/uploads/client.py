@@ -189,8 +189,13 @@ def _upload_file(
     attest: bool,
 ) -> None:
     size = path.stat().st_size
-    key = f"{tus.url} sha256:{digest}"
-    uploader = _uploader(tus, path, key, urls, chunk_size, digest, size, attest)
+    metadata = {"filename": path.name, "sha256": digest, "size": str(size)}
+    if facts := sidecar_facts(path):
+        metadata["sidecar"] = json.dumps(facts, sort_keys=True)
+    if attest:
+        metadata["attest"] = "1"  # the server records the ownership attestation with the asset
+    key = _resume_key(tus.url, metadata)
+    uploader = _uploader(tus, path, key, urls, chunk_size, metadata)
     progress.advance(task, uploader.offset)
     # At least one PATCH, even when every byte is already there (resumed upload, empty file):
     # its answer is what says the server has finished with the upload.
@@ -209,16 +214,8 @@ def _uploader(
     key: str,
     urls: FileStorage,
     chunk_size: int,
-    digest: str,
-    size: int,
-    attest: bool,
+    metadata: dict[str, str],
 ) -> Uploader:
-    metadata = {"filename": path.name, "sha256": digest, "size": str(size)}
-    if facts := sidecar_facts(path):
-        metadata["sidecar"] = json.dumps(facts)
-    if attest:
-        metadata["attest"] = "1"  # the server records the ownership attestation with the asset
-
     def make() -> Uploader:
         # A path, not an open stream: tuspy closes the stream it fingerprints.
         return tus.uploader(
@@ -239,6 +236,18 @@ def _uploader(
             raise
     urls.remove_item(key)  # the server no longer has that upload (expired): start over
     return make()
+
+
+def _resume_key(server: str, metadata: dict[str, str]) -> str:
+    """Which stored upload a file resumes: the same content sent with the same facts and
+    attestation. tus takes metadata only when an upload is created, so an --attest or sidecar
+    facts added on a rerun start a fresh upload rather than resume one that lacks them."""
+    key = f"{server} sha256:{metadata['sha256']}"
+    sent = {k: v for k, v in metadata.items() if k not in ("filename", "sha256", "size")}
+    if not sent:
+        return key  # a plain upload keeps the key earlier versions stored
+    choices = hashlib.sha256(json.dumps(sent, sort_keys=True).encode()).hexdigest()
+    return f"{key} metadata:{choices}"
 
 
 class _ContentKey(Fingerprint):
