@@ -1,15 +1,20 @@
 """A payout run that stops half-way loses nothing: every payout marked sent has its line in a
-bank file that exists, and the next run sends the rest once."""
+bank file that exists, and the next run sends the rest once. A payout whose outcome is unknown
+is paid, if at all, to where it was reserved for, and never twice."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
+from outtake.audit.models import AuditEvent
 from outtake.ledger import chart, payouts
 from outtake.ledger.models import Payout, PayoutDestination
 from outtake.ledger.payouts import StripeConnect, run_payouts
 from outtake.ledger.services import balance, trial_balance
+from outtake.ledger.tax import save_payout_destination
 from outtake.notices.models import Notification
 from outtake.storage import get_store
 from tests.ledger.conftest import give_destination, pay, sell
@@ -113,18 +118,134 @@ def test_a_crash_before_the_line_is_written_sends_it_in_the_next_file(people, mo
     assert payable(creator) == 0 and trial_balance() == {"USD": 0}
 
 
+def stripe_payout_pending(creator, buyer, reviewer, run: str, stripe: FakeStripe) -> Payout:
+    """A Stripe payout whose first attempt ended without an answer."""
+    pay(sell(buyer, [(creator, 2000)]), reviewer)
+    [pending] = run_payouts(provider=StripeConnect(http=stripe), run=run).pending
+    assert pending.status == Payout.Status.PENDING and payable(creator) == 0
+    return pending
+
+
+def age(payout: Payout, hours: int) -> None:
+    Payout.objects.filter(pk=payout.pk).update(created_at=timezone.now() - timedelta(hours=hours))
+
+
 @override_settings(OUTTAKE_STRIPE_SECRET_KEY="sk_test_123")
-def test_a_pending_stripe_payout_whose_destination_is_gone_is_reversed(make_user, people, runs):
+def test_a_pending_stripe_payout_is_paid_to_the_account_it_was_reserved_for(
+    make_user, people, runs
+):
+    creator = make_user("creator")
+    give_destination(creator.organization, stripe_account="acct_old")
+    stripe = FakeStripe(answers=[FakeStripe.LOST])
+    pending = stripe_payout_pending(creator, people.buyer, people.reviewer, runs[0], stripe)
+    save_payout_destination(creator, {"holder_name": "C", "stripe_account": "acct_new"})
+    report = run_payouts(provider=StripeConnect(http=stripe), run=runs[1])
+    [sent] = report.sent
+    assert sent.pk == pending.pk and sent.provider_reference == "tr_1"  # the first transfer
+    assert [r["destination"] for r in stripe.requests] == ["acct_old", "acct_old"]
+    assert [t["destination"] for t in stripe.transfers] == ["acct_old"]
+    pay(sell(people.buyer, [(creator, 3000)]), people.reviewer)
+    [later] = run_payouts(provider=StripeConnect(http=stripe), run="later").sent
+    assert later.stripe_account == "acct_new"  # new money goes where the creator says now
+    assert [t["destination"] for t in stripe.transfers] == ["acct_old", "acct_new"]
+    assert payable(creator) == 0 and trial_balance() == {"USD": 0}
+
+
+@override_settings(OUTTAKE_STRIPE_SECRET_KEY="sk_test_123")
+@pytest.mark.parametrize("missing", ["the Stripe key", "the connected account"])
+def test_a_pending_stripe_payout_stays_pending_when_its_key_or_account_is_missing(
+    make_user, people, runs, missing
+):
     creator = make_user("creator")
     give_destination(creator.organization, stripe_account="acct_x")
-    pay(sell(people.buyer, [(creator, 2000)]), people.reviewer)
-    stripe = FakeStripe(answers=[TimeoutError("read timed out")])
-    [pending] = run_payouts(provider=StripeConnect(http=stripe), run=runs[0]).pending
+    stripe = FakeStripe(answers=[FakeStripe.LOST])  # Stripe made it; the reply was lost
+    pending = stripe_payout_pending(creator, people.buyer, people.reviewer, runs[0], stripe)
     PayoutDestination.objects.filter(organization=creator.organization).delete()
+    key = "" if missing == "the Stripe key" else "sk_test_123"
+    if missing == "the connected account":  # a payout kept without one
+        Payout.objects.filter(pk=pending.pk).update(stripe_account="")
+    for run in runs[1], "again":
+        with override_settings(OUTTAKE_STRIPE_SECRET_KEY=key):
+            report = run_payouts(provider=StripeConnect(http=stripe), run=run)
+        assert [p.pk for p in report.pending] == [pending.pk] and not report.failed
+    pending.refresh_from_db()
+    assert pending.status == Payout.Status.PENDING and pending.reversal is None
+    assert payable(creator) == 0 and len(stripe.requests) == 1
+    [note] = Notification.objects.filter(user=people.reviewer, kind="payout.held")  # told once
+    assert pending.error in note.subject and f"payout/{pending.pk}/" in note.url
+    assert AuditEvent.objects.filter(kind="payout.held", subject_id=str(pending.pk)).count() == 1
+    assert not Notification.objects.filter(user=creator, kind="payout.failed").exists()
+    Payout.objects.filter(pk=pending.pk).update(stripe_account="acct_x")
+    [sent] = run_payouts(provider=StripeConnect(http=stripe), run="fixed").sent
+    assert sent.pk == pending.pk and sent.provider_reference == "tr_1"
+    assert len(stripe.transfers) == 1 and payable(creator) == 0
+    assert trial_balance() == {"USD": 0}
+
+
+@override_settings(OUTTAKE_STRIPE_SECRET_KEY="sk_test_123")
+def test_an_idempotency_error_keeps_a_stripe_payout_pending(make_user, people, runs):
+    creator = make_user("creator")
+    give_destination(creator.organization, stripe_account="acct_x")
+    mismatch = {
+        "type": "idempotency_error",
+        "message": "Keys for idempotent requests can only be used with the same parameters",
+    }
+    stripe = FakeStripe(answers=[(400, {"error": mismatch})])
+    pending = stripe_payout_pending(creator, people.buyer, people.reviewer, runs[0], stripe)
+    assert "same parameters" in pending.error and payable(creator) == 0
+    assert Notification.objects.filter(user=people.reviewer, kind="payout.held").count() == 1
+    assert not Notification.objects.filter(user=creator, kind="payout.failed").exists()
+
+
+@override_settings(OUTTAKE_STRIPE_SECRET_KEY="sk_test_123")
+def test_a_stripe_payout_pending_over_a_day_is_looked_up_before_it_is_sent_again(
+    make_user, people, runs
+):
+    creator = make_user("creator")
+    give_destination(creator.organization, stripe_account="acct_x")
+    stripe = FakeStripe(answers=[FakeStripe.LOST])
+    pending = stripe_payout_pending(creator, people.buyer, people.reviewer, runs[0], stripe)
+    age(pending, hours=25)
+    stripe.forget_keys()  # the same key would now make a second transfer
+    [sent] = run_payouts(provider=StripeConnect(http=stripe), run=runs[1]).sent
+    assert sent.pk == pending.pk and sent.provider_reference == "tr_1"
+    assert len(stripe.requests) == 1 and len(stripe.transfers) == 1
+    assert stripe.listed == [{"transfer_group": f"outtake-run-{runs[0]}", "limit": "100"}]
+    assert payable(creator) == 0 and trial_balance() == {"USD": 0}
+
+
+@override_settings(OUTTAKE_STRIPE_SECRET_KEY="sk_test_123")
+def test_the_lookup_pages_through_the_runs_transfers(make_user, people, runs, monkeypatch):
+    creators = [make_user("creator") for _ in range(3)]
+    for i, c in enumerate(creators):
+        give_destination(c.organization, stripe_account=f"acct_{i}")
+    pay(sell(people.buyer, [(c, 2000) for c in creators]), people.reviewer)
+    stripe = FakeStripe(answers=[FakeStripe.LOST] * 3)
+    pending = run_payouts(provider=StripeConnect(http=stripe), run=runs[0]).pending
+    for p in pending:
+        age(p, hours=25)
+    stripe.forget_keys()
+    monkeypatch.setattr(StripeConnect, "PAGE", 1)
     report = run_payouts(provider=StripeConnect(http=stripe), run=runs[1])
-    assert [p.pk for p in report.failed] == [pending.pk]
-    assert report.failed[0].status == Payout.Status.REVERSED
-    note = Notification.objects.get(user=creator, kind="payout.failed")
-    assert "no Stripe connected account on file" in note.body
-    assert payable(creator) == 1700 and len(stripe.requests) == 1
+    made = {t["metadata"]["payout_id"]: t["id"] for t in stripe.transfers}
+    assert {p.provider_reference for p in report.sent} == set(made.values())
+    assert {str(p.pk): p.provider_reference for p in report.sent} == made
+    assert len(stripe.requests) == 3 and len(stripe.transfers) == 3
+    assert any("starting_after" in q for q in stripe.listed)
+
+
+@override_settings(OUTTAKE_STRIPE_SECRET_KEY="sk_test_123")
+def test_a_failed_lookup_keeps_it_pending_and_a_transfer_not_found_is_sent(make_user, people, runs):
+    creator = make_user("creator")
+    give_destination(creator.organization, stripe_account="acct_x")
+    stripe = FakeStripe(answers=[TimeoutError("connect timed out")], lookups=[OSError("reset")])
+    pending = stripe_payout_pending(creator, people.buyer, people.reviewer, runs[0], stripe)
+    age(pending, hours=25)
+    stripe.forget_keys()
+    report = run_payouts(provider=StripeConnect(http=stripe), run=runs[1])
+    assert [p.pk for p in report.pending] == [pending.pk] and not report.failed
+    assert len(stripe.requests) == 1 and not stripe.transfers  # not sent while Stripe is unsure
+    [sent] = run_payouts(provider=StripeConnect(http=stripe), run="later").sent
+    assert sent.pk == pending.pk and len(stripe.listed) == 2
+    assert len(stripe.transfers) == 1 and payable(creator) == 0
     assert trial_balance() == {"USD": 0}

@@ -1,8 +1,10 @@
 import json
 from decimal import Decimal
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import override_settings
 
 from outtake.audit.models import AuditEvent
@@ -31,15 +33,24 @@ def payable(user) -> int:
 class FakeStripe:
     """Answers like Stripe's API and checks each request is what Stripe documents for
     creating a transfer: a form-encoded POST to /v1/transfers with a bearer key and an
-    Idempotency-Key, the same request under the same key every time."""
+    Idempotency-Key, the same request under the same key every time. Like Stripe, it replays
+    the transfer a key made until it forgets its keys (after 24 h or more), and lists the
+    transfers made (GET /v1/transfers, newest first, in pages)."""
 
-    def __init__(self, answers=None, by_destination=None):
+    LOST = "made, reply lost"  # an answer: the transfer is made, the caller times out
+
+    def __init__(self, answers=None, by_destination=None, lookups=None):
         """answers: for the requests in the order they come; by_destination: for requests to
-        one connected account (the order creators are paid in is not the test's to fix)."""
+        one connected account (the order creators are paid in is not the test's to fix);
+        lookups: for the GET requests, in order (none: the transfers made)."""
         self.answers = list(answers or [])
         self.by_destination = {k: list(v) for k, v in (by_destination or {}).items()}
+        self.lookups = list(lookups or [])
         self.requests: list[dict] = []
         self.by_key: dict[str, dict] = {}
+        self.made: dict[str, dict] = {}  # the transfer each remembered key made
+        self.transfers: list[dict] = []  # every transfer made, oldest first
+        self.listed: list[dict] = []  # the query of each GET
 
     def post(self, url, *, body, headers):
         assert url == "https://api.stripe.com/v1/transfers"
@@ -53,13 +64,63 @@ class FakeStripe:
         key = headers["Idempotency-Key"]
         assert self.by_key.setdefault(key, form) == form, "same key, different request"
         self.requests.append(form)
+        if key in self.made:
+            return HttpResponse(200, json.dumps(self.made[key]).encode())
         queue = self.by_destination.get(form["destination"]) or self.answers
         answer = queue.pop(0) if queue else None
         if isinstance(answer, Exception):
             raise answer
+        if answer is not None and answer != self.LOST:
+            return HttpResponse(answer[0], json.dumps(answer[1]).encode())
+        transfer = {
+            "id": f"tr_{len(self.requests)}",
+            "object": "transfer",
+            "amount": int(form["amount"]),
+            "destination": form["destination"],
+            "transfer_group": form.get("transfer_group"),
+            "metadata": {
+                k.removeprefix("metadata[").removesuffix("]"): v
+                for k, v in form.items()
+                if k.startswith("metadata[")
+            },
+        }
+        self.made[key] = transfer
+        self.transfers.append(transfer)
+        if answer == self.LOST:
+            raise TimeoutError("read timed out")
+        return HttpResponse(200, json.dumps(transfer).encode())
+
+    def forget_keys(self) -> None:
+        """What Stripe may do a day after: a key's next use makes a new transfer."""
+        self.by_key.clear()
+        self.made.clear()
+
+    def get(self, url, *, headers):
+        parts = urlsplit(url)
+        assert (
+            f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://api.stripe.com/v1/transfers"
+        )
+        assert headers["Authorization"] == "Bearer sk_test_123"
+        query = {k: v[0] for k, v in parse_qs(parts.query, strict_parsing=True).items()}
+        self.listed.append(query)
+        answer = self.lookups.pop(0) if self.lookups else None
+        if isinstance(answer, Exception):
+            raise answer
         if answer is not None:
             return HttpResponse(answer[0], json.dumps(answer[1]).encode())
-        return HttpResponse(200, json.dumps({"id": f"tr_{len(self.requests)}"}).encode())
+        limit = int(query.get("limit", "10"))
+        assert 1 <= limit <= 100
+        found = [
+            t
+            for t in reversed(self.transfers)
+            if query.get("transfer_group") in (None, t["transfer_group"])
+        ]
+        if "starting_after" in query:
+            ids = [t["id"] for t in found]
+            found = found[ids.index(query["starting_after"]) + 1 :]
+        page = found[:limit]
+        body = {"object": "list", "data": page, "has_more": len(found) > limit}
+        return HttpResponse(200, json.dumps(body).encode())
 
 
 def test_csv_run_pays_balances_over_the_minimum(people):
@@ -214,10 +275,13 @@ def test_provider_fees_are_an_expense(people):
         def cannot_pay(self, destination):
             return ""
 
+        def snapshot(self, destination):
+            return {}
+
         def begin(self, run):
             pass
 
-        def send(self, payout, destination):
+        def send(self, payout):
             return PayoutResult(reference="x", fee_minor=25)
 
         def finish(self, run):
@@ -257,3 +321,68 @@ def test_concurrent_runs_pay_each_creator_once(people, same_run):
     assert Payout.objects.count() == 2
     assert payable(c1) == payable(c2) == 0
     assert trial_balance() == {"USD": 0}
+
+
+def test_the_bank_account_kept_on_a_payout_is_encrypted_and_never_shown(people, client):
+    creator = people.creators[0]
+    pay(sell(people.buyer, [(creator, 2000)]), people.reviewer)
+    [payout] = run_payouts().sent
+    number = creator.organization.payout_destination.bank_account
+    assert payout.bank_account == number
+    assert number in get_store().get_bytes(payout.provider_reference.split(":")[0]).decode()
+    with connection.cursor() as cur:
+        cur.execute("SELECT bank_account FROM ledger_payout WHERE id = %s", [payout.pk])
+        (raw,) = cur.fetchone()
+    assert raw.startswith("gAAAA") and number[-4:] not in raw
+    client.force_login(people.reviewer)
+    page = client.get(f"/admin/ledger/payout/{payout.pk}/change/")
+    assert page.status_code == 200 and number not in page.content.decode()
+
+
+class Unanswered:
+    """A provider that never answers: what it reserves stays pending, kept nowhere."""
+
+    name = "csv"
+
+    def cannot_pay(self, destination):
+        return ""
+
+    def snapshot(self, destination):
+        return {}
+
+    def begin(self, run):
+        pass
+
+    def send(self, payout):
+        raise PayoutFailed("no answer", definite=False)
+
+    def finish(self, run):
+        return ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_the_current_destination_on_pending_payouts(people, make_user):
+    bank, stripe = people.creators[0], make_user("creator")
+    give_destination(stripe.organization, stripe_account="acct_x")
+    pay(sell(people.buyer, [(bank, 2000), (stripe, 2000)]), people.reviewer)
+    run_payouts(provider=Unanswered(), run="r1")  # two payouts reserved before 0014
+    Payout.objects.filter(creator=stripe.organization).update(provider="stripe")
+    before = ("ledger", "0013_card_checkout_amount")
+    after = ("ledger", "0014_payout_destination_snapshot")
+    MigrationExecutor(connection).migrate([before])
+    executor = MigrationExecutor(connection)
+    executor.migrate([after])
+    # Read as the model stood after the migration: later ones may add columns.
+    then = executor.loader.project_state([after]).apps.get_model("ledger", "Payout")
+    by_bank = then.objects.get(creator_id=bank.organization_id)
+    by_stripe = then.objects.get(creator_id=stripe.organization_id)
+    assert (by_bank.payee, by_bank.bank_account, by_bank.bank_code, by_bank.stripe_account) == (
+        bank.organization.name,
+        "DE89370400440532013000",
+        "COBADEFFXXX",
+        "",
+    )
+    assert (by_stripe.stripe_account, by_stripe.bank_account) == ("acct_x", "")
+    MigrationExecutor(connection).migrate(
+        [k for k in MigrationExecutor(connection).loader.graph.leaf_nodes() if k[0] == "ledger"]
+    )

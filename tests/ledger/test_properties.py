@@ -90,10 +90,13 @@ class Flaky:
     def cannot_pay(self, destination) -> str:
         return ""
 
+    def snapshot(self, destination) -> dict[str, str]:
+        return {}
+
     def begin(self, run: str) -> None:
         pass
 
-    def send(self, payout, destination) -> PayoutResult:
+    def send(self, payout) -> PayoutResult:
         outcome = self.outcomes.pop(0) if self.outcomes else "sent"
         if outcome == "refused":
             raise PayoutFailed("account closed")

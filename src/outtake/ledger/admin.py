@@ -319,6 +319,7 @@ class PayoutAdmin(ReadOnlyAdmin):
         "error",
     )
     list_filter = ("status", "provider")
+    exclude = ("bank_account",)  # the number it is paid to, as on the destination: never shown
     change_list_template = "ledger/admin_payout_changelist.html"
 
     def get_urls(self):

@@ -263,6 +263,13 @@ class Payout(models.Model):
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     provider_reference = models.CharField(max_length=200, blank=True)
+    # Where it is paid, copied from the creator's PayoutDestination when it is reserved (what
+    # its provider needs): every attempt pays there, whatever the creator changes meanwhile.
+    payee = models.CharField(max_length=200, blank=True)
+    # Encrypted at rest like the destination's; max_length is the plain number's.
+    bank_account = EncryptedTextField(max_length=64, blank=True)
+    bank_code = models.CharField(max_length=32, blank=True)
+    stripe_account = models.CharField(max_length=64, blank=True)
     # The bank file its line is written to (CSV provider), recorded before the line is: a run
     # that crashes after writing it finds the line there instead of writing it twice.
     bank_file = models.ForeignKey(

@@ -4,9 +4,11 @@ PayoutProvider (a CSV bank file by default, or Stripe Connect transfers).
 A payout is posted before the provider is called, so a crash never loses track of money in
 flight, and marked sent only once the provider has it (a transfer made, or its line in a bank
 file that exists): a run that stops half-way leaves the rest pending for the next run. A
+payout keeps the destination it was reserved for, and every attempt pays that one. A
 provider's definite refusal is reversed (the balance returns, the creator is told why, the
 next run retries); an ambiguous failure (timeout, 5xx) stays pending and is retried with the
-same idempotency key, so the provider never pays it twice.
+same idempotency key, so the provider never pays it twice. Runs may overlap: each claims a
+pending payout (locked, re-read) before sending it, and only one marks it sent.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
 from urllib.parse import urlencode
@@ -29,18 +32,20 @@ from outtake.core.money import Money
 from outtake.ledger import chart
 from outtake.ledger.models import Account, BankFile, Payout, PayoutDestination, TaxProfile
 from outtake.ledger.services import Line, balance, lock, post, recover_clawback, reverse
-from outtake.notices.services import notify_org
+from outtake.notices.services import notify_org, notify_reviewers
 from outtake.storage import get_store
 
 log = logging.getLogger("outtake.ledger.payouts")
 
 
 class PayoutFailed(Exception):
-    """The provider did not pay. definite=False means it may have: retry with the same key."""
+    """The provider did not pay. definite=False means it may have: retry with the same key.
+    needs_review: a retry cannot succeed until a reviewer acts (reviewers are told)."""
 
-    def __init__(self, reason: str, *, definite: bool = True) -> None:
+    def __init__(self, reason: str, *, definite: bool = True, needs_review: bool = False) -> None:
         super().__init__(reason)
         self.definite = definite
+        self.needs_review = needs_review
 
 
 @dataclass(frozen=True)
@@ -56,13 +61,17 @@ class PayoutProvider(Protocol):
         """Why this creator cannot be paid this way ("" when they can)."""
         ...
 
+    def snapshot(self, destination: PayoutDestination) -> dict[str, str]:
+        """The Payout fields this provider pays to, copied from the destination when the
+        payout is reserved."""
+        ...
+
     def begin(self, run: str) -> None:
         """Called once before a run sends anything."""
         ...
 
-    def send(self, payout: Payout, destination: PayoutDestination | None) -> PayoutResult:
-        """Pay it, or raise PayoutFailed (a destination that cannot be paid is a definite
-        failure: a pending payout's creator may have removed theirs since)."""
+    def send(self, payout: Payout) -> PayoutResult:
+        """Pay it to the destination kept on it, or raise PayoutFailed."""
         ...
 
     def finish(self, run: str) -> str:
@@ -77,7 +86,8 @@ class CsvBankFile:
     the file, then its row is added (the whole file replaced in one put) before it is marked
     sent. A run that crashes in between leaves a pending payout whose row the next run finds
     in that file, so it is marked sent, never written twice; one whose row is missing is
-    written to the next run's file.
+    written to the next run's file. Both steps lock the payout, and a run writes the row
+    only while the payout still records its file: of two overlapping runs, one writes it.
     """
 
     name = "csv"
@@ -92,40 +102,69 @@ class CsvBankFile:
             return "no bank account on file"
         return ""
 
+    def snapshot(self, destination: PayoutDestination) -> dict[str, str]:
+        return {
+            "payee": destination.holder_name or destination.organization.name,
+            "bank_account": destination.bank_account,
+            "bank_code": destination.bank_code,
+        }
+
     def begin(self, run: str) -> None:
         self.key = f"payouts/{run}.csv"
 
-    def send(self, payout: Payout, destination: PayoutDestination | None) -> PayoutResult:
-        reference = f"Outtake payout {payout.pk}"
-        earlier = payout.bank_file
-        if earlier is not None and str(payout.pk) in (r[0] for r in _rows(earlier.key)):
-            return PayoutResult(reference=f"{earlier.key}: {reference}")
-        reason = self.cannot_pay(destination)
-        if reason:
-            raise PayoutFailed(reason)
-        net = Money(payout.net_minor, payout.currency)
-        row = [
-            str(payout.pk),
-            destination.holder_name or payout.creator.name,
-            destination.bank_account,
-            destination.bank_code,
-            f"{net.to_decimal()}",
-            payout.currency,
-            reference,
-        ]
-        bank_file, _ = BankFile.objects.get_or_create(key=self.key, defaults={"run": payout.run})
-        Payout.objects.filter(pk=payout.pk).update(bank_file=bank_file)
+    def send(self, payout: Payout) -> PayoutResult:
+        with transaction.atomic():
+            payout = Payout.objects.select_for_update().get(pk=payout.pk)
+            written = self._written(payout)
+            if written:
+                return written
+            if payout.status != Payout.Status.PENDING:  # an overlapping run reversed it
+                raise PayoutFailed(f"payout {payout.pk} is {payout.status}")
+            if not payout.bank_account:
+                raise PayoutFailed("no bank account was recorded for this payout")
+            bank_file, _ = BankFile.objects.get_or_create(
+                key=self.key, defaults={"run": payout.run}
+            )
+            payout.bank_file = bank_file
+            payout.save(update_fields=["bank_file"])
         # A failed write raises and stops the run: the payout stays pending, and the next run
         # writes its row again, since the file does not hold it.
         with transaction.atomic():
             BankFile.objects.select_for_update().get(pk=bank_file.pk)  # one writer at a time
+            payout = Payout.objects.select_for_update().get(pk=payout.pk)
+            if payout.bank_file_id != bank_file.pk:  # an overlapping run took it over since
+                written = self._written(payout)
+                if written:
+                    return written
+                raise PayoutFailed("another payout run is writing it", definite=False)
+            net = Money(payout.net_minor, payout.currency)
+            row = [
+                str(payout.pk),
+                payout.payee,
+                payout.bank_account,
+                payout.bank_code,
+                f"{net.to_decimal()}",
+                payout.currency,
+                self._reference(payout),
+            ]
             out = io.StringIO()
             writer = csv.writer(out)
             writer.writerow(self.COLUMNS)
             writer.writerows([*_rows(self.key), row])
             get_store().put_bytes(self.key, out.getvalue().encode())
         self.written = True
-        return PayoutResult(reference=f"{self.key}: {reference}")
+        return PayoutResult(reference=f"{self.key}: {self._reference(payout)}")
+
+    @staticmethod
+    def _reference(payout: Payout) -> str:
+        return f"Outtake payout {payout.pk}"
+
+    def _written(self, payout: Payout) -> PayoutResult | None:
+        """The result of an earlier write of its row, when the file it records holds it."""
+        earlier = payout.bank_file
+        if earlier is not None and str(payout.pk) in (r[0] for r in _rows(earlier.key)):
+            return PayoutResult(reference=f"{earlier.key}: {self._reference(payout)}")
+        return None
 
     def finish(self, run: str) -> str:
         return self.key if self.written else ""
@@ -149,6 +188,8 @@ class HttpResponse:
 class HttpClient(Protocol):
     def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> HttpResponse: ...
 
+    def get(self, url: str, *, headers: dict[str, str]) -> HttpResponse: ...
+
 
 class RequestsClient:
     def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> HttpResponse:
@@ -157,12 +198,25 @@ class RequestsClient:
         r = requests.post(url, data=body, headers=headers, timeout=30)
         return HttpResponse(r.status_code, r.content)
 
+    def get(self, url: str, *, headers: dict[str, str]) -> HttpResponse:
+        import requests
+
+        r = requests.get(url, headers=headers, timeout=30)
+        return HttpResponse(r.status_code, r.content)
+
 
 class StripeConnect:
-    """Stripe Connect transfers to each creator's connected account (POST /v1/transfers)."""
+    """Stripe Connect transfers to each creator's connected account (POST /v1/transfers).
+
+    Stripe keeps an idempotency key's answer for at least 24 hours, then may forget it: a
+    payout pending for longer is first looked for among its run's transfers, and marked sent
+    if an earlier attempt made it, so the same key never makes a second transfer.
+    """
 
     name = "stripe"
     TRANSFERS = "https://api.stripe.com/v1/transfers"
+    KEYS_KEPT = timedelta(hours=24)
+    PAGE = 100  # transfers per list request, Stripe's most
 
     def __init__(self, http: HttpClient | None = None, api_key: str | None = None) -> None:
         self.http = http or RequestsClient()
@@ -175,26 +229,44 @@ class StripeConnect:
             return "no Stripe connected account on file"
         return ""
 
+    def snapshot(self, destination: PayoutDestination) -> dict[str, str]:
+        return {"stripe_account": destination.stripe_account}
+
     def begin(self, run: str) -> None:
         pass
 
-    def send(self, payout: Payout, destination: PayoutDestination | None) -> PayoutResult:
-        reason = self.cannot_pay(destination)
-        if reason:
-            raise PayoutFailed(reason)
+    def send(self, payout: Payout) -> PayoutResult:
+        # An earlier attempt may have paid it: a missing key or account keeps it pending.
+        if not self.api_key:
+            raise PayoutFailed(
+                "Stripe is not configured (OUTTAKE_STRIPE_SECRET_KEY)",
+                definite=False,
+                needs_review=True,
+            )
+        if not payout.stripe_account.startswith("acct_"):
+            raise PayoutFailed(
+                "no Stripe connected account was recorded for this payout",
+                definite=False,
+                needs_review=True,
+            )
+        # created_at is no later than the first attempt: aged by it, no forgotten key is missed.
+        if timezone.now() - payout.created_at > self.KEYS_KEPT:
+            made = self._transfer_made(payout)
+            if made:
+                return PayoutResult(reference=made)
         body = urlencode(
             {
                 "amount": str(payout.net_minor),
                 "currency": payout.currency.lower(),
-                "destination": destination.stripe_account,
-                "transfer_group": f"outtake-run-{payout.run}",
+                "destination": payout.stripe_account,
+                "transfer_group": self._group(payout),
                 "description": f"Outtake payout {payout.pk}",
                 "metadata[payout_id]": str(payout.pk),
                 "metadata[creator]": payout.creator.pseudonym,
             }
         ).encode()
         headers = {
-            "Authorization": f"Bearer {self.api_key}",
+            **self._auth(),
             "Content-Type": "application/x-www-form-urlencoded",
             "Idempotency-Key": payout.idempotency_key,
         }
@@ -202,20 +274,67 @@ class StripeConnect:
             response = self.http.post(self.TRANSFERS, body=body, headers=headers)
         except OSError as exc:  # the request may have reached Stripe: retry with the same key
             raise PayoutFailed(f"Stripe unreachable: {exc}", definite=False) from exc
-        try:
-            data = json.loads(response.body or b"{}")
-        except ValueError:
-            data = {}
+        data = _json(response)
         if 200 <= response.status < 300 and data.get("id"):
             return PayoutResult(reference=data["id"])
-        message = (data.get("error") or {}).get("message") or f"HTTP {response.status}"
-        # 409 (idempotency conflict), 429 and 5xx may be retried with the same key;
-        # other 4xx are refusals that a retry with the same request will not change.
+        error = data.get("error") or {}
+        message = error.get("message") or f"HTTP {response.status}"
+        # An idempotency_error means Stripe holds another request under this key, which may
+        # have made the transfer; 409 (a request with this key in flight), 429 and 5xx may be
+        # retried with the same key. Other 4xx are refusals a retry will not change.
+        unsure = error.get("type") == "idempotency_error"
         definite = 400 <= response.status < 500 and response.status not in (409, 429)
-        raise PayoutFailed(f"Stripe: {message}", definite=definite)
+        raise PayoutFailed(
+            f"Stripe: {message}", definite=definite and not unsure, needs_review=unsure
+        )
+
+    def _transfer_made(self, payout: Payout) -> str:
+        """The id of the transfer an earlier attempt made for this payout ("" if none), from
+        its run's transfer group; PayoutFailed (not definite) when Stripe cannot say."""
+        query = {"transfer_group": self._group(payout), "limit": str(self.PAGE)}
+        while True:
+            try:
+                response = self.http.get(
+                    f"{self.TRANSFERS}?{urlencode(query)}", headers=self._auth()
+                )
+            except OSError as exc:
+                raise PayoutFailed(
+                    f"Stripe unreachable looking for an earlier transfer: {exc}", definite=False
+                ) from exc
+            data = _json(response)
+            if not 200 <= response.status < 300:
+                message = (data.get("error") or {}).get("message") or f"HTTP {response.status}"
+                raise PayoutFailed(
+                    f"Stripe: looking for an earlier transfer: {message}",
+                    definite=False,
+                    needs_review=response.status < 500 and response.status != 429,
+                )
+            transfers = data.get("data") or []
+            for transfer in transfers:
+                ours = (transfer.get("metadata") or {}).get("payout_id") == str(payout.pk)
+                if ours and transfer.get("destination") == payout.stripe_account:
+                    return transfer["id"]
+            if not (data.get("has_more") and transfers):
+                return ""
+            query["starting_after"] = transfers[-1]["id"]
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    @staticmethod
+    def _group(payout: Payout) -> str:
+        return f"outtake-run-{payout.run}"
 
     def finish(self, run: str) -> str:
         return ""
+
+
+def _json(response: HttpResponse) -> dict:
+    try:
+        data = json.loads(response.body or b"{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 PROVIDERS: dict[str, type] = {CsvBankFile.name: CsvBankFile, StripeConnect.name: StripeConnect}
@@ -274,9 +393,7 @@ def run_payouts(
     run = run or timezone.now().strftime("%Y%m%dT%H%M%S.%f")
     report = PayoutRunReport(run=run, provider=provider.name)
     provider.begin(run)
-    for payout in Payout.objects.filter(
-        status=Payout.Status.PENDING, provider=provider.name
-    ).select_related("creator", "bank_file"):
+    for payout in Payout.objects.filter(status=Payout.Status.PENDING, provider=provider.name):
         _send(provider, payout, report)
     for account in _candidates():
         payout = _reserve(account, run, provider, report)
@@ -374,79 +491,131 @@ def _reserve(account: Account, run: str, provider: PayoutProvider, report) -> Pa
                 withholding_rate=rate,
                 currency=currency,
                 entry=entry,
+                **provider.snapshot(destination),
             )
     except IntegrityError:  # this run already paid this creator (a concurrent or repeated run)
         return None
     return payout
 
 
+def _claim(payout: Payout) -> Payout | None:
+    """The payout locked and read afresh while it is still pending (inside the caller's
+    transaction); None once a run that overlaps this one has sent or reversed it."""
+    return (
+        Payout.objects.select_for_update()
+        .filter(pk=payout.pk, status=Payout.Status.PENDING)
+        .first()
+    )
+
+
 def _send(provider: PayoutProvider, payout: Payout, report: PayoutRunReport) -> None:
-    destination = PayoutDestination.objects.filter(organization=payout.creator).first()
-    try:
-        result = provider.send(payout, destination)
-    except PayoutFailed as exc:
-        if exc.definite:
-            report.failed.append(_reverse(payout, str(exc)))
-        else:
-            log.warning("payout %s pending: %s", payout.pk, exc)
-            payout.error = str(exc)[:300]
-            payout.save(update_fields=["error"])
-            report.pending.append(payout)
-        return
-    currency = payout.currency
     with transaction.atomic():
-        payout.status, payout.sent_at = Payout.Status.SENT, timezone.now()
-        payout.provider_reference, payout.fee_minor, payout.error = (
-            result.reference[:200],
-            result.fee_minor,
-            "",
-        )
-        payout.save()
-        if result.fee_minor:
-            fee = Money(result.fee_minor, currency)
-            post(
-                "payout.fee",
-                f"{provider.name} fee for payout {payout.pk}",
-                [Line(chart.payout_fees(currency), fee), Line(chart.cash(currency), -fee)],
-                idempotency_key=f"payout-fee:{payout.pk}",
-            )
-        record(
-            "payout.sent",
-            org=payout.creator,
-            subject=payout,
-            data={
-                "run": payout.run,
-                "gross_minor": payout.gross_minor,
-                "withholding_minor": payout.withholding_minor,
-                "net_minor": payout.net_minor,
-                "currency": currency,
-                "provider": provider.name,
-                "reference": payout.provider_reference,
-            },
-        )
-        gross = Money(payout.gross_minor, currency)
-        withheld = Money(payout.withholding_minor, currency)
-        notify_org(
-            payout.creator,
-            "payout.sent",
-            f"Payout sent: {gross - withheld}",
-            f"Your payable balance of {gross} was paid out"
-            + (
-                f", less {withheld} tax withheld at {payout.withholding_rate:.2%}"
-                if withheld.minor
-                else ""
-            )
-            + f". Reference: {payout.provider_reference}.",
-            "/earnings/",
-        )
-    report.sent.append(payout)
+        payout = _claim(payout)
+    if payout is None:
+        return
+    try:
+        result = provider.send(payout)
+    except PayoutFailed as exc:
+        outcome = _reverse(payout, str(exc)) if exc.definite else _keep_pending(payout, exc)
+        if outcome is not None:
+            (report.failed if exc.definite else report.pending).append(outcome)
+        return
+    sent = _mark_sent(provider, payout, result)
+    if sent is not None:
+        report.sent.append(sent)
 
 
 @transaction.atomic
-def _reverse(payout: Payout, reason: str) -> Payout:
-    payout = Payout.objects.select_for_update().get(pk=payout.pk)
-    if payout.status != Payout.Status.PENDING:
-        return payout
+def _mark_sent(provider: PayoutProvider, payout: Payout, result: PayoutResult) -> Payout | None:
+    """Record that the provider has it; None when an overlapping run recorded it first."""
+    payout = _claim(payout)
+    if payout is None:
+        return None
+    currency = payout.currency
+    payout.status, payout.sent_at = Payout.Status.SENT, timezone.now()
+    payout.provider_reference, payout.fee_minor, payout.error = (
+        result.reference[:200],
+        result.fee_minor,
+        "",
+    )
+    payout.save()
+    if result.fee_minor:
+        fee = Money(result.fee_minor, currency)
+        post(
+            "payout.fee",
+            f"{provider.name} fee for payout {payout.pk}",
+            [Line(chart.payout_fees(currency), fee), Line(chart.cash(currency), -fee)],
+            idempotency_key=f"payout-fee:{payout.pk}",
+        )
+    record(
+        "payout.sent",
+        org=payout.creator,
+        subject=payout,
+        data={
+            "run": payout.run,
+            "gross_minor": payout.gross_minor,
+            "withholding_minor": payout.withholding_minor,
+            "net_minor": payout.net_minor,
+            "currency": currency,
+            "provider": provider.name,
+            "reference": payout.provider_reference,
+        },
+    )
+    gross = Money(payout.gross_minor, currency)
+    withheld = Money(payout.withholding_minor, currency)
+    notify_org(
+        payout.creator,
+        "payout.sent",
+        f"Payout sent: {gross - withheld}",
+        f"Your payable balance of {gross} was paid out"
+        + (
+            f", less {withheld} tax withheld at {payout.withholding_rate:.2%}"
+            if withheld.minor
+            else ""
+        )
+        + f". Reference: {payout.provider_reference}.",
+        "/earnings/",
+    )
+    return payout
+
+
+@transaction.atomic
+def _keep_pending(payout: Payout, exc: PayoutFailed) -> Payout | None:
+    """The outcome is unknown: it stays pending for the next run. Reviewers are told once
+    per reason when it needs them; None when an overlapping run has finished it."""
+    payout = _claim(payout)
+    if payout is None:
+        return None
+    reason = str(exc)[:300]
+    log.warning("payout %s pending: %s", payout.pk, reason)
+    tell = exc.needs_review and payout.error != reason
+    payout.error = reason
+    payout.save(update_fields=["error"])
+    if tell:
+        record(
+            "payout.held",
+            org=payout.creator,
+            subject=payout,
+            data={"run": payout.run, "gross_minor": payout.gross_minor, "reason": reason},
+        )
+        notify_reviewers(
+            "payout.held",
+            f"Payout {payout.pk} to {payout.creator.pseudonym} is held: {reason}",
+            f"An earlier attempt may have paid {payout.net}, so it is neither reversed nor "
+            "sent again to another destination. It stays pending and is retried each run; "
+            "fix the cause, or check with the provider whether it was paid.",
+            f"/admin/ledger/payout/{payout.pk}/change/",
+        )
+    return payout
+
+
+@transaction.atomic
+def _reverse(payout: Payout, reason: str) -> Payout | None:
+    """The provider refused it: the balance returns and the creator is told; None when an
+    overlapping run has finished it."""
+    payout = _claim(payout)
+    if payout is None:
+        return None
     payout.reversal = reverse(payout.entry, f"Payout {payout.pk} failed: {reason}"[:300])
     payout.status, payout.error = Payout.Status.REVERSED, reason[:300]
     payout.save(update_fields=["reversal", "status", "error"])
