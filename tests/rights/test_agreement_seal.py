@@ -87,3 +87,31 @@ def test_only_a_new_agreement_template_asks_creators_again(make_user, monkeypatc
     assert not services.needs_agreement(creator)
     monkeypatch.setattr(contract, "AGREEMENT_TEMPLATE", "v99")
     assert services.needs_agreement(creator)
+
+
+def test_sealing_holds_no_transaction_and_the_first_to_store_wins(make_user, monkeypatch):
+    from django.db import connection
+
+    from outtake.provenance import pdfseal
+
+    creator = make_user("creator", agreement=False)
+    accepted = services.accept_creator_agreement(creator)  # not committed: the job has not run
+    outside = len(connection.atomic_blocks)  # the test's own
+    real_seal = pdfseal.seal_pdf
+    depths, meanwhile = [], []
+
+    def sealing(pdf, pki, *, reason):
+        depths.append(len(connection.atomic_blocks))
+        sealed = real_seal(pdf, pki, reason=reason)
+        if not meanwhile:  # another request seals the same agreement and stores it first
+            meanwhile.append(None)
+            meanwhile.append(services.seal_agreement(accepted.pk))
+        return sealed
+
+    monkeypatch.setattr(pdfseal, "seal_pdf", sealing)
+    pdf = services.agreement_pdf(accepted)
+
+    assert depths == [outside] * 2  # rendering and sealing ran in no transaction
+    assert pdf == meanwhile[1] == get_store().get_bytes(accepted.document_key)
+    [sealed] = AuditEvent.objects.filter(kind="account.agreement_sealed")
+    assert sealed.data["sealed_sha256"] == hashlib.sha256(pdf).hexdigest()

@@ -108,3 +108,37 @@ def test_the_odrl_creators_get_names_the_assignee_as_shown(sold, client):
     assert client.get(f"/licenses/{lic.id}/odrl.json").json()["assignee"]["vcard:fn"] == (
         "an AI lab"
     )
+
+
+def test_sealing_holds_no_transaction_and_the_first_to_store_wins(sold, monkeypatch):
+    from django.db import connection
+
+    from outtake.rights import contracts
+    from outtake.storage import get_store
+
+    lic, _, _ = sold
+    outside = len(connection.atomic_blocks)  # the test's own
+    real_seal = contracts.seal_pdf
+    depths, meanwhile = [], []
+
+    def sealing(pdf, pki, *, reason):
+        depths.append(len(connection.atomic_blocks))
+        sealed = real_seal(pdf, pki, reason=reason)
+        if not meanwhile:  # another request makes the same documents and stores them first
+            meanwhile.append(None)
+            meanwhile.append(contracts.creators_copy_pdf(lic.contract))
+        return sealed
+
+    monkeypatch.setattr(contracts, "seal_pdf", sealing)
+    copy = contracts.creators_copy_pdf(lic.contract)
+
+    # Rendering and sealing (the original, then the copy, each twice) ran in no transaction.
+    assert depths == [outside] * 4
+    assert copy == meanwhile[1]  # the loser's work is dropped, not stored over the winner's
+    lic.contract.refresh_from_db()
+    original = get_store().get_bytes(lic.contract.sealed_key)
+    assert hashlib.sha256(original).hexdigest() == lic.contract.sealed_sha256
+    [sealed] = AuditEvent.objects.filter(kind="license.contract_sealed")
+    assert sealed.data["sealed_sha256"] == lic.contract.sealed_sha256
+    [made] = AuditEvent.objects.filter(kind="license.creators_copy_sealed")
+    assert made.data["copy_sha256"] == hashlib.sha256(copy).hexdigest()

@@ -327,20 +327,22 @@ def accept_creator_agreement(user: User, statements: list[str] | None = None) ->
     return attestation
 
 
-@transaction.atomic
 def seal_agreement(attestation_id: int) -> bytes:
     """Render an accepted agreement from its data, seal it with Outtake's platform seal (the
     reason names the accepted data's SHA-256) and store it at its key: once, then the stored
-    bytes every time."""
+    bytes every time.
+
+    Rendering and sealing take seconds, so they run outside any transaction (on SQLite a write
+    transaction locks the whole database); only storing takes the row's lock. Two sealers at
+    once both render, and the first to store wins."""
     from outtake.provenance.contract import CreatorAgreement
     from outtake.provenance.documents import render_agreement_pdf
     from outtake.provenance.pdfseal import seal_pdf
     from outtake.storage import get_store
 
-    attestation = Attestation.objects.select_for_update().get(pk=attestation_id)
-    store = get_store()
+    attestation = Attestation.objects.get(pk=attestation_id)
     try:
-        return store.get_bytes(attestation.document_key)
+        return get_store().get_bytes(attestation.document_key)
     except FileNotFoundError:
         if attestation.document is None:  # sealed at acceptance, before the data was kept
             raise
@@ -353,13 +355,26 @@ def seal_agreement(attestation_id: int) -> bytes:
         reason=f"Creator agreement {doc.agreement_id} accepted; "
         f"data SHA-256 {attestation.data_sha256}; document SHA-256 {digest}",
     )
+    return _store_agreement(attestation_id, doc.agreement_id, digest, sealed)
+
+
+@transaction.atomic
+def _store_agreement(attestation_id: int, agreement_id: str, digest: str, sealed: bytes) -> bytes:
+    from outtake.storage import get_store
+
+    attestation = Attestation.objects.select_for_update().get(pk=attestation_id)
+    store = get_store()
+    try:
+        return store.get_bytes(attestation.document_key)
+    except FileNotFoundError:
+        pass
     store.put_bytes(attestation.document_key, sealed)
     record(
         "account.agreement_sealed",
         org=attestation.organization,
         subject=attestation,
         data={
-            "agreement": doc.agreement_id,
+            "agreement": agreement_id,
             "data_sha256": attestation.data_sha256,
             "document_sha256": digest,
             "sealed_sha256": hashlib.sha256(sealed).hexdigest(),

@@ -157,10 +157,13 @@ def issue_contract(license: License, user, *, via: str) -> LicenseContract:
     return contract
 
 
-@transaction.atomic
 def seal_contract(contract_id: int) -> LicenseContract:
-    """Render the accepted data to PDF, seal it with Outtake's platform seal, store it (once)."""
-    contract = LicenseContract.objects.select_for_update().get(pk=contract_id)
+    """Render the accepted data to PDF, seal it with Outtake's platform seal, store it (once).
+
+    Rendering and sealing take seconds, so they run outside any transaction (on SQLite a write
+    transaction locks the whole database); only storing takes the row's lock. Two sealers at
+    once both render, and the first to store wins."""
+    contract = LicenseContract.objects.get(pk=contract_id)
     if contract.sealed_key:
         return contract
     pdf = render_license_pdf(document_from(contract.document))
@@ -170,6 +173,14 @@ def seal_contract(contract_id: int) -> LicenseContract:
         settings.OUTTAKE_PKI_DIR,
         reason=f"Dataset license {contract.license_id} accepted; document SHA-256 {digest}",
     )
+    return _store_seal(contract_id, digest, sealed)
+
+
+@transaction.atomic
+def _store_seal(contract_id: int, digest: str, sealed: bytes) -> LicenseContract:
+    contract = LicenseContract.objects.select_for_update().get(pk=contract_id)
+    if contract.sealed_key:
+        return contract
     key = f"contracts/licenses/{contract.license_id}/sealed.pdf"
     get_store().put_bytes(key, sealed)
     contract.document_sha256, contract.sealed_key = digest, key
@@ -250,21 +261,27 @@ def odrl_policy_for(user, contract: LicenseContract) -> dict[str, Any]:
     return policy
 
 
-@transaction.atomic
+def _creators_copy_key(contract: LicenseContract) -> str:
+    return f"contracts/licenses/{contract.license_id}/creators_copy.pdf"
+
+
+def _stored(key: str) -> bytes | None:
+    try:
+        return get_store().get_bytes(key)
+    except FileNotFoundError:
+        return None
+
+
 def creators_copy_pdf(contract: LicenseContract) -> bytes:
     """The creators' copy of a license whose buyer asked to be shown to creators as "an AI lab".
     A sealed PDF cannot be edited, so the same document is rendered with the buyer named as
     shown, saying whose copy it is and the SHA-256 of the sealed original, and sealed with
-    Outtake's seal like the original; made once, then read from storage."""
-    contract = LicenseContract.objects.select_for_update().get(pk=contract.pk)
-    if not contract.sealed_key:
-        contract = seal_contract(contract.pk)
-    key = f"contracts/licenses/{contract.license_id}/creators_copy.pdf"
-    store = get_store()
-    try:
-        return store.get_bytes(key)
-    except FileNotFoundError:
-        pass
+    Outtake's seal like the original; made once (outside any transaction, as seal_contract),
+    then read from storage."""
+    stored = _stored(_creators_copy_key(contract))
+    if stored is not None:
+        return stored
+    contract = seal_contract(contract.pk)
     pdf = render_creators_copy_pdf(
         _as_shown_to_creators(contract), sealed_sha256=contract.sealed_sha256
     )
@@ -274,14 +291,24 @@ def creators_copy_pdf(contract: LicenseContract) -> bytes:
         reason=f"Creators' copy of dataset license {contract.license_id}; "
         f"sealed original SHA-256 {contract.sealed_sha256}",
     )
-    store.put_bytes(key, sealed)
+    return _store_creators_copy(contract, _sha256(pdf), sealed)
+
+
+@transaction.atomic
+def _store_creators_copy(contract: LicenseContract, digest: str, sealed: bytes) -> bytes:
+    LicenseContract.objects.select_for_update().get(pk=contract.pk)  # one writer at a time
+    key = _creators_copy_key(contract)
+    stored = _stored(key)
+    if stored is not None:
+        return stored
+    get_store().put_bytes(key, sealed)
     record(
         "license.creators_copy_sealed",
         org=contract.license.buyer,
         subject=contract.license,
         data={
             "sealed_sha256": contract.sealed_sha256,
-            "document_sha256": _sha256(pdf),
+            "document_sha256": digest,
             "copy_sha256": _sha256(sealed),
         },
     )
