@@ -18,7 +18,7 @@ from outtake.market.services import (
     create_request,
 )
 from outtake.notices.models import Notification
-from outtake.rights import claims
+from outtake.rights import claims, contracts
 from outtake.rights.models import RemovalRequest, RevocationNotice
 from outtake.rights.services import set_terms
 from tests.factories import ready_clip
@@ -59,7 +59,7 @@ def test_a_rights_claim_pauses_sales_until_resolved(
     assert {m.to[0] for m in mail.outbox} >= {"sam@example.net"}
 
 
-def test_revocation_reaches_the_buyer_who_acknowledges(make_user, client):
+def test_revocation_reaches_the_buyer_who_acknowledges(make_user, client, monkeypatch):
     creator, buyer = make_user("creator"), make_user("buyer")
     clip = ready_clip(creator)
     set_terms(creator, {"training_stop_notice_days": 30})
@@ -101,6 +101,12 @@ def test_revocation_reaches_the_buyer_who_acknowledges(make_user, client):
     ).json()
     assert mine["acknowledged_by"] == buyer.email  # the licensee sees which of its people
     assert Notification.objects.filter(user=creator, kind="revocation.acknowledged").exists()
+    # One rule says who reads a license as its licensee, for its contract and its notices alike.
+    monkeypatch.setattr(contracts, "reads_as_licensee", lambda user, license: user.is_creator)
+    [seen] = client.get(
+        "/api/revocation-notices", HTTP_AUTHORIZATION=f"Bearer {creator.raw_token}"
+    ).json()
+    assert seen["acknowledged_by"] == buyer.email
 
 
 def second_clip(clip):

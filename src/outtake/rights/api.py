@@ -115,7 +115,7 @@ class ContractOut(Schema):
     def of(c, viewer) -> "ContractOut":
         # The account that accepted is the licensee's business; creators see the licensee as
         # it chose to be shown to them.
-        licensee = contracts.reads_as_licensee(viewer, c)
+        licensee = contracts.reads_as_licensee(viewer, c.license)
         return ContractOut(
             license_id=c.license_id,
             template_version=c.template_version,
@@ -400,7 +400,7 @@ def _notice_out(n, viewer) -> NoticeOut:
     """Creators see the licensee as it chose to be shown to them, not who acknowledged."""
     by = None
     if n.acknowledged_by is not None:
-        licensee = viewer.is_reviewer or viewer.organization_id == n.license.buyer_id
+        licensee = contracts.reads_as_licensee(viewer, n.license)
         by = n.acknowledged_by.email if licensee else n.license.buyer.name_for_creators
     return NoticeOut(
         id=n.id,

@@ -223,16 +223,17 @@ def odrl_policy(contract: LicenseContract) -> dict[str, Any]:
     return build_policy(document_from(contract.document), settings.OUTTAKE_PUBLIC_URL)
 
 
-def reads_as_licensee(user, contract: LicenseContract) -> bool:
-    """Reviewers and the buyer's own people read a license as accepted; creators read the
-    licensee as it chose to be shown to them."""
-    return user.is_reviewer or user.organization_id == contract.license.buyer_id
+def reads_as_licensee(user, license: License) -> bool:
+    """Reviewers and the buyer's own people read a license (its contract, notices about it) as
+    accepted, naming who acted for the licensee; creators read the licensee as it chose to be
+    shown to them."""
+    return user.is_reviewer or user.organization_id == license.buyer_id
 
 
 def _withheld_from(user, contract: LicenseContract) -> bool:
     """Whether this reader gets the creators' copy: the buyer asked to be shown to creators
     as "an AI lab", and the reader is not the buyer or a reviewer."""
-    return contract.license.buyer.show_as_ai_lab and not reads_as_licensee(user, contract)
+    return contract.license.buyer.show_as_ai_lab and not reads_as_licensee(user, contract.license)
 
 
 def _as_shown_to_creators(contract: LicenseContract) -> LicenseDocument:
