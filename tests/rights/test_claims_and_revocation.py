@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -303,6 +304,14 @@ def test_anyone_finds_the_form_from_the_footer_or_the_catalogue(make_user, clien
     assert r.status_code == 302
     assert r["Location"] == f"/rights/{clip.asset_id}/claim/?clip={clip.id}"
     assert "No clip has that id" in client.get("/rights/report/?clip=nope").content.decode()
+    # The page says to copy a sample's file name: with its extension, or its path in a shard.
+    form = client.get("/rights/report/").content.decode()
+    maxlength = int(re.search(r'name="clip"[^>]*maxlength="(\d+)"', form).group(1))
+    for pasted in (f"{clip.id}.mp4", f" {clip.id}.json ", f"shards/00001.tar/{clip.id}.mp4"):
+        assert len(pasted) <= maxlength
+        r = client.get("/rights/report/", {"clip": pasted})
+        assert r.status_code == 302, pasted
+        assert r["Location"] == f"/rights/{clip.asset_id}/claim/?clip={clip.id}"
     client.force_login(buyer)
     page = client.get("/catalogue/").content.decode()
     assert f'href="/rights/{clip.asset_id}/claim/?clip={clip.id}"' in page

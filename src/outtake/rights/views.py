@@ -264,8 +264,11 @@ def asset_withdraw(request: HttpRequest, asset_id) -> HttpResponse:
 
 
 def _named_clip_id(clip_id: str | None, clips=Clip.objects) -> Clip | None:
+    """The clip a pasted id names; a sample's file name or path (`…/<clip id>.mp4`) names it
+    too."""
+    name = (clip_id or "").strip().replace("\\", "/").rsplit("/", 1)[-1].split(".", 1)[0]
     try:
-        return clips.filter(pk=uuid.UUID(clip_id)).first() if clip_id else None
+        return clips.filter(pk=uuid.UUID(name)).first() if name else None
     except ValueError:
         return None
 
