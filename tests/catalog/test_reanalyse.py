@@ -14,10 +14,11 @@ from outtake.catalog import services
 from outtake.catalog.models import Asset
 from outtake.cli import app
 from outtake.dedup import services as dedup
-from outtake.dedup.models import FrameHash
+from outtake.dedup.models import DuplicateHold, FrameHash
 from outtake.media.dedup.matcher import N_VARIANTS
 from outtake.media.inspect import inspect_file
 from outtake.storage import get_store
+from tests.factories import license_for, ready_clip
 
 COFFEE = Path(__file__).resolve().parents[1] / "fixtures" / "photo" / "coffee.png"
 
@@ -136,3 +137,29 @@ def test_the_command_reanalyses_only_stale_assets(ready, django_capture_on_commi
     assert result.exit_code == 0, result.output
     assert "1 reanalysed, 0 already current, 0 failed" in result.output
     assert runner.invoke(app, ["reanalyse"]).exit_code == 2
+
+
+def test_a_copy_held_against_a_reanalysed_asset_stays_held_as_decided(
+    ready, make_user, django_capture_on_commit_callbacks
+):
+    (old,) = ready.clips.all()
+    hold = DuplicateHold.objects.create(
+        clip=ready_clip(make_user("creator")), matched_clip=old, kind="near"
+    )
+    dedup.decide(hold, make_user("reviewer"), "duplicate")
+    _make_stale(ready)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.reanalyse(str(ready.id)) is True
+    (new,) = ready.clips.all()
+    hold.refresh_from_db()
+    assert new.pk != old.pk and (hold.matched_clip, hold.status) == (new, "duplicate")
+
+
+def test_licensed_clips_are_not_reanalysed_even_with_copies_held_against_them(ready, make_user):
+    (clip,) = ready.clips.all()
+    DuplicateHold.objects.create(clip=ready_clip(make_user("creator")), matched_clip=clip)
+    license_for(make_user("buyer"), [(clip, clip.price_minor)])
+    _make_stale(ready)
+    with pytest.raises(services.CatalogError, match="quotes or licenses"):
+        services.reanalyse(str(ready.id))
+    assert list(ready.clips.all()) == [clip]

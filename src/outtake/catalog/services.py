@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import ProtectedError, Q, QuerySet
+from django.db.models import F, ProtectedError, Q, QuerySet
 from django.utils import timezone
 
 from outtake.audit.services import record
@@ -19,6 +19,7 @@ from outtake.catalog.models import Asset, Clip
 from outtake.core.money import Money
 from outtake.core.pricing import ClipFacts, derived_tags, price_clip
 from outtake.dedup import services as dedup
+from outtake.dedup.models import DuplicateHold
 from outtake.media.analysis.vendor import checked_sidecar_facts, is_sidecar
 from outtake.media.errors import TRANSIENT_CODES, MediaError
 from outtake.media.hashing import sha256_file
@@ -265,12 +266,15 @@ def reanalyse(asset_id: str, *, force: bool = False) -> bool:
 
 
 def _refuse_if_clips_are_held(asset: Asset) -> None:
-    """Try deleting the clips and roll back: quotes and licenses protect theirs."""
+    """Try deleting the clips and roll back: quotes and licenses protect theirs. Duplicate
+    holds against them protect them too, but those a reanalysis carries over."""
     try:
         with transaction.atomic():
             asset.clips.all().delete()
             transaction.set_rollback(True)
     except ProtectedError as exc:
+        if all(isinstance(o, DuplicateHold) for o in exc.protected_objects):
+            return
         raise CatalogError(
             f"asset {asset.id} has clips in quotes or licenses; they keep the analysis they "
             "were offered with"
@@ -297,14 +301,14 @@ def _make_ready(
     """Store the probe and make one clip per shot (a photo is one clip), each priced, with
     its watermarked preview and the asset's contact sheet when the analysis made them.
 
-    Clips of an earlier analysis are replaced and their previews deleted from storage once
-    this commits. announce=False (a reanalysis) records the audit event but tells nobody.
+    Clips of an earlier analysis are replaced, duplicate holds on them moved to the new
+    clips, and their previews deleted from storage once this commits. announce=False (a
+    reanalysis) records the audit event but tells nobody.
     """
     from outtake.media.analysis.previews import SHEET_NAME
 
     old_blobs = set(asset.clips.exclude(preview_key="").values_list("preview_key", flat=True))
     old_blobs |= {asset.sheet_key} - {""}
-    old_blobs |= dedup.hold_frame_keys(asset)  # holds go with the clips they are about
     asset.probe = probe
     asset.authenticity = analysis.get("authenticity", {})
     if previews is not None:
@@ -315,11 +319,19 @@ def _make_ready(
     asset.processed_at = timezone.now()
     asset.save()
     replaced = dedup.frames_of(asset)
-    asset.clips.all().delete()
+    old = list(asset.clips.all())
+    # Duplicate holds on and against the old clips are carried over to the new ones before
+    # the old go (dedup.carry_holds): meanwhile the old clips step aside, to indexes above
+    # any in use, for the new ones to take the shots' indexes.
+    shots = [shot["index"] for shot in analysis["shots"]]
+    aside = 1 + max([clip.index for clip in old] + shots, default=0)
+    asset.clips.update(index=F("index") + aside)
     clips = [
         reprice(_make_clip(asset, probe, shot, analysis["pipeline_version"], previews))
         for shot in analysis["shots"]
     ]
+    dedup.carry_holds(old, clips)
+    Clip.objects.filter(pk__in=[clip.pk for clip in old]).delete()
     dedup.on_clips_made(asset, clips, analysis, replaced=replaced)
     stale = old_blobs - {c.preview_key for c in clips} - {asset.sheet_key}
     transaction.on_commit(lambda: _delete_blobs(stale))

@@ -50,7 +50,10 @@ class DuplicateHold(models.Model):
         BETTER_COPY = "better_copy"  # the same creator's better copy replaces the older clip
 
     clip = models.ForeignKey("catalog.Clip", on_delete=models.CASCADE, related_name="holds")
-    matched_clip = models.ForeignKey("catalog.Clip", on_delete=models.CASCADE, related_name="+")
+    # Protected: a reanalysis moves the holds on and against an asset's clips to its new clips
+    # (services.carry_holds) before the old go; deleting a clip others are held against any
+    # other way would release those copies and drop their reviewers' decisions.
+    matched_clip = models.ForeignKey("catalog.Clip", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=8)  # exact | near
     # {"coverage": share, "pairs": [[t new, t existing, bits], ...]}
     evidence = models.JSONField(default=dict)

@@ -374,12 +374,18 @@ def _hold(clip: Clip, matched: Clip, kind: str, evidence: dict) -> DuplicateHold
 
 
 def check_asset(asset: Asset) -> list[DuplicateHold]:
-    """Hold each clip of asset that matches a catalogue clip of another asset (any creator)."""
-    clips = list(asset.clips.all())
+    """Hold each clip of asset that matches a catalogue clip of another asset (any creator).
+
+    Clips with a hold (carried over by a reanalysis) are not checked again: that hold, and
+    any decision on it, stands. Clips held against this asset are not candidates, whatever
+    their status: the original of a copy is never held against the copy."""
+    clips = list(asset.clips.exclude(id__in=DuplicateHold.objects.values("clip")))
+    held_against = DuplicateHold.objects.filter(matched_clip__asset=asset)
     twin = (
         Asset.objects.filter(sha256=asset.sha256, status=Asset.Status.READY)
         .exclude(pk=asset.pk)
         .exclude(sha256="")
+        .exclude(pk__in=held_against.values("clip__asset"))
         .first()
     )
     holds = []
@@ -391,12 +397,52 @@ def check_asset(asset: Asset) -> list[DuplicateHold]:
                 holds.append(_hold(clip, target, "exact", {"sha256": asset.sha256}))
         return holds
     for clip in clips:
-        found = find_matches(signature_of(clip.id), among=_catalogue_clips().exclude(asset=asset))
+        among = _catalogue_clips().exclude(asset=asset).exclude(id__in=held_against.values("clip"))
+        found = find_matches(signature_of(clip.id), among=among)
         if found:
             matched, match = found[0]
             evidence = {"coverage": round(match.coverage, 3), "pairs": match.pairs}
             holds.append(_hold(clip, matched, "near", evidence))
     return holds
+
+
+def carry_holds(old: list[Clip], new: list[Clip]) -> None:
+    """Before a reanalysis deletes an asset's old clips, move every hold on or against one to
+    each new clip overlapping its time span (the nearest, for a photo), with its status,
+    decision, evidence and pictures: a held copy stays out, a better copy still replaces, a
+    copy found different stays on sale, and no reviewer decides the same pair again. Holds
+    are about footage, not about one analysis's cut of it into clips."""
+    for clip in old:
+        on_either_side = Q(clip=clip) | Q(matched_clip=clip)
+        holds = list(DuplicateHold.objects.filter(on_either_side).select_related("clip__asset"))
+        if not holds:
+            continue
+        if not new:
+            raise DedupError(
+                f"clip {clip.id} has duplicate holds and the new analysis of its asset made "
+                "no clip to carry them to"
+            )
+        targets = [c for c in new if _overlap_s(clip, c) > 0] or [
+            min(new, key=lambda c: abs(c.start_s - clip.start_s))
+        ]
+        for hold in holds:
+            side = "clip" if hold.clip_id == clip.id else "matched_clip"
+            for n, target in enumerate(targets):
+                if n:  # a span now cut into more clips: the same hold on each
+                    hold.pk, hold._state.adding = None, True
+                setattr(hold, side, target)
+                hold.save()
+                record(
+                    "dedup.hold_carried",
+                    org=hold.clip.asset.owner,
+                    subject=hold,
+                    data={"side": side, "from": str(clip.id), "to": str(target.id)},
+                )
+
+
+def _overlap_s(a: Clip, b: Clip) -> float:
+    end = min(a.start_s if a.end_s is None else a.end_s, b.start_s if b.end_s is None else b.end_s)
+    return max(0.0, end - max(a.start_s, b.start_s))
 
 
 def render_hold_frames(hold_id: int) -> None:
@@ -442,17 +488,6 @@ def render_hold_frames(hold_id: int) -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     DuplicateHold.objects.filter(pk=hold.pk).update(frames=frames)
-
-
-def hold_frame_keys(asset: Asset) -> set[str]:
-    """Blob keys of the frame pictures of holds on the asset's clips, either side."""
-    holds = DuplicateHold.objects.filter(Q(clip__asset=asset) | Q(matched_clip__asset=asset))
-    return {
-        frame[side]
-        for frames in holds.exclude(frames=[]).values_list("frames", flat=True)
-        for frame in frames
-        for side in ("new", "old")
-    }
 
 
 def holds_of_asset(asset: Asset) -> list[DuplicateHold]:
