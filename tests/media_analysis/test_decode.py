@@ -67,6 +67,21 @@ def test_window_after_the_pass_gives_exact_frames_b_frames_included(video, threa
         np.testing.assert_array_equal(frame.images["gray"], truth[frame.index])
 
 
+def test_a_window_of_mpeg_ts_has_its_frames_where_a_seek_lands_after_its_keyframe(tmp_path):
+    # MPEG-TS (.mts, .m2ts) has no index: a seek lands by byte position, here after the clip's
+    # only keyframe, from which no frame of the window can be decoded.
+    video = write_clip(tmp_path / "cuts.mts", shots_video([37, 81], 125))
+    source = VideoSource(video)
+    for _ in source.frames([GRAY]):
+        pass
+    truth = _full_decode(video, GRAY)
+    for first, last in [(33, 41), (100, 110)]:
+        window = source.window(first, last, [GRAY])
+        assert [f.index for f in window] == list(range(first, last + 1))
+        for frame in window:
+            np.testing.assert_array_equal(frame.images["gray"], truth[frame.index])
+
+
 @pytest.mark.parametrize(
     "need", [GRAY, RGB_EACH_SECOND, FrameNeed("bgr", 100, "bgr24"), FrameNeed("big", 9999)]
 )

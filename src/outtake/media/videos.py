@@ -109,17 +109,23 @@ def seek_at_or_before(
     """Seek so that demuxing stream starts at a keyframe shown at or before pts.
 
     Formats without an index (MPEG-TS: .mts, .m2ts) seek by byte position and may land on a
-    later keyframe; then seek again, twice as far back each time, down to the stream's start.
+    later keyframe, or after the last keyframe before pts; then seek again, twice as far back
+    each time, down to the file's start. A seek to the first pts itself may land after the
+    first packet (its dts is earlier), so the last resort is 0, or an earlier start.
     """
-    start = stream.start_time or 0
+    floor = min(stream.start_time or 0, 0)
     back = 0
     while True:
-        target = max(start, pts - back)
+        target = max(floor, pts - back)
         container.seek(target, stream=stream, backward=True)
-        key = next(
-            (p for p in container.demux(stream) if p.is_keyframe and p.pts is not None), None
-        )
-        if key is None or key.pts <= pts or target == start:
+        key = None
+        for packet in container.demux(stream):
+            if packet.dts is not None and packet.dts > pts:
+                break  # decode order: a keyframe still to come is shown after pts
+            if packet.is_keyframe and packet.pts is not None:
+                key = packet
+                break
+        if (key is not None and key.pts <= pts) or target == floor:
             container.seek(target, stream=stream, backward=True)
             return
         back = 2 * back or round(1 / stream.time_base)  # from one second back

@@ -47,7 +47,12 @@ from outtake.media.analysis.sound import Sound, SoundDecoder, audio_stream, deco
 from outtake.media.analysis.stats import StepStats
 from outtake.media.images import decoding, open_photo, to_rgb, upright
 from outtake.media.metadata import exif_orientation
-from outtake.media.videos import clockwise_rotation, open_video, video_stream
+from outtake.media.videos import (
+    clockwise_rotation,
+    open_video,
+    seek_at_or_before,
+    video_stream,
+)
 
 # Packets decoded both ways to tell whether skipping every B-frame is exact for a stream.
 _CALIBRATION_PACKETS = 32
@@ -239,7 +244,7 @@ class VideoSource:
             ]
         self.stats.count("windows_sought")
         target = self._pts_of(first)
-        self._container.seek(target, stream=self._stream, backward=True)
+        seek_at_or_before(self._container, self._stream, target)
         # Up to the first frame wanted only references are needed, B-pyramid ones included:
         # the B-frames of the window may predict from them even where P-frames do not.
         self._codec.skip_frame = "NONREF"
