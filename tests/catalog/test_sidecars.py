@@ -77,7 +77,10 @@ def test_sidecar_facts_sent_with_a_video_tag_it_aerial_and_log(make_user, tmp_pa
     # Marked as the client's word, which a package shows beside the tags.
     assert vendor["client_facts"] == ["capture_gamma", "log_profile", "relative_altitude_m"]
     assert asset.probe["client_tags"] == ["aerial", "log"]
-    assert "camera log profile: S-Log3" in asset.authenticity["signs"]
+    assert (
+        "camera log profile sent by the uploader, from a sidecar: S-Log3"
+        in (asset.authenticity["signs"])
+    )
 
 
 def test_bad_sidecar_facts_cost_the_facts_not_the_footage(make_user, tmp_path, monkeypatch):

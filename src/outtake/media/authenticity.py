@@ -64,6 +64,8 @@ def evidence(path: str | Path, info: dict[str, Any]) -> dict[str, Any]:
         "model": info.get("camera_model") or vendor.get("model"),
         "creation_time": info.get("creation_time"),
         "log_profile": vendor.get("log_profile"),
+        # A profile only the uploader's client read from a sidecar is its word, not the file's.
+        "log_profile_from_client": "log_profile" in vendor.get("client_facts", []),
     }
     found = {
         "version": VERSION,
@@ -92,7 +94,11 @@ def camera_signs(found: dict[str, Any]) -> list[str]:
         signs.append(f"creation time recorded: {camera['creation_time']}")
     else:
         signs.append("no creation time in the file")
-    if camera["log_profile"]:
+    if camera["log_profile"] and camera.get("log_profile_from_client"):
+        signs.append(
+            f"camera log profile sent by the uploader, from a sidecar: {camera['log_profile']}"
+        )
+    elif camera["log_profile"]:
         signs.append(f"camera log profile: {camera['log_profile']}")
     if container.get("software"):
         rewritten = " (written by editing or encoding software)" if container["rewritten"] else ""
