@@ -2,9 +2,7 @@
 refund or a cancellation ends it (no more downloads or pushes, exclusive clips back in the
 catalogue), a partial refund ends it only when the reviewer says so."""
 
-import json
 from datetime import timedelta
-from urllib.parse import parse_qs
 
 import pytest
 from django.test import Client
@@ -17,8 +15,6 @@ from outtake.delivery.push import PushError, start_push
 from outtake.delivery.services import DeliveryError, download_links
 from outtake.ledger import chart
 from outtake.ledger.models import Invoice, Refund
-from outtake.ledger.payments import stripe_webhook
-from outtake.ledger.payouts import HttpResponse
 from outtake.ledger.services import (
     LedgerError,
     apply_credit,
@@ -37,7 +33,6 @@ from outtake.market.services import available_clips, mark_paid
 from outtake.notices.models import Notification
 from tests.factories import license_for, ready_clip
 from tests.ledger.conftest import pay, sell
-from tests.ledger.test_card_payments import STRIPE, completed, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -188,51 +183,6 @@ def test_voiding_a_part_paid_invoice_gives_the_part_payments_back(people):
     note = Notification.objects.get(user=people.reviewer, kind="refund.transfer")
     assert "7.00 USD" in note.subject
     assert trial_balance() == {"USD": 0}
-
-
-class FakeStripeRefunds:
-    """Checks each request is Stripe's documented "create a refund": a form-encoded POST to
-    /v1/refunds with a payment_intent, an amount and an Idempotency-Key."""
-
-    def __init__(self, answers=None):
-        self.answers = list(answers or [])
-        self.requests: list[tuple[str, dict]] = []
-
-    def post(self, url, *, body, headers):
-        assert url == "https://api.stripe.com/v1/refunds"
-        assert headers["Authorization"] == "Bearer sk_test_123"
-        assert headers["Content-Type"] == "application/x-www-form-urlencoded"
-        form = {k: v[0] for k, v in parse_qs(body.decode(), strict_parsing=True).items()}
-        assert form["payment_intent"].startswith("pi_") and form["amount"].isdigit()
-        assert form["reason"] in ("duplicate", "fraudulent", "requested_by_customer")
-        self.requests.append((headers["Idempotency-Key"], form))
-        if self.answers:
-            status, answer = self.answers.pop(0)
-            return HttpResponse(status, json.dumps(answer).encode())
-        n = len(self.requests)
-        return HttpResponse(200, json.dumps({"id": f"re_{n}", "status": "succeeded"}).encode())
-
-
-@STRIPE
-def test_a_card_payment_is_refunded_through_stripe(people, monkeypatch):
-    invoice = sell(people.buyer, [(people.creators[0], 5000)])
-    assert stripe_webhook(*signed(completed(invoice))).outcome == "paid"
-    refused = (400, {"error": {"type": "invalid_request_error", "message": "charge disputed"}})
-    fake = FakeStripeRefunds(answers=[refused])
-    monkeypatch.setattr("outtake.ledger.payments.RequestsClient", lambda: fake)
-    with pytest.raises(LedgerError, match="charge disputed"):
-        refund(invoice, reason="duplicate order", by=people.reviewer, amount_minor=2000)
-    assert not Refund.objects.exists() and balance(chart.cash("USD")).minor == 5000
-    row = refund(invoice, reason="duplicate order", by=people.reviewer, amount_minor=2000)
-    assert (row.card_minor, row.provider_reference) == (2000, "re_2")
-    key, form = fake.requests[-1]
-    assert form["payment_intent"] == "pi_123" and form["amount"] == "2000"
-    assert key == fake.requests[0][0]  # the refused attempt's key: never refunded twice
-    refund(invoice, reason="the rest", by=people.reviewer)
-    assert [f["amount"] for _, f in fake.requests] == ["2000", "2000", "3000"]
-    assert not Notification.objects.filter(kind="refund.transfer").exists()  # nothing by hand
-    buyer_note = Notification.objects.filter(user=people.buyer, kind="refund").order_by("id").last()
-    assert "30.00 USD goes back to your card" in buyer_note.body
 
 
 def test_a_bank_paid_refund_tells_the_reviewer_to_send_it(people):

@@ -8,6 +8,7 @@ from django.urls import path
 
 from outtake.core.money import Money
 from outtake.ledger.camt import parse_camt053
+from outtake.ledger.card_refunds import card_refund_not_made
 from outtake.ledger.models import (
     Account,
     BankFile,
@@ -190,10 +191,13 @@ class InvoiceAdmin(ReadOnlyAdmin):
                 amount_minor=None if amount is None else _exact_minor(amount, invoice.currency),
                 end_license=data["end_license"],
             )
+            done = f"{Money(row.amount_minor, row.currency)} refunded"
+            if row.card_minor:
+                done += f"; {Money(row.card_minor, row.currency)} goes back to the card"
             left = Money(row.amount_minor - row.card_minor, row.currency)
-            return f"{Money(row.amount_minor, row.currency)} refunded" + (
-                f"; send {left} back by bank transfer." if left.minor else " to the card."
-            )
+            if left.minor:
+                done += f"; send {left} back by bank transfer"
+            return done + "."
 
         intro = "Refund these invoices (the sale is reversed in proportion)"
         return self._ask(request, queryset, RefundForm, "refund_invoices", intro, apply)
@@ -243,11 +247,27 @@ class RefundAdmin(ReadOnlyAdmin):
         "amount_minor",
         "currency",
         "card_minor",
+        "card_status",
+        "provider_reference",
         "reason",
         "ended_license",
         "recorded_by",
         "at",
     )
+    list_filter = ("card_status",)
+    actions = ["card_part_not_made"]
+
+    @admin.action(description="No refund at the card provider: send the card part by transfer")
+    def card_part_not_made(self, request, queryset):
+        for row in queryset:
+            try:
+                card_refund_not_made(row, by=request.user)
+            except (LedgerError, PermissionError) as exc:
+                self.message_user(request, f"{row.invoice.label}: {exc}", messages.ERROR)
+            else:
+                card = Money(row.card_minor, row.currency)
+                done = f"{card} is held as the buyer's credit: refund it, then send the transfer."
+                self.message_user(request, f"{row.invoice.label}: {done}")
 
 
 class StatementForm(forms.Form):

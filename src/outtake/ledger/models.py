@@ -166,6 +166,20 @@ class Refund(models.Model):
     than was paid), or the part payments of an invoice voided before it was paid in full.
     Its entry reverses the sale in proportion."""
 
+    class CardStatus(models.TextChoices):
+        NONE = "", "no card part"
+        SENDING = "sending"  # posted; the card provider has not answered yet
+        # From here on Stripe's own refund statuses; only "succeeded" has given the money back.
+        PENDING = "pending"
+        REQUIRES_ACTION = "requires_action"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELED = "canceled"
+        REFUSED = "refused"  # the provider refused the request: no refund was made
+
+    # A card part in these gave nothing back: it was moved to the buyer's credit, to transfer.
+    GAVE_NOTHING = (CardStatus.FAILED, CardStatus.CANCELED, CardStatus.REFUSED)
+
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="refunds")
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
@@ -173,9 +187,11 @@ class Refund(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     at = models.DateTimeField(auto_now_add=True)
     entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
-    # What went back through the card provider (and its refund id); the rest is a transfer
-    # the reviewer makes.
+    # What goes back through the card provider (its refund id and status, and the key every
+    # request for it is sent under); the rest is a transfer the reviewer makes.
     card_minor = models.BigIntegerField(default=0)
+    card_status = models.CharField(max_length=20, choices=CardStatus.choices, blank=True)
+    card_key = models.CharField(max_length=100, blank=True)
     provider_reference = models.CharField(max_length=200, blank=True)
     ended_license = models.BooleanField(default=False)
 

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 from urllib.parse import urlencode
@@ -17,10 +18,29 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from outtake.core.money import Money
-from outtake.ledger.models import CardCheckout, Invoice, Payment, ProviderEvent
+from outtake.ledger.models import CardCheckout, Invoice, Payment, ProviderEvent, Refund
 from outtake.ledger.payouts import HttpClient, RequestsClient
 from outtake.ledger.services import LedgerError
 from outtake.notices.services import notify_reviewers
+
+
+@dataclass(frozen=True)
+class CardRefund:
+    """A card provider's answer to a refund request."""
+
+    reference: str  # its refund id (Stripe: re_…)
+    status: str  # Stripe's: pending, requires_action, succeeded, failed or canceled
+    failure_reason: str = ""
+
+
+class NoAnswer(LedgerError):
+    """The provider did not answer (network error, timeout, 5xx, rate limit): what it did is
+    unknown, so the request is sent again under the same idempotency key."""
+
+
+class RefundRefused(LedgerError):
+    """The provider refused the refund: no money went back. Stripe replays a refusal for a
+    day under the same key, so any later attempt needs a new key."""
 
 
 class PaymentProvider(Protocol):
@@ -43,10 +63,13 @@ class PaymentProvider(Protocol):
         (all of them once it is no longer open), so nobody pays an old amount."""
         ...
 
-    def refund(self, payment: Payment, amount: Money, key: str) -> str | None:
-        """Give part of a payment back through the provider and return its reference; None
-        when this provider cannot (a reviewer sends it back); LedgerError when refused.
-        The same key never refunds twice."""
+    def can_refund(self, payment: Payment) -> bool:
+        """Whether this provider gives the payment back itself (else a reviewer transfers it)."""
+        ...
+
+    def refund(self, payment: Payment, refund: Refund) -> CardRefund:
+        """Give refund.card_minor of the payment back under refund.card_key (the same key
+        never refunds twice); RefundRefused or NoAnswer when it does not."""
         ...
 
 
@@ -69,15 +92,15 @@ class BankTransfer:
     def expire_checkouts(self, invoice: Invoice) -> None:
         """A bank transfer opens no payment page."""
 
-    def refund(self, payment: Payment, amount: Money, key: str) -> str | None:
-        return None
+    def can_refund(self, payment: Payment) -> bool:
+        return False
+
+    def refund(self, payment: Payment, refund: Refund) -> CardRefund:
+        raise RefundRefused("a bank transfer is refunded by transfer")
 
 
 class SignatureError(LedgerError):
     pass
-
-
-FAILED = ("failed", "canceled")  # a Stripe refund in these states gave nothing back
 
 
 class StripeCard:
@@ -117,27 +140,39 @@ class StripeCard:
         try:
             response = self.http.post(url, body=urlencode(form).encode(), headers=headers)
             return response.status, json.loads(response.body or b"{}")
-        except (OSError, ValueError) as exc:
-            raise LedgerError(f"Stripe is not reachable, try again: {exc}") from exc
+        except (OSError, ValueError) as exc:  # requests' timeouts are OSErrors
+            raise NoAnswer(f"Stripe is not reachable, try again: {exc}") from exc
 
-    def refund(self, payment: Payment, amount: Money, key: str) -> str | None:
-        """POST /v1/refunds against the card payment's PaymentIntent."""
-        if not (self.api_key and payment.provider_reference.startswith("pi_")):
-            return None
+    def can_refund(self, payment: Payment) -> bool:
+        return bool(self.api_key) and payment.provider_reference.startswith("pi_")
+
+    def refund(self, payment: Payment, refund: Refund) -> CardRefund:
+        """POST /v1/refunds against the card payment's PaymentIntent. The refund's id goes
+        in the metadata, so its webhook events find it even when this answer is lost."""
         status, data = self._post(
             self.REFUNDS,
             {
                 "payment_intent": payment.provider_reference,
-                "amount": str(amount.minor),
+                "amount": str(refund.card_minor),
                 "reason": "requested_by_customer",
                 "metadata[invoice]": payment.invoice.label,
+                "metadata[refund]": str(refund.pk),
             },
-            key,
+            refund.card_key,
         )
-        if not (200 <= status < 300 and data.get("id")) or data.get("status") in FAILED:
-            message = (data.get("error") or {}).get("message") or data.get("status") or status
-            raise LedgerError(f"Stripe refused the refund: {message}")
-        return data["id"]
+        if 200 <= status < 300:
+            if not data.get("id"):
+                raise NoAnswer("Stripe's answer names no refund")
+            return CardRefund(
+                data["id"], str(data.get("status") or ""), str(data.get("failure_reason") or "")
+            )
+        error = data.get("error") or {}
+        message = error.get("message") or f"HTTP {status}"
+        # Stripe made nothing on a 4xx, but these may be answered otherwise later: a key in
+        # use by a concurrent request (409), a rate limit (429), a key reused.
+        if status >= 500 or status in (409, 429) or error.get("type") == "idempotency_error":
+            raise NoAnswer(f"Stripe did not answer the refund: {message}")
+        raise RefundRefused(f"Stripe refused the refund: {message}")
 
     def checkout(self, invoice: Invoice) -> CardCheckout:
         """A Checkout Session for the invoice; one still open is reused, not duplicated."""
@@ -218,11 +253,16 @@ class StripeCard:
 
 
 PAID_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
+# A refund's status changes: refund.* for every refund since Stripe's API version 2024-10-28,
+# charge.refund.updated before it. Each carries the refund object.
+REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
 
 
 def stripe_webhook(payload: bytes, signature: str, now: float | None = None) -> ProviderEvent:
-    """Post a card payment once per Stripe event id, however often (or concurrently) it is
-    delivered. Anything that needs a human is stored with its reason and told to reviewers."""
+    """Post a card payment, or a card refund's new status, once per Stripe event id, however
+    often (or concurrently) it is delivered. Anything that needs a human is stored with its
+    reason and told to reviewers."""
+    from outtake.ledger.card_refunds import refund_updated
     from outtake.market.services import mark_paid
 
     event = StripeCard.verify(payload, signature, settings.OUTTAKE_STRIPE_WEBHOOK_SECRET, now)
@@ -235,13 +275,16 @@ def stripe_webhook(payload: bytes, signature: str, now: float | None = None) -> 
         except IntegrityError:
             # On PostgreSQL a concurrent delivery waits on the unique index, then lands here.
             return ProviderEvent.objects.get(event_id=event["id"])
-        session = (event.get("data") or {}).get("object") or {}
-        if row.type not in PAID_EVENTS or session.get("payment_status") != "paid":
+        obj = (event.get("data") or {}).get("object") or {}
+        if row.type in REFUND_EVENTS:
+            row.invoice, row.outcome = refund_updated(obj)
+        elif row.type not in PAID_EVENTS or obj.get("payment_status") != "paid":
             row.outcome = "ignored"
         else:
-            row.invoice, row.outcome = _pay(session, event["id"], mark_paid)
+            row.invoice, row.outcome = _pay(obj, event["id"], mark_paid)
         row.save(update_fields=["invoice", "outcome"])
-    if row.outcome not in ("ignored", "paid"):
+    # A refund that failed tells reviewers itself, with what to do.
+    if row.type not in REFUND_EVENTS and row.outcome not in ("ignored", "paid"):
         notify_reviewers(
             "payment.card_problem",
             f"A card payment needs a look: {row.outcome}",

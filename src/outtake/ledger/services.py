@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from uuid import uuid4
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
@@ -308,7 +309,7 @@ def receive_credit(
 ) -> JournalEntry:
     """Money received for an invoice that is no longer open (paid twice, by card as well):
     held as the buyer's credit, to refund or apply, never lost."""
-    _reviewer(by)
+    reviewer_only(by)
     if amount.minor <= 0 or amount.currency != invoice.currency:
         raise LedgerError(f"cannot credit {amount} for {invoice.label}")
     entry = post(
@@ -331,7 +332,7 @@ def receive_credit(
     return entry
 
 
-def _reviewer(by, what: str = "move a buyer's credit") -> None:
+def reviewer_only(by, what: str = "move a buyer's credit") -> None:
     if by is None or not by.is_reviewer:
         raise PermissionError(f"only reviewers {what}")
 
@@ -345,7 +346,7 @@ def apply_credit(invoice: Invoice, *, by) -> Payment:
     """Pay what is still due on an open invoice (or part of it) from the buyer's credit."""
     from outtake.market.services import mark_paid
 
-    _reviewer(by)
+    reviewer_only(by)
     with transaction.atomic():
         lock(chart.buyer_credit(invoice.buyer, invoice.currency))
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
@@ -365,7 +366,7 @@ def apply_credit(invoice: Invoice, *, by) -> Payment:
 @transaction.atomic
 def refund_credit(org, currency: str, *, reason: str, by) -> Money:
     """Send a buyer's whole credit back to them (the reviewer then makes the transfer)."""
-    _reviewer(by)
+    reviewer_only(by)
     if not reason.strip():
         raise LedgerError("a refund needs a reason")
     account = chart.buyer_credit(org, currency)
@@ -439,11 +440,13 @@ def refund(
     their payable balance; what was already paid out becomes a clawback receivable,
     recovered from their future earnings. A full refund ends the license; a partial one
     only when the reviewer says so. What was paid by card goes back through the card
-    provider; the rest the reviewer transfers, and is told so. Buyer and creators are told.
+    provider, asked by a job once this commits (card_refunds); the rest the reviewer
+    transfers, and is told so. Buyer and creators are told.
     """
     from outtake.ledger.payments import card_provider
+    from outtake.ledger.tasks import send_card_refund
 
-    _reviewer(by, "refunds")
+    reviewer_only(by, "refunds")
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != Invoice.Status.PAID:
         raise LedgerError(f"{invoice.label} is {invoice.status}; only paid invoices are refunded")
@@ -469,7 +472,7 @@ def refund(
             lines.append(Line(chart.creator_clawback(org, currency), part - taken))
     number = invoice.refunds.count() + 1  # the invoice row is locked
     full = amount == left
-    to_card, card_ref = _refund_card(invoice, amount, number, card_provider())
+    to_card = _card_part(invoice, amount, card_provider())
     entry = post(
         "refund",
         f"{invoice.label} {'refunded' if full else f'refunded {amount}'}: {reason}",
@@ -486,7 +489,9 @@ def refund(
         recorded_by=by,
         entry=entry,
         card_minor=to_card.minor,
-        provider_reference=card_ref[:200],
+        card_status=Refund.CardStatus.SENDING if to_card.minor else Refund.CardStatus.NONE,
+        # A fresh key per card part: Stripe replays a refusal under its key for a day.
+        card_key=f"outtake-refund-{uuid4().hex}" if to_card.minor else "",
         ended_license=ends,
     )
     if full:
@@ -512,23 +517,30 @@ def refund(
     _tell_of_refund(invoice, row, parts, clawbacks, by)
     if ends:
         _end_license(invoice, "refunded", reason, by)
+    if to_card.minor:
+        transaction.on_commit(lambda: send_card_refund(row.pk))
     return row
 
 
-def _refund_card(invoice: Invoice, amount: Money, number: int, provider) -> tuple[Money, str]:
-    """Give back through the card provider what was paid by card and not yet refunded:
-    (the amount it took, its reference)."""
-    card = invoice.payments.filter(method=Payment.Method.CARD).first()
-    if card is None:
-        return Money.zero(amount.currency), ""
-    back = invoice.refunds.aggregate(s=models.Sum("card_minor"))["s"] or 0
-    to_card = Money(min(amount.minor, card.amount_minor - back), amount.currency)
-    if to_card.minor <= 0:
-        return Money.zero(amount.currency), ""
-    reference = provider.refund(card, to_card, f"outtake-refund-{invoice.pk}-{number}")
-    if reference is None:  # this provider cannot: the reviewer refunds it by hand
-        return Money.zero(amount.currency), ""
-    return to_card, reference
+def card_payment(invoice: Invoice) -> Payment | None:
+    """The invoice's card payment: a card pays all that is due in one go, so at most one."""
+    return invoice.payments.filter(method=Payment.Method.CARD).first()
+
+
+def _card_part(invoice: Invoice, amount: Money, provider) -> Money:
+    """What of a refund goes back through the card provider: what was paid by card and not
+    yet given back to it (card parts that gave nothing back were moved to the buyer's
+    credit). Nothing when the provider cannot: the reviewer transfers it."""
+    card = card_payment(invoice)
+    if card is None or not provider.can_refund(card):
+        return Money.zero(amount.currency)
+    back = (
+        invoice.refunds.exclude(card_status__in=Refund.GAVE_NOTHING).aggregate(
+            s=models.Sum("card_minor")
+        )["s"]
+        or 0
+    )
+    return Money(max(0, min(amount.minor, card.amount_minor - back)), amount.currency)
 
 
 def _tell_of_refund(invoice: Invoice, row: Refund, parts: dict, clawbacks: dict, by) -> None:
@@ -549,7 +561,7 @@ def _tell_of_refund(invoice: Invoice, row: Refund, parts: dict, clawbacks: dict,
     if by_transfer.minor:
         card_note = (
             " It was paid by card: refund it in the card provider's dashboard."
-            if invoice.payments.filter(method=Payment.Method.CARD).exists()
+            if card_payment(invoice)
             else ""
         )
         notify_reviewers(
@@ -592,7 +604,7 @@ def void(invoice: Invoice, *, reason: str, by) -> Refund | None:
     """Cancel an invoice that is not paid in full: the sale is reversed, part payments go
     back to the buyer (to their credit when paid from it, else by the reviewer's transfer)
     and the license is cancelled. Buyer and creators are told."""
-    _reviewer(by, "void invoices")
+    reviewer_only(by, "void invoices")
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != Invoice.Status.OPEN:
         raise LedgerError(f"{invoice.label} is {invoice.status}; only open invoices are voided")

@@ -2,6 +2,7 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from outtake.ledger import card_refunds
 from outtake.ledger.models import Invoice
 from outtake.ledger.payments import card_provider
 from outtake.ledger.statements import issue_monthly_statements, previous_month
@@ -18,3 +19,11 @@ def expire_card_checkouts(invoice_id: int) -> None:
     """After a payment or a cancellation changed what is due, close the invoice's card pages
     that still ask for the old amount (retried while the provider does not answer)."""
     card_provider().expire_checkouts(Invoice.objects.get(pk=invoice_id))
+
+
+@db_task(retries=6, retry_delay=60, retry_backoff=3, context=True)
+def send_card_refund(refund_id: int, task=None) -> None:
+    """Ask the card provider for a refund's card part once the refund commits; without an
+    answer, ask again with the same key after 1, 3, 9 … minutes (about 6 hours in all, well
+    inside the day Stripe keeps a key), then tell reviewers."""
+    card_refunds.send_card_refund(refund_id, last_try=task.retries == 0)

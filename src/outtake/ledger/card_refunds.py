@@ -1,0 +1,169 @@
+"""A refund's card part, sent after the ledger.
+
+The refund's entry and its Refund row, the card part marked SENDING with a fresh idempotency
+key, are saved in one transaction; once that commits a job asks the card provider under the
+row's key. So no HTTP call runs while the invoice and the creators' accounts are locked, and
+no card refund exists without its ledger entry. A job that gets no answer asks again with the
+same key; the provider's answer and its later webhook updates are recorded on the row. A card
+part that gave nothing back (refused, failed, canceled) moves to the buyer's credit, and a
+reviewer sends it by transfer.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from outtake.audit.services import record
+from outtake.core.money import Money
+from outtake.ledger import chart
+from outtake.ledger.models import Invoice, Refund
+from outtake.ledger.payments import CardRefund, NoAnswer, RefundRefused, card_provider
+from outtake.ledger.services import LedgerError, Line, card_payment, post, reviewer_only
+from outtake.notices.services import notify_org, notify_reviewers
+
+Status = Refund.CardStatus
+
+
+def send_card_refund(refund_id: int, *, last_try: bool) -> None:
+    """Ask the card provider for a refund's card part. NoAnswer is raised for the job to ask
+    again under the same key; on its last try reviewers are told to look the refund up."""
+    row = Refund.objects.select_related("invoice").get(pk=refund_id)
+    if row.card_status != Status.SENDING:
+        return  # answered already, by an earlier try or a webhook
+    try:
+        answer = card_provider().refund(card_payment(row.invoice), row)
+    except RefundRefused as exc:
+        card_refund_updated(row.pk, CardRefund("", Status.REFUSED, str(exc)))
+    except NoAnswer as exc:
+        if not last_try:
+            raise
+        card = Money(row.card_minor, row.currency)
+        notify_reviewers(
+            "refund.card_unanswered",
+            f"No answer about refunding {card} to the card ({row.invoice.label})",
+            f"{exc}. Look for a refund with metadata refund={row.pk} in the card provider's "
+            "dashboard: if there is one, its webhook records it here; if there is none, mark "
+            "this refund's card part as not made, and send it by transfer.",
+            f"/admin/ledger/refund/{row.pk}/change/",
+        )
+    else:
+        card_refund_updated(row.pk, answer)
+
+
+@transaction.atomic
+def card_refund_updated(refund_id: int, answer: CardRefund, *, by=None) -> Refund:
+    """Record the provider's answer, or a later status, of a refund's card part. Only
+    "succeeded" gave the money back. One that gave nothing back moves the card part to the
+    buyer's credit, once. A repeated or late status never undoes a later one."""
+    row = (
+        Refund.objects.select_for_update(of=("self",))
+        .select_related("invoice__buyer")
+        .get(pk=refund_id)
+    )
+    before, status = row.card_status, answer.status[:20]
+    if before in Refund.GAVE_NOTHING:
+        if status not in Refund.GAVE_NOTHING:
+            _tell_of_late_refund(row, answer)
+        return row
+    if status == before or (before == Status.SUCCEEDED and status not in Refund.GAVE_NOTHING):
+        return row
+    row.card_status = status
+    row.provider_reference = (answer.reference or row.provider_reference)[:200]
+    row.save(update_fields=["card_status", "provider_reference"])
+    record(
+        "refund.card_status",
+        actor=by,
+        org=row.invoice.buyer,
+        subject=row,
+        data={
+            "invoice": row.invoice.label,
+            "card_minor": row.card_minor,
+            "currency": row.currency,
+            "status": status,
+            "reference": row.provider_reference,
+            "reason": answer.failure_reason[:300],
+        },
+    )
+    if status in Refund.GAVE_NOTHING:
+        _owe_by_transfer(row, answer.failure_reason or status)
+    return row
+
+
+def _owe_by_transfer(row: Refund, why: str) -> None:
+    """The refund stands (the sale stays reversed); only its way back changes: the card part
+    returns from cash to the buyer's credit, which a reviewer refunds by transfer."""
+    invoice, card = row.invoice, Money(row.card_minor, row.currency)
+    post(
+        "refund.card_failed",
+        f"{invoice.label}: {card} did not go back to the card ({why}); held as the buyer's "
+        "credit, to send by transfer",
+        [
+            Line(chart.cash(row.currency), card),
+            Line(chart.buyer_credit(invoice.buyer, row.currency), -card),
+        ],
+        license=invoice.license,
+        idempotency_key=f"refund.card_failed:{row.pk}",
+    )
+    notify_reviewers(
+        "refund.transfer",
+        f"Send {card} back to {invoice.buyer.name} ({invoice.label}): "
+        f"the card refund was {row.get_card_status_display().lower()}",
+        f"{why.rstrip('.')}. It is held as the buyer's credit: refund their credit (Invoices, "
+        '"Refund the buyer\'s credit"), then make the transfer from the client-money account.',
+        f"/admin/ledger/refund/{row.pk}/change/",
+    )
+    notify_org(
+        invoice.buyer,
+        "refund",
+        f"{card} could not go back to your card",
+        f"The refund on {invoice.label} could not be made to your card: {card} is sent to you "
+        "by bank transfer instead.",
+        f"/licenses/{invoice.license_id}/",
+    )
+
+
+def _tell_of_late_refund(row: Refund, answer: CardRefund) -> None:
+    """The provider reports a card refund after its part was moved to the buyer's credit:
+    the buyer may get it twice."""
+    card = Money(row.card_minor, row.currency)
+    record(
+        "refund.card_late",
+        org=row.invoice.buyer,
+        subject=row,
+        data={"invoice": row.invoice.label, "status": answer.status, "reference": answer.reference},
+    )
+    notify_reviewers(
+        "refund.card_late",
+        f"{card} went back to the card after all ({row.invoice.label}, {answer.reference})",
+        "It is also held as the buyer's credit, to send by transfer: do not send it; if it was "
+        "sent already, ask the buyer to return it.",
+        f"/admin/ledger/refund/{row.pk}/change/",
+    )
+
+
+def card_refund_not_made(row: Refund, *, by) -> Refund:
+    """A reviewer found no refund at the provider for a card part it never answered about:
+    the card part is owed by transfer."""
+    reviewer_only(by, "settle card refunds")
+    if row.card_status != Status.SENDING:
+        shown = row.get_card_status_display().lower()
+        raise LedgerError(f"its card part is {shown}, not waiting for an answer")
+    why = "no refund was found at the card provider"
+    return card_refund_updated(row.pk, CardRefund("", Status.REFUSED, why), by=by)
+
+
+def refund_updated(refund: dict) -> tuple[Invoice | None, str]:
+    """A card refund's status from the provider's webhook: (its invoice, the outcome). A
+    refund made in the provider's dashboard, not through Outtake, is ignored."""
+    reference = str(refund.get("id") or "")
+    ours = str((refund.get("metadata") or {}).get("refund") or "")
+    row = Refund.objects.filter(provider_reference=reference).first() if reference else None
+    if row is None and ours.isdigit():
+        row = Refund.objects.exclude(card_key="").filter(pk=int(ours)).first()
+    if row is None:
+        return None, "ignored"
+    status = str(refund.get("status") or "")
+    row = card_refund_updated(
+        row.pk, CardRefund(reference, status, str(refund.get("failure_reason") or ""))
+    )
+    return row.invoice, f"refund {row.card_status}"
