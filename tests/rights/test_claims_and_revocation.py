@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import uuid
 
@@ -293,6 +295,49 @@ def test_creators_read_license_events_without_the_buyers_identity(make_user, cli
     [revoked] = events(buyer, "revocation.withdrawal")
     assert revoked["data"]["licenses"] == [str(lic.id)]  # not the other lab's license
     assert revoked["data"]["party"] == creator.organization.pseudonym
+
+
+def test_creators_get_no_hash_of_what_names_a_buyer_that_withholds_its_name(make_user, client):
+    """The accepted data and its render name the buyer and creators know the rest: from their
+    hashes a creator could find which lab it is by trying each name."""
+    creator, buyer, other = make_user("creator"), make_user("buyer"), make_user("buyer")
+    buyer.organization.show_as_ai_lab = True
+    buyer.organization.save()
+    ready_clip(creator)
+    lic = accept_quote(buyer, quote(buyer))
+    other_lic = accept_quote(other, quote(other))
+    for sold in (lic, other_lic):
+        contracts.contract_pdf(sold.contract)  # sealed: its document's hash is known
+        sold.contract.refresh_from_db()
+    naming = {lic.contract.data_sha256, lic.contract.document_sha256}
+    assert all(naming)
+
+    def read(user, path: str):
+        r = client.get(path, HTTP_AUTHORIZATION=f"Bearer {user.raw_token}")
+        assert r.status_code == 200
+        return r
+
+    seen = read(creator, "/api/audit/events").content.decode()
+    assert not any(sha in seen for sha in naming)
+    # The other lab is named to creators, and so are the hashes of its contract.
+    assert other_lic.contract.data_sha256 in seen and other_lic.contract.document_sha256 in seen
+    assert lic.contract.data_sha256 in read(buyer, "/api/audit/events").content.decode()
+
+    record = f"/api/licenses/{lic.id}/contract/record"
+    theirs = read(creator, record).json()
+    assert not any(sha in json.dumps(theirs) for sha in naming)
+    assert theirs["sealed_sha256"] == lic.contract.sealed_sha256 and theirs["copy_sha256"] == ""
+    copy = read(creator, f"/api/licenses/{lic.id}/contract").content  # the creators' copy
+    assert read(creator, record).json()["copy_sha256"] == hashlib.sha256(copy).hexdigest()
+    own = read(buyer, record).json()
+    assert (own["data_sha256"], own["document_sha256"]) == (
+        lic.contract.data_sha256,
+        lic.contract.document_sha256,
+    )
+    client.force_login(creator)
+    page = client.get("/contracts/").content.decode()
+    assert not any(sha in page for sha in naming) and lic.contract.sealed_sha256 in page
+    assert other_lic.contract.document_sha256 in page
 
 
 def test_anyone_finds_the_form_from_the_footer_or_the_catalogue(make_user, client):

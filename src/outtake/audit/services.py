@@ -310,6 +310,10 @@ PEOPLE = frozenset({"claimant", "requester"})
 # Data naming an account or an organisation: read by the organisation the event was recorded
 # under (and reviewers).
 PARTIES = frozenset({"account", "buyer", "organization"})
+# Hashes of a license's accepted data or of its render: both name the buyer, and creators know
+# the rest of it, so a creator the name is withheld from could try each lab's name until one
+# matched. Read by the buyer (and reviewers) only when the buyer withholds its name.
+NAMING_HASHES = frozenset({"data_sha256", "document_sha256", "contract_data_sha256"})
 
 
 def shown_data(user, event: AuditEvent) -> dict[str, Any]:
@@ -329,6 +333,8 @@ def shown_data(user, event: AuditEvent) -> dict[str, Any]:
     if party is not None:
         buyer = party.kind == Organization.Kind.BUYER
         data["party"] = party.name_for_creators if buyer else party.pseudonym
+        if buyer and party.show_as_ai_lab:
+            data = {key: value for key, value in data.items() if key not in NAMING_HASHES}
     if isinstance(data.get("licenses"), list):
         own = License.objects.filter(buyer=user.organization, id__in=data["licenses"])
         kept = {str(pk) for pk in own.values_list("id", flat=True)}

@@ -102,8 +102,9 @@ def get_odrl(request, license_id: UUID):
 class ContractOut(Schema):
     license_id: UUID
     template_version: str
-    data_sha256: str
-    document_sha256: str
+    data_sha256: str  # "" for a reader the licensee's name is withheld from (it names it)
+    document_sha256: str  # the same
+    copy_sha256: str  # of the creators' copy such a reader downloads, once made; else ""
     sealed_sha256: str
     accepted_by: str
     accepted_at: datetime
@@ -119,8 +120,7 @@ class ContractOut(Schema):
         return ContractOut(
             license_id=c.license_id,
             template_version=c.template_version,
-            data_sha256=c.data_sha256,
-            document_sha256=c.document_sha256,
+            **contracts.hashes_for(viewer, c),
             sealed_sha256=c.sealed_sha256,
             accepted_by=c.accepted_by.email if licensee else c.license.buyer.name_for_creators,
             accepted_at=c.accepted_at,

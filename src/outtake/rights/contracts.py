@@ -230,10 +230,31 @@ def reads_as_licensee(user, license: License) -> bool:
     return user.is_reviewer or user.organization_id == license.buyer_id
 
 
-def _withheld_from(user, contract: LicenseContract) -> bool:
+def withheld_from(user, contract: LicenseContract) -> bool:
     """Whether this reader gets the creators' copy: the buyer asked to be shown to creators
     as "an AI lab", and the reader is not the buyer or a reviewer."""
     return contract.license.buyer.show_as_ai_lab and not reads_as_licensee(user, contract.license)
+
+
+def hashes_for(user, contract: LicenseContract) -> dict[str, str]:
+    """The SHA-256s of a contract this reader may see: of the accepted data, of its render
+    before sealing, and of the creators' copy (once made) when that is what the reader gets.
+    The data and its render name the licensee and nothing in them is secret from creators, so
+    a reader the name is withheld from could hash each candidate lab's name until one matched:
+    that reader gets their copy's hash instead. The sealed original's hash is no such clue (a
+    seal is randomised) and stays, as the copy itself names it."""
+    if not withheld_from(user, contract):
+        return {
+            "data_sha256": contract.data_sha256,
+            "document_sha256": contract.document_sha256,
+            "copy_sha256": "",
+        }
+    copy = _stored(_creators_copy_key(contract))
+    return {
+        "data_sha256": "",
+        "document_sha256": "",
+        "copy_sha256": _sha256(copy) if copy is not None else "",
+    }
 
 
 def _as_shown_to_creators(contract: LicenseContract) -> LicenseDocument:
@@ -244,7 +265,7 @@ def _as_shown_to_creators(contract: LicenseContract) -> LicenseDocument:
 def contract_pdf_for(user, contract: LicenseContract) -> bytes:
     """The license PDF this reader downloads: the creators' copy when the buyer's identity is
     withheld from them, else the latest signed version."""
-    if _withheld_from(user, contract):
+    if withheld_from(user, contract):
         return creators_copy_pdf(contract)
     return contract_pdf(contract)
 
@@ -252,7 +273,7 @@ def contract_pdf_for(user, contract: LicenseContract) -> bytes:
 def odrl_policy_for(user, contract: LicenseContract) -> dict[str, Any]:
     """The ODRL Agreement this reader gets: the assignee named as it chose to be shown to
     creators when its identity is withheld from them."""
-    if not _withheld_from(user, contract):
+    if not withheld_from(user, contract):
         return odrl_policy(contract)
     policy = build_policy(_as_shown_to_creators(contract), settings.OUTTAKE_PUBLIC_URL)
     policy["assignee"]["dct:description"] = (

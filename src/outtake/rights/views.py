@@ -133,10 +133,14 @@ def license_odrl(request: HttpRequest, license_id) -> HttpResponse:
 @role_required(User.Role.CREATOR)
 def creator_contracts(request: HttpRequest) -> HttpResponse:
     """The licenses that include this creator's clips, with their sealed documents."""
-    rows = contracts.contracts_for(request.user).select_related("license__buyer")
-    return render(
-        request, "rights/contracts.html", {"contracts": rows.order_by("-accepted_at")[:200]}
+    rows = list(
+        contracts.contracts_for(request.user)
+        .select_related("license__buyer")
+        .order_by("-accepted_at")[:200]
     )
+    for contract in rows:
+        contract.withheld = contracts.withheld_from(request.user, contract)
+    return render(request, "rights/contracts.html", {"contracts": rows})
 
 
 @role_required(User.Role.CREATOR)
