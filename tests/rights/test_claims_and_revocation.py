@@ -319,6 +319,10 @@ def test_creators_get_no_hash_of_what_names_a_buyer_that_withholds_its_name(make
 
     seen = read(creator, "/api/audit/events").content.decode()
     assert not any(sha in seen for sha in naming)
+    # Nor the chain hash over them, which would let a guess be tested just the same.
+    hashes = {(e["kind"], e["subject_id"]): e["hash"] for e in json.loads(seen)}
+    assert hashes["license.contract_sealed", str(lic.id)] == ""
+    assert hashes["license.contract_sealed", str(other_lic.id)]
     # The other lab is named to creators, and so are the hashes of its contract.
     assert other_lic.contract.data_sha256 in seen and other_lic.contract.document_sha256 in seen
     assert lic.contract.data_sha256 in read(buyer, "/api/audit/events").content.decode()
