@@ -19,13 +19,14 @@ def hashes(
     output: Path = typer.Option(Path("outtake-hashes.jsonl"), "--output", "-o"),
 ) -> None:
     """Hash every video and photo under FOLDER into a file for a hash list upload."""
-    from outtake.media.dedup.hashes import hash_media, iter_media
+    from outtake.media.dedup.hashes import hash_media
     from outtake.media.dedup.lists import write_entry, write_header
     from outtake.media.errors import MediaError
+    from outtake.media.files import media_files
     from outtake.media.hashing import sha256_file
 
     lines, skipped = [write_header()], 0
-    for path in track(list(iter_media(folder)), description="hashing", console=console):
+    for path in track(list(media_files(folder)), description="hashing", console=console):
         try:
             shots = hash_media(path)
         except MediaError:

@@ -25,7 +25,6 @@ counts them in a clip's coverage (matcher.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,6 @@ from outtake.media.analysis.hashes import (
 )
 from outtake.media.analysis.pipeline import Context, Pipeline, Step
 from outtake.media.analysis.shots import Shots
-from outtake.media.files import media_files
 from outtake.media.probe import probe
 
 VARIANTS = ("full", "mirror", "c90", "c80")
@@ -219,8 +217,3 @@ def hash_media(path: str | Path, *, min_shot_s: float = 1.0) -> list[dict[str, A
         {"start_s": s["start_s"], "end_s": s["end_s"], "frames": s.get("dedup", [])}
         for s in result["shots"]
     ]
-
-
-def iter_media(folder: Path) -> Iterator[Path]:
-    """The files `outtake hashes` tries (media_files; probe decides which are media)."""
-    yield from media_files(folder)
