@@ -18,6 +18,7 @@ from outtake.delivery.models import Delivery
 from outtake.delivery.services import active_releases
 from outtake.market.models import LicenseItem
 from outtake.media.dedup.matcher import Signature
+from outtake.rights.contracts import reads_as_licensee
 from outtake.rights.models import Release
 from outtake.rights.releases import release_number
 
@@ -134,7 +135,7 @@ def _visible_items(user, clip: Clip):
 
 
 def _buyer_name(user, license) -> str:
-    if user.is_reviewer or license.buyer_id == user.organization_id:
+    if reads_as_licensee(user, license):
         return license.buyer.name
     return license.buyer.name_for_creators
 
