@@ -55,3 +55,31 @@ def test_creators_read_the_events_of_their_licenses_and_acknowledgements(make_us
     }
     client.force_login(buyer)
     assert "revocation.acknowledged" in client.get("/audit/").content.decode()
+
+
+def test_an_event_whose_values_are_cut_for_the_reader_comes_without_its_chain_hash(
+    make_user, client
+):
+    """A list of licenses cut down to the reader's own withholds the rest as surely as a key
+    taken out: the chain hash would let the reader test guesses of the others."""
+    creator, buyer, other = make_user("creator"), make_user("buyer"), make_user("buyer")
+    clip = ready_clip(creator)
+    mine, theirs = license_for(buyer, [(clip, 100)]), license_for(other, [(clip, 100)])
+    cut = record(
+        "test.licenses",
+        actor=buyer,
+        org=creator.organization,
+        data={"licenses": [str(mine.id), str(theirs.id)]},
+    )
+    whole = record(
+        "test.licenses", actor=buyer, org=creator.organization, data={"licenses": [str(mine.id)]}
+    )
+    r = client.get(
+        "/api/audit/events?kind=test.licenses", HTTP_AUTHORIZATION=f"Bearer {buyer.raw_token}"
+    )
+    shown = {e["id"]: e for e in r.json()}
+    assert shown[cut.id]["data"]["licenses"] == [str(mine.id)] and shown[cut.id]["hash"] == ""
+    assert shown[whole.id]["hash"] == whole.hash
+    client.force_login(buyer)
+    page = client.get("/audit/").content.decode()
+    assert cut.hash[:12] not in page and whole.hash in page

@@ -326,6 +326,13 @@ def test_creators_get_no_hash_of_what_names_a_buyer_that_withholds_its_name(make
     # The other lab is named to creators, and so are the hashes of its contract.
     assert other_lic.contract.data_sha256 in seen and other_lic.contract.document_sha256 in seen
     assert lic.contract.data_sha256 in read(buyer, "/api/audit/events").content.decode()
+    # The audit page follows the same rule, in full or cut short.
+    sealed = {
+        e.subject_id: e.hash for e in AuditEvent.objects.filter(kind="license.contract_sealed")
+    }
+    client.force_login(creator)
+    page = client.get("/audit/").content.decode()
+    assert sealed[str(lic.id)][:12] not in page and sealed[str(other_lic.id)] in page
 
     record = f"/api/licenses/{lic.id}/contract/record"
     theirs = read(creator, record).json()

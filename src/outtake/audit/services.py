@@ -340,3 +340,12 @@ def shown_data(user, event: AuditEvent) -> dict[str, Any]:
         kept = {str(pk) for pk in own.values_list("id", flat=True)}
         data["licenses"] = [lic for lic in data["licenses"] if lic in kept]
     return data
+
+
+def shown_event(user, event: AuditEvent) -> tuple[dict[str, Any], str]:
+    """An event's data as this user may read it, and its chain hash only when that data is all
+    the hash covers (the party named aside): next to anything withheld, a key or a value cut
+    down, the hash would let a guess of it be tested (a buyer's name through hashes naming it)."""
+    data = shown_data(user, event)
+    whole = {key: value for key, value in data.items() if key != "party"} == event.data
+    return data, event.hash if whole else ""
