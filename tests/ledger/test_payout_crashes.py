@@ -249,3 +249,30 @@ def test_a_failed_lookup_keeps_it_pending_and_a_transfer_not_found_is_sent(make_
     assert sent.pk == pending.pk and len(stripe.listed) == 2
     assert len(stripe.transfers) == 1 and payable(creator) == 0
     assert trial_balance() == {"USD": 0}
+
+
+def migrated_with_another_account(creator, people, run: str) -> tuple[Payout, FakeStripe]:
+    """A Stripe payout whose lost first attempt went to acct_old, kept (as migration 0014
+    did, from the creator's destination at the time) with acct_new, which replaced it."""
+    give_destination(creator.organization, stripe_account="acct_old")
+    stripe = FakeStripe(answers=[FakeStripe.LOST])
+    pending = stripe_payout_pending(creator, people.buyer, people.reviewer, run, stripe)
+    Payout.objects.filter(pk=pending.pk).update(stripe_account="acct_new")
+    return pending, stripe
+
+
+@override_settings(OUTTAKE_STRIPE_SECRET_KEY="sk_test_123")
+@pytest.mark.parametrize("when", ["within the day", "after Stripe forgot the key"])
+def test_a_transfer_made_to_another_account_is_found_not_paid_again(make_user, people, runs, when):
+    creator = make_user("creator")
+    pending, stripe = migrated_with_another_account(creator, people, runs[0])
+    if when == "after Stripe forgot the key":
+        age(pending, hours=25)
+        stripe.forget_keys()
+    [sent] = run_payouts(provider=StripeConnect(http=stripe), run=runs[1]).sent
+    assert sent.pk == pending.pk and sent.provider_reference == "tr_1"
+    assert [t["destination"] for t in stripe.transfers] == ["acct_old"]  # paid once
+    [note] = Notification.objects.filter(user=people.reviewer, kind="payout.elsewhere")
+    assert "acct_old" in note.subject and "acct_new" in note.body
+    assert not Notification.objects.filter(kind="payout.held").exists()
+    assert payable(creator) == 0 and trial_balance() == {"USD": 0}

@@ -33,9 +33,9 @@ def payable(user) -> int:
 class FakeStripe:
     """Answers like Stripe's API and checks each request is what Stripe documents for
     creating a transfer: a form-encoded POST to /v1/transfers with a bearer key and an
-    Idempotency-Key, the same request under the same key every time. Like Stripe, it replays
-    the transfer a key made until it forgets its keys (after 24 h or more), and lists the
-    transfers made (GET /v1/transfers, newest first, in pages)."""
+    Idempotency-Key. Like Stripe, it replays the transfer a key made until it forgets its keys
+    (after 24 h or more), answers another request under a known key with an idempotency_error,
+    and lists the transfers made (GET /v1/transfers, newest first, in pages)."""
 
     LOST = "made, reply lost"  # an answer: the transfer is made, the caller times out
 
@@ -62,8 +62,11 @@ class FakeStripe:
         assert form["currency"] == form["currency"].lower() and len(form["currency"]) == 3
         assert form["destination"].startswith("acct_")
         key = headers["Idempotency-Key"]
-        assert self.by_key.setdefault(key, form) == form, "same key, different request"
         self.requests.append(form)
+        if self.by_key.setdefault(key, form) != form:  # same key, different request
+            message = "Keys for idempotent requests can only be used with the same parameters"
+            error = {"type": "idempotency_error", "message": message}
+            return HttpResponse(400, json.dumps({"error": error}).encode())
         if key in self.made:
             return HttpResponse(200, json.dumps(self.made[key]).encode())
         queue = self.by_destination.get(form["destination"]) or self.answers

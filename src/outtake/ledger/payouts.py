@@ -209,8 +209,9 @@ class StripeConnect:
     """Stripe Connect transfers to each creator's connected account (POST /v1/transfers).
 
     Stripe keeps an idempotency key's answer for at least 24 hours, then may forget it: a
-    payout pending for longer is first looked for among its run's transfers, and marked sent
-    if an earlier attempt made it, so the same key never makes a second transfer.
+    payout pending for longer, or one whose key Stripe holds for another request (an
+    idempotency_error), is first looked for among its run's transfers, and marked sent if an
+    earlier attempt made it, so the same key never makes a second transfer.
     """
 
     name = "stripe"
@@ -251,9 +252,9 @@ class StripeConnect:
             )
         # created_at is no later than the first attempt: aged by it, no forgotten key is missed.
         if timezone.now() - payout.created_at > self.KEYS_KEPT:
-            made = self._transfer_made(payout)
+            made = self._made_earlier(payout)
             if made:
-                return PayoutResult(reference=made)
+                return made
         body = urlencode(
             {
                 "amount": str(payout.net_minor),
@@ -283,14 +284,40 @@ class StripeConnect:
         # have made the transfer; 409 (a request with this key in flight), 429 and 5xx may be
         # retried with the same key. Other 4xx are refusals a retry will not change.
         unsure = error.get("type") == "idempotency_error"
+        if unsure:  # the request first sent under this key may have made the transfer
+            try:
+                made = self._made_earlier(payout)
+            except PayoutFailed:
+                made = None
+            if made:
+                return made
         definite = 400 <= response.status < 500 and response.status not in (409, 429)
         raise PayoutFailed(
             f"Stripe: {message}", definite=definite and not unsure, needs_review=unsure
         )
 
-    def _transfer_made(self, payout: Payout) -> str:
-        """The id of the transfer an earlier attempt made for this payout ("" if none), from
-        its run's transfer group; PayoutFailed (not definite) when Stripe cannot say."""
+    def _made_earlier(self, payout: Payout) -> PayoutResult | None:
+        """The transfer an earlier attempt made for this payout, known by its payout id alone:
+        a payout kept before destinations were (migration 0014) may have gone to an account
+        the creator has replaced since. It is paid all the same; reviewers are told where."""
+        transfer = self._transfer_made(payout)
+        if transfer is None:
+            return None
+        sent_to = str(transfer.get("destination") or "")
+        if sent_to != payout.stripe_account:
+            notify_reviewers(
+                "payout.elsewhere",
+                f"Payout {payout.pk} to {payout.creator.pseudonym} was paid to {sent_to}",
+                f"Stripe transfer {transfer['id']} paid it to {sent_to}, not to "
+                f"{payout.stripe_account or 'the account kept on it'}: it is recorded as sent "
+                "and not paid again. Check with the creator that the account is theirs.",
+                f"/admin/ledger/payout/{payout.pk}/change/",
+            )
+        return PayoutResult(reference=transfer["id"])
+
+    def _transfer_made(self, payout: Payout) -> dict | None:
+        """The transfer an earlier attempt made for this payout (None if none), from its
+        run's transfer group; PayoutFailed (not definite) when Stripe cannot say."""
         query = {"transfer_group": self._group(payout), "limit": str(self.PAGE)}
         while True:
             try:
@@ -311,11 +338,10 @@ class StripeConnect:
                 )
             transfers = data.get("data") or []
             for transfer in transfers:
-                ours = (transfer.get("metadata") or {}).get("payout_id") == str(payout.pk)
-                if ours and transfer.get("destination") == payout.stripe_account:
-                    return transfer["id"]
+                if (transfer.get("metadata") or {}).get("payout_id") == str(payout.pk):
+                    return transfer
             if not (data.get("has_more") and transfers):
-                return ""
+                return None
             query["starting_after"] = transfers[-1]["id"]
 
     def _auth(self) -> dict[str, str]:
