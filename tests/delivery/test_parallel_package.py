@@ -112,6 +112,52 @@ def test_a_failed_delivery_with_many_samples_left_lets_the_process_exit(tmp_path
     assert result.stdout.strip() == "the delivery failed"
 
 
+# A delivery whose worker is killed (as by the OOM killer) while it signs, once the other
+# worker waits for signing memory (a budget of one byte admits one file at a time). A file, not
+# `-c`: the workers unpickle the signer's class from this main module.
+_KILLED_WHILE_SIGNING = """
+import os
+import signal
+import sys
+import time
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from outtake.delivery import package
+from outtake.delivery.bench import _specs
+from outtake.provenance.c2pa_sign import Signer
+
+
+class KilledWhileSigning(Signer):
+    def sign(self, *args, **kwargs):
+        while package._worker["schedule"]._tickets.value < 2:  # the other asked for memory
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    tmp, video = Path(sys.argv[1]), Path(sys.argv[2])
+    signer = KilledWhileSigning(tmp / "pki")
+    try:
+        package.write_samples(_specs([video] * 2), tmp / "out", 1 << 30, signer, 2, memory_budget=1)
+    except BrokenProcessPool:
+        print("the delivery failed")
+"""
+
+
+def test_a_worker_killed_while_another_waits_for_memory_fails_the_delivery(tmp_path):
+    script = tmp_path / "killed_while_signing.py"
+    script.write_text(_KILLED_WHILE_SIGNING)
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), str(VIDEO)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "the delivery failed"
+
+
 def _admitting(schedule: Schedule, need: int) -> tuple[threading.Thread, threading.Event]:
     """A worker asking for `need` bytes in a thread; the event is set once it is admitted."""
     admitted = threading.Event()

@@ -15,7 +15,7 @@ import json
 import multiprocessing
 import os
 import resource
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -369,8 +369,9 @@ def write_samples(
         parts, mp_context=context, initializer=_start_worker, initargs=(signer, specs, schedule)
     ) as pool:
         futures = [pool.submit(_write_part, n, folder, shard_bytes) for n in range(parts)]
-        wait(futures, return_when=FIRST_EXCEPTION)
-        schedule.stop()  # all done, or one failed: the others stop after their current sample
+        # The parent never takes the schedule's lock while workers run: a worker that fails stops
+        # the schedule itself, and when one dies abruptly (OOM killer, a crash in native code)
+        # the pool kills the others, which may hold the lock or sleep on it forever.
         results = [f.result() for f in futures]
     rows = sorted((row for part_rows, *_ in results for row in part_rows), key=lambda r: r["key"])
     # Shards numbered in the order of their first sample, as one process would have written them.
