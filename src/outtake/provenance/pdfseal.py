@@ -225,7 +225,10 @@ def _problem(status, seal: bool, out_of_date: str) -> str:
         return "the signature does not verify"
     if out_of_date:
         # Without a trusted timestamp the signer's stated time proves nothing.
-        return f"not trusted: {out_of_date}, and a co-signature is judged as of now"
+        return (
+            f"not trusted: {out_of_date}; a co-signature carries no trusted timestamp, so it "
+            "is judged as of now"
+        )
     if not status.trusted:
         indication = status.trust_problem_indic
         why = indication.name.lower() if indication else "no path to a given root"
