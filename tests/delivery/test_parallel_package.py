@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -159,15 +160,21 @@ def test_a_worker_killed_while_another_waits_for_memory_fails_the_delivery(tmp_p
 
 
 def _admitting(schedule: Schedule, need: int) -> tuple[threading.Thread, threading.Event]:
-    """A worker asking for `need` bytes in a thread; the event is set once it is admitted."""
+    """A worker asking for `need` bytes in a thread, returned once it has taken its turn (so a
+    worker started after it is after it in line); the event is set once it is admitted."""
     admitted = threading.Event()
 
     def ask() -> None:
         if schedule.admit(need):
             admitted.set()
 
+    turn = schedule._tickets.value
     thread = threading.Thread(target=ask, daemon=True)
     thread.start()
+    deadline = time.monotonic() + 5
+    while schedule._tickets.value == turn:
+        assert time.monotonic() < deadline, "the worker never asked for memory"
+        time.sleep(0.001)
     return thread, admitted
 
 
