@@ -6,6 +6,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
 from django.test import override_settings
 from django.utils import timezone
 
@@ -276,3 +278,85 @@ def test_a_transfer_made_to_another_account_is_found_not_paid_again(make_user, p
     assert "acct_old" in note.subject and "acct_new" in note.body
     assert not Notification.objects.filter(kind="payout.held").exists()
     assert payable(creator) == 0 and trial_balance() == {"USD": 0}
+
+
+def held_without_account(creator, people, run: str) -> tuple[Payout, FakeStripe]:
+    """A Stripe payout whose lost first attempt made a transfer, kept without an account
+    (migrated from a creator who had none on file): every run holds it."""
+    give_destination(creator.organization, stripe_account="acct_x")
+    stripe = FakeStripe(answers=[FakeStripe.LOST])
+    pending = stripe_payout_pending(creator, people.buyer, people.reviewer, run, stripe)
+    Payout.objects.filter(pk=pending.pk).update(stripe_account="")
+    [held] = run_payouts(provider=StripeConnect(http=stripe), run="held").pending
+    assert held.pk == pending.pk and "no Stripe connected account" in held.error
+    return held, stripe
+
+
+def act(client, action: str, payout: Payout, **form):
+    return client.post(
+        "/admin/ledger/payout/",
+        {"action": action, "_selected_action": [payout.pk], "apply": "Apply", **form},
+    )
+
+
+@override_settings(OUTTAKE_STRIPE_SECRET_KEY="sk_test_123")
+def test_a_reviewer_records_a_held_payout_found_paid_at_the_provider(
+    client, make_user, people, runs
+):
+    creator = make_user("creator")
+    held, stripe = held_without_account(creator, people, runs[0])
+    client.force_login(people.reviewer)
+    asked = client.post(
+        "/admin/ledger/payout/", {"action": "paid_at_the_provider", "_selected_action": [held.pk]}
+    )
+    assert asked.status_code == 200 and f"payout {held.pk} to" in asked.content.decode()
+    act(client, "paid_at_the_provider", held, reference="  ")  # a reference is needed
+    held.refresh_from_db()
+    assert held.status == Payout.Status.PENDING
+    act(client, "paid_at_the_provider", held, reference="tr_1")
+    held.refresh_from_db()
+    assert (held.status, held.provider_reference) == (Payout.Status.SENT, "tr_1")
+    event = AuditEvent.objects.get(kind="payout.sent", subject_id=str(held.pk))
+    assert event.actor == people.reviewer and event.data["reference"] == "tr_1"
+    assert Notification.objects.filter(user=creator, kind="payout.sent").count() == 1
+    report = run_payouts(provider=StripeConnect(http=stripe), run=runs[1])
+    assert not (report.sent or report.pending) and len(stripe.transfers) == 1
+    late = act(client, "not_paid_at_the_provider", held, reason="changed my mind")
+    assert "no longer pending" in str(list(get_messages(late.wsgi_request)))
+    held.refresh_from_db()
+    assert held.status == Payout.Status.SENT and held.reversal is None
+    assert payable(creator) == 0 and trial_balance() == {"USD": 0}
+
+
+@override_settings(OUTTAKE_STRIPE_SECRET_KEY="sk_test_123")
+def test_a_reviewer_returns_a_held_payout_found_not_paid_to_the_balance(
+    client, make_user, people, runs
+):
+    creator = make_user("creator")
+    give_destination(creator.organization, stripe_account="acct_x")
+    stripe = FakeStripe(answers=[TimeoutError("connect timed out")])  # nothing was made
+    pending = stripe_payout_pending(creator, people.buyer, people.reviewer, runs[0], stripe)
+    Payout.objects.filter(pk=pending.pk).update(stripe_account="")
+    act(client, "not_paid_at_the_provider", pending, reason="not paid")  # not logged in
+    clerk = make_user("buyer")  # staff who may see payouts, but no reviewer
+    clerk.is_staff = True
+    clerk.save()
+    clerk.user_permissions.set([Permission.objects.get(codename="view_payout")])
+    client.force_login(clerk)
+    refused = act(client, "not_paid_at_the_provider", pending, reason="not paid")
+    assert "only reviewers settle payouts" in str(list(get_messages(refused.wsgi_request)))
+    pending.refresh_from_db()
+    assert pending.status == Payout.Status.PENDING and payable(creator) == 0
+    client.force_login(people.reviewer)
+    act(client, "not_paid_at_the_provider", pending, reason="No transfer at Stripe")
+    pending.refresh_from_db()
+    assert pending.status == Payout.Status.REVERSED and pending.reversal is not None
+    assert payable(creator) == 1700  # the gross is back in the creator's payable
+    event = AuditEvent.objects.get(kind="payout.reversed", subject_id=str(pending.pk))
+    assert event.actor == people.reviewer and event.data["reason"] == "No transfer at Stripe"
+    told = Notification.objects.get(user=creator, kind="payout.failed")
+    assert "No transfer at Stripe" in told.body
+    [again] = run_payouts(provider=StripeConnect(http=stripe), run=runs[1]).sent
+    assert again.pk != pending.pk and again.stripe_account == "acct_x"
+    assert len(stripe.transfers) == 1 and payable(creator) == 0
+    assert trial_balance() == {"USD": 0}

@@ -26,7 +26,7 @@ from outtake.ledger.models import (
     StoredStatement,
     TaxProfile,
 )
-from outtake.ledger.payouts import payout_minimums, run_payouts
+from outtake.ledger.payouts import not_paid, paid_at_provider, payout_minimums, run_payouts
 from outtake.ledger.reconcile import import_statement, money_from_text, parse_csv
 from outtake.ledger.services import LedgerError, apply_credit, refund, refund_credit, void
 from outtake.ledger.tax import mask, set_withholding_rate
@@ -103,8 +103,48 @@ def _exact_minor(amount: Decimal, currency: str) -> int:
         raise LedgerError(str(exc)) from exc
 
 
+class AskingAdmin(ReadOnlyAdmin):
+    """Actions that ask the reviewer for a form (a reference, a reason) before they apply."""
+
+    def describe(self, obj) -> str:
+        """How a chosen row is listed above the form."""
+        return str(obj)
+
+    def name(self, obj) -> str:
+        """How a row is named in the messages."""
+        return str(obj)
+
+    def _ask(self, request, queryset, form_class, action: str, intro: str, apply):
+        """Show the action's form for the chosen rows, then apply it to each."""
+        if "apply" in request.POST:
+            form = form_class(request.POST)
+            if form.is_valid():
+                for obj in queryset:
+                    try:
+                        done = apply(obj, form.cleaned_data)
+                    except (LedgerError, MarketError, PermissionError) as exc:
+                        self.message_user(request, f"{self.name(obj)}: {exc}", messages.ERROR)
+                    else:
+                        self.message_user(request, f"{self.name(obj)}: {done}", messages.SUCCESS)
+                return redirect(request.get_full_path())
+        else:
+            form = form_class()
+        return render(
+            request,
+            "ledger/admin_action.html",
+            {
+                "items": [(obj.pk, self.describe(obj)) for obj in queryset],
+                "form": form,
+                "action": action,
+                "intro": intro,
+                "title": intro,
+                **self.admin_site.each_context(request),
+            },
+        )
+
+
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdmin):
+class InvoiceAdmin(AskingAdmin):
     list_display = (
         "label",
         "buyer",
@@ -138,33 +178,14 @@ class InvoiceAdmin(ReadOnlyAdmin):
     def has_change_permission(self, request, obj=None):
         return request.user.is_staff
 
-    def _ask(self, request, queryset, form_class, action: str, intro: str, apply):
-        """Show the action's form for the chosen invoices, then apply it to each."""
-        if "apply" in request.POST:
-            form = form_class(request.POST)
-            if form.is_valid():
-                for invoice in queryset:
-                    try:
-                        done = apply(invoice, form.cleaned_data)
-                    except (LedgerError, MarketError) as exc:
-                        self.message_user(request, f"{invoice.label}: {exc}", messages.ERROR)
-                    else:
-                        self.message_user(request, f"{invoice.label}: {done}", messages.SUCCESS)
-                return redirect(request.get_full_path())
-        else:
-            form = form_class()
-        return render(
-            request,
-            "ledger/admin_invoice_action.html",
-            {
-                "invoices": queryset,
-                "form": form,
-                "action": action,
-                "intro": intro,
-                "title": intro,
-                **self.admin_site.each_context(request),
-            },
+    def describe(self, obj) -> str:
+        return (
+            f"{obj.label} ({obj.buyer.name}, {obj.get_status_display()}): "
+            f"total {obj.amount_minor} {obj.currency} minor units"
         )
+
+    def name(self, obj) -> str:
+        return obj.label
 
     @admin.action(description="Mark bank transfer received (the amount still due)")
     def mark_transfer_received(self, request, queryset):
@@ -324,8 +345,23 @@ class BankLineAdmin(ReadOnlyAdmin):
         )
 
 
+class ProviderReferenceForm(forms.Form):
+    reference = forms.CharField(
+        max_length=200,
+        help_text="The provider's id of the payment (Stripe: tr_…) or the bank's reference.",
+    )
+
+
+class NotPaidForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What the provider says; sent to the creator and written in the journal.",
+    )
+
+
 @admin.register(Payout)
-class PayoutAdmin(ReadOnlyAdmin):
+class PayoutAdmin(AskingAdmin):
     list_display = (
         "id",
         "run",
@@ -341,6 +377,36 @@ class PayoutAdmin(ReadOnlyAdmin):
     list_filter = ("status", "provider")
     exclude = ("bank_account",)  # the number it is paid to, as on the destination: never shown
     change_list_template = "ledger/admin_payout_changelist.html"
+    actions = ["paid_at_the_provider", "not_paid_at_the_provider"]
+
+    def describe(self, obj) -> str:
+        return (
+            f"payout {obj.pk} to {obj.creator.pseudonym} ({obj.provider}, {obj.status}): "
+            f"{Money(obj.net_minor, obj.currency)}" + (f"; {obj.error}" if obj.error else "")
+        )
+
+    def name(self, obj) -> str:
+        return f"payout {obj.pk}"
+
+    @admin.action(description="Paid at the provider (give its reference): record it sent")
+    def paid_at_the_provider(self, request, queryset):
+        def apply(payout, data) -> str:
+            paid_at_provider(payout, reference=data["reference"], by=request.user)
+            return "recorded sent."
+
+        intro = "Record these pending payouts as paid, as found at the provider"
+        return self._ask(
+            request, queryset, ProviderReferenceForm, "paid_at_the_provider", intro, apply
+        )
+
+    @admin.action(description="Not paid at the provider: return it to the creator's balance")
+    def not_paid_at_the_provider(self, request, queryset):
+        def apply(payout, data) -> str:
+            not_paid(payout, reason=data["reason"], by=request.user)
+            return "reversed; the next run pays it again."
+
+        intro = "Reverse these pending payouts, found not paid at the provider"
+        return self._ask(request, queryset, NotPaidForm, "not_paid_at_the_provider", intro, apply)
 
     def get_urls(self):
         run = self.admin_site.admin_view(self.run_view)

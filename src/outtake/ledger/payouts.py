@@ -31,7 +31,16 @@ from outtake.audit.services import record
 from outtake.core.money import Money
 from outtake.ledger import chart
 from outtake.ledger.models import Account, BankFile, Payout, PayoutDestination, TaxProfile
-from outtake.ledger.services import Line, balance, lock, post, recover_clawback, reverse
+from outtake.ledger.services import (
+    LedgerError,
+    Line,
+    balance,
+    lock,
+    post,
+    recover_clawback,
+    reverse,
+    reviewer_only,
+)
 from outtake.notices.services import notify_org, notify_reviewers
 from outtake.storage import get_store
 
@@ -551,9 +560,37 @@ def _send(provider: PayoutProvider, payout: Payout, report: PayoutRunReport) -> 
         report.sent.append(sent)
 
 
+def paid_at_provider(payout: Payout, *, reference: str, by) -> Payout:
+    """A reviewer found a pending (held) payout paid at its provider: it is recorded sent
+    under the provider's reference, and the creator is told."""
+    reviewer_only(by, "settle payouts")
+    if not reference.strip():
+        raise LedgerError("give the provider's reference of the payment")
+    result = PayoutResult(reference=reference.strip())
+    sent = _mark_sent(payout_provider(payout.provider), payout, result, by=by)
+    if sent is None:
+        raise LedgerError(f"payout {payout.pk} is no longer pending")
+    return sent
+
+
+def not_paid(payout: Payout, *, reason: str, by) -> Payout:
+    """A reviewer found a pending (held) payout not paid at its provider: it is reversed, so
+    the gross returns to the creator's payable balance for a later run, and they are told."""
+    reviewer_only(by, "settle payouts")
+    if not reason.strip():
+        raise LedgerError("give the reason it was not paid")
+    reversed_ = _reverse(payout, reason.strip(), by=by)
+    if reversed_ is None:
+        raise LedgerError(f"payout {payout.pk} is no longer pending")
+    return reversed_
+
+
 @transaction.atomic
-def _mark_sent(provider: PayoutProvider, payout: Payout, result: PayoutResult) -> Payout | None:
-    """Record that the provider has it; None when an overlapping run recorded it first."""
+def _mark_sent(
+    provider: PayoutProvider, payout: Payout, result: PayoutResult, *, by=None
+) -> Payout | None:
+    """Record that the provider has it (by a run, or by the reviewer who found it paid);
+    None when an overlapping run recorded it first."""
     payout = _claim(payout)
     if payout is None:
         return None
@@ -575,6 +612,7 @@ def _mark_sent(provider: PayoutProvider, payout: Payout, result: PayoutResult) -
         )
     record(
         "payout.sent",
+        actor=by,
         org=payout.creator,
         subject=payout,
         data={
@@ -629,16 +667,17 @@ def _keep_pending(payout: Payout, exc: PayoutFailed) -> Payout | None:
             f"Payout {payout.pk} to {payout.creator.pseudonym} is held: {reason}",
             f"An earlier attempt may have paid {payout.net}, so it is neither reversed nor "
             "sent again to another destination. It stays pending and is retried each run; "
-            "fix the cause, or check with the provider whether it was paid.",
+            "fix the cause, or check with the provider whether it was paid and record what "
+            'you find (Payouts, "Paid at the provider" or "Not paid").',
             f"/admin/ledger/payout/{payout.pk}/change/",
         )
     return payout
 
 
 @transaction.atomic
-def _reverse(payout: Payout, reason: str) -> Payout | None:
-    """The provider refused it: the balance returns and the creator is told; None when an
-    overlapping run has finished it."""
+def _reverse(payout: Payout, reason: str, *, by=None) -> Payout | None:
+    """The provider refused it (or a reviewer found it not paid): the balance returns and the
+    creator is told; None when an overlapping run has finished it."""
     payout = _claim(payout)
     if payout is None:
         return None
@@ -647,6 +686,7 @@ def _reverse(payout: Payout, reason: str) -> Payout | None:
     payout.save(update_fields=["reversal", "status", "error"])
     record(
         "payout.reversed",
+        actor=by,
         org=payout.creator,
         subject=payout,
         data={"run": payout.run, "gross_minor": payout.gross_minor, "reason": reason},
