@@ -49,26 +49,34 @@ def _item_rows(items, currency: str, uses: list[str]) -> list[dict[str, Any]]:
             "terms_scope": i.terms_snapshot["scope"],
             "constraints": _constraints(i.terms_snapshot, uses),
             "release": release_summary(i.clip),
-            "protections_off": [
-                protection_texts(i.terms_snapshot["terms"])[code]
-                for code in PROTECTIONS
-                if not i.terms_snapshot["terms"]["protections"].get(code, True)
-            ],
+            "protections_off": _waived(i.terms_snapshot["terms"]),
         }
         for i in items.select_related("clip__asset", "creator")
     ]
 
 
-def _default_protections(rows: list[dict[str, Any]]) -> list[str]:
-    """The protections every license carries unless a creator waives them, in the words its
-    clips' terms snapshots pinned."""
-    return list(
-        dict.fromkeys(
-            protection_texts(row["item"].terms_snapshot["terms"])[code]
-            for code in PROTECTIONS
-            for row in rows
-        )
-    )
+def _waived(terms: dict[str, Any]) -> list[str]:
+    """The default protections a creator's terms snapshot turned off, in its pinned words (a
+    protection made default after the sale is not in the snapshot, so never reads as waived)."""
+    texts = protection_texts(terms)
+    return [
+        texts[code]
+        for code, on in terms["protections"].items()
+        if not on and code in PROTECTIONS and code in texts
+    ]
+
+
+def _protections_in_force(rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """What the license forbids, as (the words its clips' terms snapshots pinned, how many of
+    its clips it covers): only what a snapshot has on, as the license PDF states it."""
+    covered: dict[str, int] = {}
+    for row in rows:
+        terms = row["item"].terms_snapshot["terms"]
+        texts = protection_texts(terms)
+        for code, on in terms["protections"].items():
+            if on and code in texts:
+                covered[texts[code]] = covered.get(texts[code], 0) + 1
+    return list(covered.items())
 
 
 def _uses(codes: list[str]) -> list[str]:
@@ -196,7 +204,7 @@ def license_detail(request: HttpRequest, license_id) -> HttpResponse:
             "total": Money(lic.total_minor, lic.currency),
             "payment": invoice and payment_summary(invoice),
             "items": items,
-            "protections": _default_protections(items),
+            "protections": _protections_in_force(items),
             "uses": _uses(lic.uses),
             "accepted": [f"{USES[c['use']].label}: “{c['text']}”" for c in lic.accepted_clauses]
             or _uses(lic.accepted_constraints),  # licenses from before conditions had ids
