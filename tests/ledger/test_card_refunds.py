@@ -14,7 +14,14 @@ from outtake.ledger.card_refunds import send_card_refund
 from outtake.ledger.models import JournalEntry, ProviderEvent, Refund
 from outtake.ledger.payments import NoAnswer, StripeCard, stripe_webhook
 from outtake.ledger.payouts import HttpResponse
-from outtake.ledger.services import balance, buyer_credit, card_payment, refund, trial_balance
+from outtake.ledger.services import (
+    balance,
+    buyer_credit,
+    card_payment,
+    refund,
+    refund_credit,
+    trial_balance,
+)
 from outtake.notices.models import Notification
 from tests.ledger.conftest import require_postgres, run_together, sell
 from tests.ledger.test_card_payments import SECRET, completed, signed
@@ -276,4 +283,59 @@ def test_two_failure_events_at_once_move_the_card_part_once(people, paid_by_card
     assert JournalEntry.objects.filter(kind="refund.card_failed").count() == 1
     assert buyer_credit(people.buyer.organization, "USD").minor == 5000
     assert Notification.objects.filter(user=people.reviewer, kind="refund.transfer").count() == 1
+    assert trial_balance() == {"USD": 0}
+
+
+def refused_then_made(people, invoice, monkeypatch, capture) -> Refund:
+    """A 20.00 card part Stripe refused (moved to the buyer's credit)."""
+    disputed = (400, {"error": {"type": "invalid_request_error", "message": "Charge disputed"}})
+    stripe_answers(monkeypatch, FakeStripeRefunds(disputed))
+    with capture(execute=True):
+        row = refund(invoice, reason="duplicate order", by=people.reviewer, amount_minor=2000)
+    row.refresh_from_db()
+    assert row.card_status == "refused"
+    assert buyer_credit(people.buyer.organization, "USD").minor == 2000
+    return row
+
+
+def test_a_card_refund_made_after_all_takes_the_credit_back_once(
+    people, paid_by_card, monkeypatch, django_capture_on_commit_callbacks
+):
+    row = refused_then_made(people, paid_by_card, monkeypatch, django_capture_on_commit_callbacks)
+    row.provider_reference = "re_late"
+    for n, status in enumerate(("pending", "requires_action")):  # not made yet: nothing changes
+        stripe_webhook(*signed(refund_event(f"evt_p{n}", "refund.updated", row, status)))
+    assert buyer_credit(people.buyer.organization, "USD").minor == 2000
+    assert not Notification.objects.filter(kind="refund.card_late").exists()
+    for n, kind in enumerate(("refund.created", "refund.updated", "charge.refund.updated")):
+        event = refund_event(f"evt_s{n}", kind, row, "succeeded")
+        assert stripe_webhook(*signed(event)).outcome == "refund succeeded"
+    row.refresh_from_db()
+    assert (row.card_status, row.provider_reference) == ("succeeded", "re_late")
+    assert buyer_credit(people.buyer.organization, "USD").minor == 0  # nothing to transfer
+    assert balance(chart.cash("USD")).minor == 3000  # the 20.00 left by card
+    assert JournalEntry.objects.filter(kind="refund.card_failed.reversal").count() == 1
+    [note] = Notification.objects.filter(user=people.reviewer, kind="refund.card_late")
+    assert "do not send it" in note.body
+    told = Notification.objects.filter(user=people.buyer, subject__contains="after all")
+    assert told.count() == 1 and "not sent to you by bank transfer" in told.get().body
+    assert AuditEvent.objects.get(kind="refund.card_late").data["credit_taken_back"] is True
+    assert trial_balance() == {"USD": 0}
+
+
+def test_a_card_refund_made_after_its_credit_was_sent_tells_reviewers_to_recover_it(
+    people, paid_by_card, monkeypatch, django_capture_on_commit_callbacks
+):
+    row = refused_then_made(people, paid_by_card, monkeypatch, django_capture_on_commit_callbacks)
+    refund_credit(people.buyer.organization, "USD", reason="card refused", by=people.reviewer)
+    for n in range(2):
+        stripe_webhook(*signed(refund_event(f"evt_s{n}", "refund.updated", row, "succeeded")))
+    row.refresh_from_db()
+    assert row.card_status == "succeeded"
+    assert not JournalEntry.objects.filter(kind="refund.card_failed.reversal").exists()
+    [note] = Notification.objects.filter(user=people.reviewer, kind="refund.card_late")
+    assert note.subject.startswith("Recover 20.00 USD from") and "return 20.00 USD" in note.body
+    told = Notification.objects.filter(user=people.buyer, subject__contains="after all")
+    assert told.count() == 1 and "sent to you another way" in told.get().body
+    assert AuditEvent.objects.get(kind="refund.card_late").data["credit_taken_back"] is False
     assert trial_balance() == {"USD": 0}

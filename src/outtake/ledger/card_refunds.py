@@ -6,7 +6,7 @@ row's key. So no HTTP call runs while the invoice and the creators' accounts are
 no card refund exists without its ledger entry. A job that gets no answer asks again with the
 same key; the provider's answer and its later webhook updates are recorded on the row. A card
 part that gave nothing back (refused, failed, canceled) moves to the buyer's credit, and a
-reviewer sends it by transfer.
+reviewer sends it by transfer; one the provider makes after all takes that credit back.
 """
 
 from __future__ import annotations
@@ -16,9 +16,18 @@ from django.db import transaction
 from outtake.audit.services import record
 from outtake.core.money import Money
 from outtake.ledger import chart
-from outtake.ledger.models import Invoice, Refund
+from outtake.ledger.models import Invoice, JournalEntry, Refund
 from outtake.ledger.payments import CardRefund, NoAnswer, RefundRefused, card_provider
-from outtake.ledger.services import LedgerError, Line, card_payment, post, reviewer_only
+from outtake.ledger.services import (
+    LedgerError,
+    Line,
+    buyer_credit,
+    card_payment,
+    lock,
+    post,
+    reverse,
+    reviewer_only,
+)
 from outtake.notices.services import notify_org, notify_reviewers
 
 Status = Refund.CardStatus
@@ -62,8 +71,8 @@ def card_refund_updated(refund_id: int, answer: CardRefund, *, by=None) -> Refun
     )
     before, status = row.card_status, answer.status[:20]
     if before in Refund.GAVE_NOTHING:
-        if status not in Refund.GAVE_NOTHING:
-            _tell_of_late_refund(row, answer)
+        if status == Status.SUCCEEDED:
+            _refunded_after_all(row, answer, by)
         return row
     if status == before or (before == Status.SUCCEEDED and status not in Refund.GAVE_NOTHING):
         return row
@@ -122,22 +131,58 @@ def _owe_by_transfer(row: Refund, why: str) -> None:
     )
 
 
-def _tell_of_late_refund(row: Refund, answer: CardRefund) -> None:
-    """The provider reports a card refund after its part was moved to the buyer's credit:
-    the buyer may get it twice."""
-    card = Money(row.card_minor, row.currency)
+def _refunded_after_all(row: Refund, answer: CardRefund, by) -> None:
+    """The provider made a card refund after its part was moved to the buyer's credit (a late
+    webhook, or a "no refund at the provider" that was wrong). While the credit still holds
+    it, the move is reversed; once the credit was sent or spent, the buyer has it twice and
+    reviewers are told what to recover. The row then records the success, so this runs once."""
+    invoice, card = row.invoice, Money(row.card_minor, row.currency)
+    lock(chart.buyer_credit(invoice.buyer, row.currency))
+    taken_back = buyer_credit(invoice.buyer, row.currency) >= card
+    if taken_back:
+        moved = JournalEntry.objects.get(idempotency_key=f"refund.card_failed:{row.pk}")
+        reverse(moved, f"{invoice.label}: {card} went back to the card after all")
+    row.card_status = Status.SUCCEEDED
+    row.provider_reference = (answer.reference or row.provider_reference)[:200]
+    row.save(update_fields=["card_status", "provider_reference"])
     record(
         "refund.card_late",
-        org=row.invoice.buyer,
+        actor=by,
+        org=invoice.buyer,
         subject=row,
-        data={"invoice": row.invoice.label, "status": answer.status, "reference": answer.reference},
+        data={
+            "invoice": invoice.label,
+            "card_minor": row.card_minor,
+            "currency": row.currency,
+            "reference": row.provider_reference,
+            "credit_taken_back": taken_back,
+        },
     )
-    notify_reviewers(
-        "refund.card_late",
-        f"{card} went back to the card after all ({row.invoice.label}, {answer.reference})",
-        "It is also held as the buyer's credit, to send by transfer: do not send it; if it was "
-        "sent already, ask the buyer to return it.",
-        f"/admin/ledger/refund/{row.pk}/change/",
+    link = f"/admin/ledger/refund/{row.pk}/change/"
+    if taken_back:
+        notify_reviewers(
+            "refund.card_late",
+            f"{card} went back to the card after all ({invoice.label}, {row.provider_reference})",
+            "It is no longer held as the buyer's credit: do not send it by transfer.",
+            link,
+        )
+        told = "it is not sent to you by bank transfer."
+    else:
+        notify_reviewers(
+            "refund.card_late",
+            f"Recover {card} from {invoice.buyer.name}: refunded twice ({invoice.label})",
+            f"The card refund {row.provider_reference} succeeded after {card} was moved to the "
+            "buyer's credit, and that credit has since been refunded by transfer or used: ask "
+            f"the buyer to return {card}.",
+            link,
+        )
+        told = "it had also been sent to you another way; we will be in touch about it."
+    notify_org(
+        invoice.buyer,
+        "refund",
+        f"{card} went back to your card after all",
+        f"The refund on {invoice.label} reached your card: {told}",
+        f"/licenses/{invoice.license_id}/",
     )
 
 
