@@ -5,12 +5,14 @@ the buyer as shown, sealed by Outtake; the buyer and reviewers still get the ori
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import re
 import subprocess
 import sys
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 
 from outtake.audit.models import AuditEvent
@@ -142,3 +144,30 @@ def test_sealing_holds_no_transaction_and_the_first_to_store_wins(sold, monkeypa
     assert sealed.data["sealed_sha256"] == lic.contract.sealed_sha256
     [made] = AuditEvent.objects.filter(kind="license.creators_copy_sealed")
     assert made.data["copy_sha256"] == hashlib.sha256(copy).hexdigest()
+
+
+def test_the_copy_hash_creators_get_is_kept_when_stored_not_read_back(sold, client, monkeypatch):
+    from outtake.rights import contracts
+
+    lic, _, creator = sold
+    copy = client.get(f"/api/licenses/{lic.id}/contract", **auth(creator)).content
+    lic.contract.refresh_from_db()
+    assert lic.contract.copy_sha256 == hashlib.sha256(copy).hexdigest()
+
+    class Unread:
+        def get_bytes(self, key):
+            raise AssertionError(f"{key} was read back to hash it")
+
+    with monkeypatch.context() as m:
+        m.setattr(contracts, "get_store", Unread)
+        r = client.get(f"/api/licenses/{lic.id}/contract/record", **auth(creator))
+    assert r.status_code == 200 and r.json()["copy_sha256"] == lic.contract.copy_sha256
+
+    # Copies stored before the hash was kept get it from the event recorded when each was.
+    migration = importlib.import_module(
+        "outtake.rights.migrations.0005_licensecontract_copy_sha256"
+    )
+    type(lic.contract).objects.filter(pk=lic.contract.pk).update(copy_sha256="")
+    migration.from_audit_events(django_apps, None)
+    lic.contract.refresh_from_db()
+    assert lic.contract.copy_sha256 == hashlib.sha256(copy).hexdigest()

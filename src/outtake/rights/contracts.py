@@ -249,12 +249,7 @@ def hashes_for(user, contract: LicenseContract) -> dict[str, str]:
             "document_sha256": contract.document_sha256,
             "copy_sha256": "",
         }
-    copy = _stored(_creators_copy_key(contract))
-    return {
-        "data_sha256": "",
-        "document_sha256": "",
-        "copy_sha256": _sha256(copy) if copy is not None else "",
-    }
+    return {"data_sha256": "", "document_sha256": "", "copy_sha256": contract.copy_sha256}
 
 
 def _as_shown_to_creators(contract: LicenseContract) -> LicenseDocument:
@@ -318,12 +313,13 @@ def creators_copy_pdf(contract: LicenseContract) -> bytes:
 
 @transaction.atomic
 def _store_creators_copy(contract: LicenseContract, digest: str, sealed: bytes) -> bytes:
-    LicenseContract.objects.select_for_update().get(pk=contract.pk)  # one writer at a time
+    contract = LicenseContract.objects.select_for_update().get(pk=contract.pk)  # one writer
     key = _creators_copy_key(contract)
-    stored = _stored(key)
-    if stored is not None:
-        return stored
+    if contract.copy_sha256:  # another sealer stored first
+        return get_store().get_bytes(key)
     get_store().put_bytes(key, sealed)
+    contract.copy_sha256 = _sha256(sealed)
+    contract.save(update_fields=["copy_sha256"])
     record(
         "license.creators_copy_sealed",
         org=contract.license.buyer,
@@ -331,7 +327,7 @@ def _store_creators_copy(contract: LicenseContract, digest: str, sealed: bytes) 
         data={
             "sealed_sha256": contract.sealed_sha256,
             "document_sha256": digest,
-            "copy_sha256": _sha256(sealed),
+            "copy_sha256": contract.copy_sha256,
         },
     )
     return sealed

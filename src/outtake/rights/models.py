@@ -72,6 +72,9 @@ class LicenseContract(models.Model):
     sealed_key = models.CharField(max_length=300, blank=True)
     sealed_sha256 = models.CharField(max_length=64, blank=True)
     sealed_at = models.DateTimeField(null=True, blank=True)
+    # The creators' copy (made when a buyer withholds its name), once stored: what creators
+    # are given instead of hashes that name the buyer.
+    copy_sha256 = models.CharField(max_length=64, blank=True)
     cosigned_key = models.CharField(max_length=300, blank=True)
     cosigned_sha256 = models.CharField(max_length=64, blank=True)
     cosigned_at = models.DateTimeField(null=True, blank=True)
