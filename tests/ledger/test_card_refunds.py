@@ -4,9 +4,11 @@ or a refund that fails later (webhook), moves the card part to the buyer's credi
 transfer, and the next refund gets a new key; Stripe's "pending" is not done."""
 
 import json
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 import pytest
+from django.utils import timezone
 
 from outtake.audit.models import AuditEvent
 from outtake.ledger import chart
@@ -22,6 +24,7 @@ from outtake.ledger.services import (
     refund_credit,
     trial_balance,
 )
+from outtake.ledger.tasks import ask_again_for_waiting_card_refunds
 from outtake.notices.models import Notification
 from tests.ledger.conftest import require_postgres, run_together, sell
 from tests.ledger.test_card_payments import SECRET, completed, signed
@@ -339,3 +342,31 @@ def test_a_card_refund_made_after_its_credit_was_sent_tells_reviewers_to_recover
     assert told.count() == 1 and "sent to you another way" in told.get().body
     assert AuditEvent.objects.get(kind="refund.card_late").data["credit_taken_back"] is False
     assert trial_balance() == {"USD": 0}
+
+
+def refunded_hours_ago(people, invoice, hours: float, amount: int) -> Refund:
+    """A refund whose card job was lost: it was never asked for."""
+    row = refund(invoice, reason="duplicate order", by=people.reviewer, amount_minor=amount)
+    Refund.objects.filter(pk=row.pk).update(at=timezone.now() - timedelta(hours=hours))
+    return row
+
+
+def test_card_refunds_whose_job_was_lost_are_asked_for_again_then_told_to_reviewers(
+    people, paid_by_card, monkeypatch
+):
+    fake = stripe_answers(monkeypatch, FakeStripeRefunds())
+    lost = refunded_hours_ago(people, paid_by_card, 2, 1000)
+    too_old = refunded_hours_ago(people, paid_by_card, 21, 1500)
+    just_made = refunded_hours_ago(people, paid_by_card, 0, 500)  # its job is still on it
+    for _ in range(2):  # two hourly sweeps
+        ask_again_for_waiting_card_refunds.call_local()
+    for row in (lost, too_old, just_made):
+        row.refresh_from_db()
+    assert (lost.card_status, lost.provider_reference) == ("succeeded", "re_1")
+    assert [key for key, _ in fake.requests] == [lost.card_key]  # asked under its own key
+    assert too_old.card_status == just_made.card_status == "sending"
+    [note] = Notification.objects.filter(user=people.reviewer, kind="refund.card_unanswered")
+    assert f"refund={too_old.pk}" in note.body and "not asked again" in note.body
+    send_card_refund(too_old.pk, last_try=False)  # a job still retrying it past the hour
+    assert len(fake.requests) == 1
+    assert Notification.objects.filter(kind="refund.card_unanswered").count() == 1

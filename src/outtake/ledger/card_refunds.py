@@ -11,7 +11,10 @@ reviewer sends it by transfer; one the provider makes after all takes that credi
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import transaction
+from django.utils import timezone
 
 from outtake.audit.services import record
 from outtake.core.money import Money
@@ -33,12 +36,28 @@ from outtake.notices.services import notify_org, notify_reviewers
 Status = Refund.CardStatus
 
 
+# Stripe keeps an idempotency key at least 24 hours: a card part is asked for under its key
+# only this long after its refund, so a resend never reaches a forgotten key and refunds twice.
+ASKED_FOR = timedelta(hours=20)
+# A card part waiting this long has lost its job (or the job is between tries): ask again.
+STUCK_AFTER = timedelta(minutes=30)
+
+
 def send_card_refund(refund_id: int, *, last_try: bool) -> None:
     """Ask the card provider for a refund's card part. NoAnswer is raised for the job to ask
-    again under the same key; on its last try reviewers are told to look the refund up."""
+    again under the same key; on its last try, or once the key is too old to ask under,
+    reviewers are told to look the refund up."""
     row = Refund.objects.select_related("invoice").get(pk=refund_id)
     if row.card_status != Status.SENDING:
         return  # answered already, by an earlier try or a webhook
+    if timezone.now() - row.at > ASKED_FOR:
+        hours = ASKED_FOR.total_seconds() / 3600
+        _tell_unanswered(
+            row,
+            f"No answer in {hours:.0f} hours; it is not asked again, since the provider may "
+            "forget its key and refund twice",
+        )
+        return
     try:
         answer = card_provider().refund(card_payment(row.invoice), row)
     except RefundRefused as exc:
@@ -46,17 +65,36 @@ def send_card_refund(refund_id: int, *, last_try: bool) -> None:
     except NoAnswer as exc:
         if not last_try:
             raise
-        card = Money(row.card_minor, row.currency)
-        notify_reviewers(
-            "refund.card_unanswered",
-            f"No answer about refunding {card} to the card ({row.invoice.label})",
-            f"{exc}. Look for a refund with metadata refund={row.pk} in the card provider's "
-            "dashboard: if there is one, its webhook records it here; if there is none, mark "
-            "this refund's card part as not made, and send it by transfer.",
-            f"/admin/ledger/refund/{row.pk}/change/",
-        )
+        _tell_unanswered(row, str(exc))
     else:
         card_refund_updated(row.pk, answer)
+
+
+def waiting_card_refunds() -> list[int]:
+    """The card parts still waiting for the provider's first answer (their job lost to a
+    restart, or never queued) that may be asked for again under their key; reviewers are
+    told, once, of those too old to ask for."""
+    now = timezone.now()
+    waiting = Refund.objects.filter(card_status=Status.SENDING, at__lte=now - STUCK_AFTER)
+    for row in waiting.filter(at__lte=now - ASKED_FOR, card_unanswered_at__isnull=True):
+        send_card_refund(row.pk, last_try=True)
+    return list(waiting.filter(at__gt=now - ASKED_FOR).values_list("pk", flat=True))
+
+
+def _tell_unanswered(row: Refund, why: str) -> None:
+    """Tell reviewers, once per card part, to look up a refund the provider never answered."""
+    told = Refund.objects.filter(pk=row.pk, card_unanswered_at__isnull=True)
+    if not told.update(card_unanswered_at=timezone.now()):
+        return
+    card = Money(row.card_minor, row.currency)
+    notify_reviewers(
+        "refund.card_unanswered",
+        f"No answer about refunding {card} to the card ({row.invoice.label})",
+        f"{why.rstrip('.')}. Look for a refund with metadata refund={row.pk} in the card "
+        "provider's dashboard: if there is one, its webhook records it here; if there is none, "
+        "mark this refund's card part as not made, and send it by transfer.",
+        f"/admin/ledger/refund/{row.pk}/change/",
+    )
 
 
 @transaction.atomic

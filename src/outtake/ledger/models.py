@@ -193,6 +193,8 @@ class Refund(models.Model):
     card_status = models.CharField(max_length=20, choices=CardStatus.choices, blank=True)
     card_key = models.CharField(max_length=100, blank=True)
     provider_reference = models.CharField(max_length=200, blank=True)
+    # When reviewers were told the provider never answered about the card part (told once).
+    card_unanswered_at = models.DateTimeField(null=True, blank=True)
     ended_license = models.BooleanField(default=False)
 
     class Meta:

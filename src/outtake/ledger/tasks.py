@@ -27,3 +27,12 @@ def send_card_refund(refund_id: int, task=None) -> None:
     answer, ask again with the same key after 1, 3, 9 … minutes (about 6 hours in all, well
     inside the day Stripe keeps a key), then tell reviewers."""
     card_refunds.send_card_refund(refund_id, last_try=task.retries == 0)
+
+
+@db_periodic_task(crontab(minute="40"))
+def ask_again_for_waiting_card_refunds() -> None:
+    """Hourly: card refunds still waiting for the provider's first answer lost their job (a
+    worker restarted, the queue write failed): ask again under the same key while Stripe keeps
+    it, then tell reviewers instead."""
+    for refund_id in card_refunds.waiting_card_refunds():
+        send_card_refund(refund_id)
