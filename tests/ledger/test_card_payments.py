@@ -39,15 +39,29 @@ class FakeStripeCheckout:
     POST to /v1/checkout/sessions, bearer key, Idempotency-Key, mode=payment and one
     line item with inline price_data; answers like Stripe."""
 
-    def __init__(self, status: int = 200):
+    def __init__(self, status: int = 200, expire_answers=()):
         self.status = status
+        self.expire_answers = list(expire_answers)  # (status, body) for the first expires
+        self.saved: dict[str, HttpResponse] = {}  # the answer under each Idempotency-Key
         self.requests: list[dict] = []
         self.expired: list[str] = []
 
     def post(self, url, *, body, headers):
+        key = headers.get("Idempotency-Key")
+        if key in self.saved:  # Stripe replays a key's first answer, errors included
+            return self.saved[key]
+        answer = self._answer(url, body, headers)
+        if key:
+            self.saved[key] = answer
+        return answer
+
+    def _answer(self, url, body, headers):
         if url.endswith("/expire"):  # "expire a Checkout Session": an empty form POST
             assert url.startswith("https://api.stripe.com/v1/checkout/sessions/cs_test_")
-            assert headers["Idempotency-Key"] and body == b""
+            assert body == b""
+            if self.expire_answers:
+                status, answer = self.expire_answers.pop(0)
+                return HttpResponse(status, json.dumps(answer).encode())
             self.expired.append(url.split("/")[-2])
             return HttpResponse(200, json.dumps({"status": "expired"}).encode())
         assert url == "https://api.stripe.com/v1/checkout/sessions"
@@ -132,6 +146,22 @@ def test_a_part_payment_closes_the_open_checkout_and_the_next_asks_what_is_due(p
     assert second != first and fake.expired == [first.session_id]
     assert [f["line_items[0][price_data][unit_amount]"] for f in fake.requests] == ["5000", "3000"]
     assert StripeCard(http=fake).checkout(invoice) == second and len(fake.requests) == 2
+
+
+@pytest.mark.django_db
+@STRIPE
+def test_closing_a_checkout_after_a_stripe_500_is_asked_afresh_not_replayed(people):
+    invoice = sell(people.buyer, [(people.creators[0], 5000)])
+    down = (500, {"error": {"type": "api_error", "message": "Something went wrong"}})
+    fake = FakeStripeCheckout(expire_answers=[down])
+    first = StripeCard(http=fake).checkout(invoice)
+    record_payment(invoice, amount_minor=2000, reference="BANK-1", by=people.reviewer)
+    invoice.refresh_from_db()
+    with pytest.raises(LedgerError, match="Something went wrong"):
+        StripeCard(http=fake).checkout(invoice)  # the old page is not closed: no new one
+    assert fake.expired == [] and len(fake.requests) == 1
+    second = StripeCard(http=fake).checkout(invoice)  # the buyer tries again
+    assert fake.expired == [first.session_id] and second.amount_minor == 3000
 
 
 @pytest.mark.django_db
@@ -272,9 +302,6 @@ class OtherCards:
 
     def expire_checkouts(self, invoice):
         pass
-
-    def refund(self, payment, amount, key):
-        return None
 
 
 @pytest.mark.django_db

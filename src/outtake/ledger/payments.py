@@ -131,11 +131,12 @@ class StripeCard:
             return ""
         return f"Or pay by card: {settings.OUTTAKE_PUBLIC_URL}/invoices/{invoice.pk}/pay-by-card/"
 
-    def _post(self, url: str, form: dict[str, str], key: str) -> tuple[int, dict]:
+    def _post(self, url: str, form: dict[str, str], key: str | None) -> tuple[int, dict]:
+        """POST a form; under an Idempotency-Key when sending it twice could do it twice."""
         headers = {
             "Authorization": f"Bearer {self.api_key}",
             "Content-Type": "application/x-www-form-urlencoded",
-            "Idempotency-Key": key,
+            **({"Idempotency-Key": key} if key else {}),
         }
         try:
             response = self.http.post(url, body=urlencode(form).encode(), headers=headers)
@@ -221,10 +222,10 @@ class StripeCard:
 
     def _expire(self, checkout: CardCheckout) -> None:
         """Stripe's "expire a Checkout Session"; one already completed or expired cannot be,
-        and needs nothing (a completed one's payment reaches the webhook as usual)."""
-        status, data = self._post(
-            f"{self.SESSIONS}/{checkout.session_id}/expire", {}, f"outtake-expire-{checkout.pk}"
-        )
+        and needs nothing (a completed one's payment reaches the webhook as usual). Expiring
+        twice does no harm, so no Idempotency-Key: Stripe would replay a 500 under one for a
+        day, and every retry, and every checkout of the invoice, would fail with it."""
+        status, data = self._post(f"{self.SESSIONS}/{checkout.session_id}/expire", {}, None)
         if not 200 <= status < 300 and status != 400:
             message = (data.get("error") or {}).get("message") or f"HTTP {status}"
             raise LedgerError(f"Stripe could not close the earlier checkout: {message}")
