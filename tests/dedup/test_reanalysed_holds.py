@@ -2,11 +2,13 @@
 clips with their reviewers' decisions, so what is held and what is on sale stay as they were,
 and an original is never held against its own copy."""
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from django.db.models import ProtectedError
 
+from outtake.audit.models import AuditEvent
 from outtake.catalog import services as catalog
 from outtake.catalog.models import Asset
 from outtake.dedup import services as dedup
@@ -18,35 +20,32 @@ from tests.dedup.test_flows import upload
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def reanalyse(asset: Asset, path: Path, cut_s: float) -> None:
+def reanalyse(asset: Asset, path: Path, cuts: tuple[float, ...]) -> None:
     """What a reanalysis of the asset does once its new analysis is in (catalog._make_ready):
-    here the new analysis cuts the footage into two shots at cut_s."""
+    here the new analysis cuts the footage into shots at the cuts (none: one shot)."""
     frames = [f for shot in shots_of(path) for f in shot["frames"]]
-    end_s = asset.clips.get().end_s
+    end_s = asset.clips.last().end_s
+    starts, ends = [0.0, *cuts], [*cuts, None]
     shots = [
         {
-            "index": 0,
-            "start_s": 0.0,
-            "end_s": cut_s,
-            "dedup": [f for f in frames if f["t"] < cut_s],
-        },
-        {
-            "index": 1,
-            "start_s": cut_s,
-            "end_s": end_s,
-            "dedup": [f for f in frames if f["t"] >= cut_s],
-        },
+            "index": n,
+            "start_s": start,
+            "end_s": end_s if end is None else end,
+            "dedup": [f for f in frames if f["t"] >= start and (end is None or f["t"] < end)],
+        }
+        for n, (start, end) in enumerate(zip(starts, ends, strict=True))
     ]
     analysis = {"pipeline_version": "outtake-analysis/test", "shots": shots}
     catalog._make_ready(asset, asset.probe, analysis, announce=False)
 
 
-def holds() -> set[tuple]:
-    """Each hold as (held asset, matched asset, status, reviewer)."""
+def holds() -> Counter:
+    """Each hold as (held asset, matched asset, status, reviewer), counted: a copy held twice
+    for one pair is a defect a set would hide."""
     rows = DuplicateHold.objects.values_list(
         "clip__asset", "matched_clip__asset", "status", "decided_by"
     )
-    return set(rows)
+    return Counter(rows)
 
 
 def on_sale(buyer) -> set:
@@ -78,14 +77,74 @@ def test_a_reanalysis_keeps_what_is_held_and_on_sale_as_reviewers_decided(
     assert sold == {{"original": original.id, "copy": copy.id}[name] for name in for_sale}
 
     asset, path = (original, bunny) if reanalysed == "original" else (copy, copy_path)
-    reanalyse(asset, path, cut_s=2.0)
+    reanalyse(asset, path, cuts=(2.0,))
 
-    assert holds() == held and on_sale(buyer) == sold
-    # The hold follows the footage: onto each new clip of the span it was on.
-    side = "matched_clip" if reanalysed == "original" else "clip"
-    assert set(DuplicateHold.objects.values_list(side, flat=True)) == set(
-        asset.clips.values_list("id", flat=True)
-    )
+    assert on_sale(buyer) == sold
+    # The hold follows the footage: each piece of a held copy is held, each piece of an
+    # original a better copy replaced is replaced.
+    if reanalysed == "copy" or decision == "better_copy":
+        side = "clip" if reanalysed == "copy" else "matched_clip"
+        assert holds() == Counter({row: 2 * n for row, n in held.items()})
+        assert sorted(DuplicateHold.objects.values_list(side, flat=True)) == sorted(
+            asset.clips.values_list("id", flat=True)
+        )
+    # Otherwise the copy of an original cut in two is still held once (one decision): against
+    # the piece with the most of the clip it was held against.
+    else:
+        assert holds() == held
+        longest = max(original.clips.all(), key=lambda clip: clip.end_s - clip.start_s)
+        assert DuplicateHold.objects.get().matched_clip == longest
+
+
+def test_one_decision_releases_a_copy_held_against_an_original_cut_in_two(
+    make_user, bunny, variant
+):
+    first, second = make_user("creator"), make_user("creator")
+    reviewer, buyer = make_user("reviewer"), make_user("buyer")
+    copy_path = variant(bunny, "re-encode", start_s=1, end_s=5)
+    original, copy = upload(first, bunny), upload(second, copy_path)
+    reanalyse(original, bunny, cuts=(2.0,))
+    (hold,) = dedup.pending_holds()
+
+    dedup.decide(hold, reviewer, "different")
+
+    assert on_sale(buyer) == {original.id, copy.id}
+
+
+@pytest.mark.parametrize("decided", [0, 1])
+def test_held_clips_joined_into_one_keep_one_hold_and_its_decision(
+    make_user, bunny, variant, decided
+):
+    first, second = make_user("creator"), make_user("creator")
+    reviewer, buyer = make_user("reviewer"), make_user("buyer")
+    copy_path = variant(bunny, "re-encode", start_s=1, end_s=5)
+    original, copy = upload(first, bunny), upload(second, copy_path)
+    reanalyse(copy, copy_path, cuts=(2.0,))
+    pieces = list(DuplicateHold.objects.order_by("clip__index"))
+    assert len(pieces) == 2
+    dedup.decide(pieces[decided], reviewer, "different")  # the other is still pending
+
+    reanalyse(copy, copy_path, cuts=())
+
+    # A decision outweighs a pending hold: the reviewer decided on part of this footage.
+    assert holds() == Counter({(copy.id, original.id, "different", reviewer.id): 1})
+    assert on_sale(buyer) == {original.id, copy.id}
+    (event,) = AuditEvent.objects.filter(kind="dedup.hold_carried", data__dropped="pending")
+    assert event.subject_id == str(DuplicateHold.objects.get().pk)
+
+
+def test_an_original_cut_in_two_and_joined_again_keeps_its_copy_held_once(
+    make_user, bunny, variant
+):
+    first, second, buyer = make_user("creator"), make_user("creator"), make_user("buyer")
+    copy_path = variant(bunny, "re-encode", start_s=1, end_s=5)
+    original, copy = upload(first, bunny), upload(second, copy_path)
+    reanalyse(original, bunny, cuts=(2.0,))
+    reanalyse(original, bunny, cuts=())
+
+    assert holds() == Counter({(copy.id, original.id, "pending", None): 1})
+    assert DuplicateHold.objects.get().matched_clip == original.clips.get()
+    assert on_sale(buyer) == {original.id}
 
 
 def test_a_reanalysed_original_keeps_its_byte_identical_copy_held(make_user, bunny):
@@ -93,9 +152,9 @@ def test_a_reanalysed_original_keeps_its_byte_identical_copy_held(make_user, bun
     original, copy = upload(first, bunny), upload(second, bunny)
     assert DuplicateHold.objects.get().kind == "exact"
 
-    reanalyse(original, bunny, cut_s=2.0)
+    reanalyse(original, bunny, cuts=(2.0,))
 
-    assert holds() == {(copy.id, original.id, "pending", None)}
+    assert holds() == Counter({(copy.id, original.id, "pending", None): 1})
     assert on_sale(buyer) == {original.id}
 
 

@@ -408,7 +408,7 @@ def check_asset(asset: Asset) -> list[DuplicateHold]:
 
 def carry_holds(old: list[Clip], new: list[Clip]) -> None:
     """Before a reanalysis deletes an asset's old clips, move every hold on or against one to
-    each new clip overlapping its time span (the nearest, for a photo), with its status,
+    the new clips overlapping its time span (the nearest, for a photo), with its status,
     decision, evidence and pictures: a held copy stays out, a better copy still replaces, a
     copy found different stays on sale, and no reviewer decides the same pair again. Holds
     are about footage, not about one analysis's cut of it into clips."""
@@ -422,22 +422,44 @@ def carry_holds(old: list[Clip], new: list[Clip]) -> None:
                 f"clip {clip.id} has duplicate holds and the new analysis of its asset made "
                 "no clip to carry them to"
             )
-        targets = [c for c in new if _overlap_s(clip, c) > 0] or [
+        pieces = [c for c in new if _overlap_s(clip, c) > 0] or [
             min(new, key=lambda c: abs(c.start_s - clip.start_s))
         ]
         for hold in holds:
+            # Each piece of a held clip is held itself, and each piece of a clip a better copy
+            # replaced is replaced. Otherwise a copy held against a clip now cut in pieces needs
+            # one hold (one decision), against the piece with the most of that clip, as if the
+            # clip had been cut so when the copy was checked.
             side = "clip" if hold.clip_id == clip.id else "matched_clip"
+            targets = pieces
+            if side == "matched_clip" and hold.status != DuplicateHold.Status.BETTER_COPY:
+                targets = [max(pieces, key=lambda c: _overlap_s(clip, c))]
             for n, target in enumerate(targets):
-                if n:  # a span now cut into more clips: the same hold on each
+                if n:  # the same hold on another piece
                     hold.pk, hold._state.adding = None, True
                 setattr(hold, side, target)
-                hold.save()
-                record(
-                    "dedup.hold_carried",
-                    org=hold.clip.asset.owner,
-                    subject=hold,
-                    data={"side": side, "from": str(clip.id), "to": str(target.id)},
-                )
+                _save_carried(hold, {"side": side, "from": str(clip.id), "to": str(target.id)})
+
+
+def _save_carried(hold: DuplicateHold, data: dict) -> None:
+    """Save a carried hold, unless its pair is held already (clips joined into one): then one
+    hold stays, the decided one over a pending one (else the one there), and the other goes."""
+    there = (
+        DuplicateHold.objects.filter(clip=hold.clip_id, matched_clip=hold.matched_clip_id)
+        .exclude(pk=hold.pk)
+        .first()
+    )
+    kept, dropped = hold, there
+    pending = DuplicateHold.Status.PENDING
+    if there is not None and not (there.status == pending and hold.status != pending):
+        kept, dropped = there, hold
+    if dropped is not None:
+        data |= {"dropped": dropped.status, "dropped_hold": dropped.pk}
+        if dropped.pk is not None:
+            dropped.delete()
+    if kept is hold:
+        hold.save()
+    record("dedup.hold_carried", org=hold.clip.asset.owner, subject=kept, data=data)
 
 
 def _overlap_s(a: Clip, b: Clip) -> float:
