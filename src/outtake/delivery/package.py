@@ -369,6 +369,11 @@ def write_samples(
         parts, mp_context=context, initializer=_start_worker, initargs=(signer, specs, schedule)
     ) as pool:
         futures = [pool.submit(_write_part, n, folder, shard_bytes) for n in range(parts)]
+        # CPython 3.11's pool wakes its manager thread before it starts the worker a submit
+        # needs, so the manager may watch every worker but the last and never notice that one
+        # dying (the delivery would hang). One more submit, with every worker started, makes it
+        # look again; it starts no worker and its result is not needed.
+        pool.submit(os.getpid)
         # The parent never takes the schedule's lock while workers run: a worker that fails stops
         # the schedule itself, and when one dies abruptly (OOM killer, a crash in native code)
         # the pool kills the others, which may hold the lock or sleep on it forever.
