@@ -295,6 +295,9 @@ class Payout(models.Model):
     )
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a run claimed it to send (cleared with the provider's answer): while it is in flight,
+    # reviewers cannot record it paid or not paid, which the provider call may yet contradict.
+    sending_since = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
     reversal = models.OneToOneField(

@@ -543,11 +543,18 @@ def _claim(payout: Payout) -> Payout | None:
     )
 
 
+# A send is a few provider calls of at most 30 seconds each: a payout claimed longer ago than
+# this was left by a run that crashed, and reviewers may settle it.
+SENDING_FOR = timedelta(minutes=10)
+
+
 def _send(provider: PayoutProvider, payout: Payout, report: PayoutRunReport) -> None:
     with transaction.atomic():
         payout = _claim(payout)
-    if payout is None:
-        return
+        if payout is None:
+            return
+        payout.sending_since = timezone.now()
+        payout.save(update_fields=["sending_since"])
     try:
         result = provider.send(payout)
     except PayoutFailed as exc:
@@ -567,10 +574,9 @@ def paid_at_provider(payout: Payout, *, reference: str, by) -> Payout:
     if not reference.strip():
         raise LedgerError("give the provider's reference of the payment")
     result = PayoutResult(reference=reference.strip())
-    sent = _mark_sent(payout_provider(payout.provider), payout, result, by=by)
-    if sent is None:
-        raise LedgerError(f"payout {payout.pk} is no longer pending")
-    return sent
+    with transaction.atomic():
+        _claim_for_reviewer(payout)
+        return _mark_sent(payout_provider(payout.provider), payout, result, by=by)
 
 
 def not_paid(payout: Payout, *, reason: str, by) -> Payout:
@@ -579,10 +585,24 @@ def not_paid(payout: Payout, *, reason: str, by) -> Payout:
     reviewer_only(by, "settle payouts")
     if not reason.strip():
         raise LedgerError("give the reason it was not paid")
-    reversed_ = _reverse(payout, reason.strip(), by=by)
-    if reversed_ is None:
+    with transaction.atomic():
+        _claim_for_reviewer(payout)
+        return _reverse(payout, reason.strip(), by=by)
+
+
+def _claim_for_reviewer(payout: Payout) -> Payout:
+    """The payout locked for a reviewer to settle (inside the caller's transaction): refused
+    once it is no longer pending, or while a run is sending it (the provider may yet pay it)."""
+    claimed = _claim(payout)
+    if claimed is None:
         raise LedgerError(f"payout {payout.pk} is no longer pending")
-    return reversed_
+    since = claimed.sending_since
+    if since is not None and timezone.now() - since < SENDING_FOR:
+        raise LedgerError(
+            f"payout {payout.pk} is being sent by a payout run right now (since "
+            f"{timezone.localtime(since):%H:%M:%S}); wait for the run to finish and look again"
+        )
+    return claimed
 
 
 @transaction.atomic
@@ -590,12 +610,16 @@ def _mark_sent(
     provider: PayoutProvider, payout: Payout, result: PayoutResult, *, by=None
 ) -> Payout | None:
     """Record that the provider has it (by a run, or by the reviewer who found it paid);
-    None when an overlapping run recorded it first."""
-    payout = _claim(payout)
-    if payout is None:
+    None when an overlapping run recorded it first, or when it was reversed meanwhile (then
+    reviewers are told it was paid after all)."""
+    claimed = _claim(payout)
+    if claimed is None:
+        if Payout.objects.filter(pk=payout.pk, status=Payout.Status.REVERSED).exists():
+            _tell_paid_after_reversal(provider, payout, result)
         return None
-    currency = payout.currency
+    payout, currency = claimed, claimed.currency
     payout.status, payout.sent_at = Payout.Status.SENT, timezone.now()
+    payout.sending_since = None
     payout.provider_reference, payout.fee_minor, payout.error = (
         result.reference[:200],
         result.fee_minor,
@@ -653,8 +677,8 @@ def _keep_pending(payout: Payout, exc: PayoutFailed) -> Payout | None:
     reason = str(exc)[:300]
     log.warning("payout %s pending: %s", payout.pk, reason)
     tell = exc.needs_review and payout.error != reason
-    payout.error = reason
-    payout.save(update_fields=["error"])
+    payout.error, payout.sending_since = reason, None
+    payout.save(update_fields=["error", "sending_since"])
     if tell:
         record(
             "payout.held",
@@ -683,7 +707,8 @@ def _reverse(payout: Payout, reason: str, *, by=None) -> Payout | None:
         return None
     payout.reversal = reverse(payout.entry, f"Payout {payout.pk} failed: {reason}"[:300])
     payout.status, payout.error = Payout.Status.REVERSED, reason[:300]
-    payout.save(update_fields=["reversal", "status", "error"])
+    payout.sending_since = None
+    payout.save(update_fields=["reversal", "status", "error", "sending_since"])
     record(
         "payout.reversed",
         actor=by,
@@ -699,3 +724,37 @@ def _reverse(payout: Payout, reason: str, *, by=None) -> Payout | None:
         "/earnings/",
     )
     return payout
+
+
+def _tell_paid_after_reversal(
+    provider: PayoutProvider, payout: Payout, result: PayoutResult
+) -> None:
+    """The provider paid a payout that was reversed meanwhile (its gross back in the creator's
+    balance, maybe paid again since): the books do not show this payment, so reviewers must
+    recover it or post it."""
+    payout.refresh_from_db()
+    net = Money(payout.net_minor, payout.currency)
+    reference = result.reference[:200]
+    log.error(
+        "payout %s paid by %s (%s) after it was reversed", payout.pk, provider.name, reference
+    )
+    record(
+        "payout.paid_after_reversal",
+        org=payout.creator,
+        subject=payout,
+        data={
+            "run": payout.run,
+            "net_minor": payout.net_minor,
+            "currency": payout.currency,
+            "provider": provider.name,
+            "reference": reference,
+        },
+    )
+    notify_reviewers(
+        "payout.paid_after_reversal",
+        f"Payout {payout.pk} to {payout.creator.pseudonym} was paid after it was reversed",
+        f"{provider.name} paid {net} (reference {reference}) after the payout was recorded not "
+        "paid, and its gross went back to the creator's balance, which a later run may pay "
+        "again. The ledger does not show this payment: recover it from the creator, or post it.",
+        f"/admin/ledger/payout/{payout.pk}/change/",
+    )
