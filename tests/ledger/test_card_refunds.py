@@ -17,6 +17,7 @@ from outtake.ledger.models import JournalEntry, ProviderEvent, Refund
 from outtake.ledger.payments import NoAnswer, StripeCard, stripe_webhook
 from outtake.ledger.payouts import HttpResponse
 from outtake.ledger.services import (
+    apply_credit,
     balance,
     buyer_credit,
     card_payment,
@@ -322,7 +323,8 @@ def test_a_card_refund_made_after_all_takes_the_credit_back_once(
     assert "do not send it" in note.body
     told = Notification.objects.filter(user=people.buyer, subject__contains="after all")
     assert told.count() == 1 and "not sent to you by bank transfer" in told.get().body
-    assert AuditEvent.objects.get(kind="refund.card_late").data["credit_taken_back"] is True
+    late = AuditEvent.objects.get(kind="refund.card_late").data
+    assert (late["credit_taken_back_minor"], late["to_recover_minor"]) == (2000, 0)
     assert trial_balance() == {"USD": 0}
 
 
@@ -340,7 +342,45 @@ def test_a_card_refund_made_after_its_credit_was_sent_tells_reviewers_to_recover
     assert note.subject.startswith("Recover 20.00 USD from") and "return 20.00 USD" in note.body
     told = Notification.objects.filter(user=people.buyer, subject__contains="after all")
     assert told.count() == 1 and "sent to you another way" in told.get().body
-    assert AuditEvent.objects.get(kind="refund.card_late").data["credit_taken_back"] is False
+    late = AuditEvent.objects.get(kind="refund.card_late").data
+    assert (late["credit_taken_back_minor"], late["to_recover_minor"]) == (0, 2000)
+    assert trial_balance() == {"USD": 0}
+
+
+def test_a_card_refund_made_after_part_of_its_credit_was_used_takes_back_the_rest(
+    people, paid_by_card, monkeypatch, django_capture_on_commit_callbacks
+):
+    row = refused_then_made(people, paid_by_card, monkeypatch, django_capture_on_commit_callbacks)
+    apply_credit(sell(people.buyer, [(people.creators[0], 800)]), by=people.reviewer)
+    assert buyer_credit(people.buyer.organization, "USD").minor == 1200
+    stripe_webhook(*signed(refund_event("evt_s", "refund.updated", row, "succeeded")))
+    assert buyer_credit(people.buyer.organization, "USD").minor == 0  # none left to send twice
+    [note] = Notification.objects.filter(user=people.reviewer, kind="refund.card_late")
+    assert note.subject.startswith("Recover 8.00 USD from") and "return 8.00 USD" in note.body
+    assert "12.00 USD still held" in note.body
+    told = Notification.objects.get(user=people.buyer, subject__contains="after all")
+    assert "8.00 USD of it had also been sent to you another way" in told.body
+    late = AuditEvent.objects.get(kind="refund.card_late").data
+    assert (late["credit_taken_back_minor"], late["to_recover_minor"]) == (1200, 800)
+    assert trial_balance() == {"USD": 0}
+
+
+def test_a_card_refund_failing_again_after_its_late_success_is_owed_by_transfer_again(
+    people, paid_by_card, monkeypatch, django_capture_on_commit_callbacks
+):
+    row = refused_then_made(people, paid_by_card, monkeypatch, django_capture_on_commit_callbacks)
+    row.provider_reference = "re_late"
+    stripe_webhook(*signed(refund_event("evt_s1", "refund.updated", row, "succeeded")))
+    assert buyer_credit(people.buyer.organization, "USD").minor == 0
+    failed = refund_event("evt_f1", "refund.failed", row, "failed", reason="lost_or_stolen_card")
+    stripe_webhook(*signed(failed))
+    row.refresh_from_db()
+    assert row.card_status == "failed"
+    assert buyer_credit(people.buyer.organization, "USD").minor == 2000  # owed by transfer again
+    stripe_webhook(*signed(refund_event("evt_s2", "refund.updated", row, "succeeded")))
+    assert buyer_credit(people.buyer.organization, "USD").minor == 0  # the latest move taken back
+    assert JournalEntry.objects.filter(kind="refund.card_failed").count() == 2
+    assert JournalEntry.objects.filter(kind="refund.card_failed.reversal").count() == 2
     assert trial_balance() == {"USD": 0}
 
 

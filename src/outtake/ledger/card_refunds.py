@@ -6,7 +6,8 @@ row's key. So no HTTP call runs while the invoice and the creators' accounts are
 no card refund exists without its ledger entry. A job that gets no answer asks again with the
 same key; the provider's answer and its later webhook updates are recorded on the row. A card
 part that gave nothing back (refused, failed, canceled) moves to the buyer's credit, and a
-reviewer sends it by transfer; one the provider makes after all takes that credit back.
+reviewer sends it by transfer; one the provider makes after all takes back what is left of
+that credit, and reviewers recover the rest.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from outtake.audit.services import record
@@ -140,6 +142,9 @@ def _owe_by_transfer(row: Refund, why: str) -> None:
     """The refund stands (the sale stays reversed); only its way back changes: the card part
     returns from cash to the buyer's credit, which a reviewer refunds by transfer."""
     invoice, card = row.invoice, Money(row.card_minor, row.currency)
+    # A card part can give nothing back again after a late success: each time is its own move.
+    number = len(_moves(row)) + 1
+    key = f"refund.card_failed:{row.pk}" + (f":{number}" if number > 1 else "")
     post(
         "refund.card_failed",
         f"{invoice.label}: {card} did not go back to the card ({why}); held as the buyer's "
@@ -149,7 +154,7 @@ def _owe_by_transfer(row: Refund, why: str) -> None:
             Line(chart.buyer_credit(invoice.buyer, row.currency), -card),
         ],
         license=invoice.license,
-        idempotency_key=f"refund.card_failed:{row.pk}",
+        idempotency_key=key,
     )
     notify_reviewers(
         "refund.transfer",
@@ -169,17 +174,38 @@ def _owe_by_transfer(row: Refund, why: str) -> None:
     )
 
 
+def _moves(row: Refund) -> list[JournalEntry]:
+    """The entries that moved a card part to the buyer's credit, oldest first."""
+    key = f"refund.card_failed:{row.pk}"
+    keyed = Q(idempotency_key=key) | Q(idempotency_key__startswith=f"{key}:")
+    return list(JournalEntry.objects.filter(keyed).order_by("pk"))
+
+
 def _refunded_after_all(row: Refund, answer: CardRefund, by) -> None:
     """The provider made a card refund after its part was moved to the buyer's credit (a late
-    webhook, or a "no refund at the provider" that was wrong). While the credit still holds
-    it, the move is reversed; once the credit was sent or spent, the buyer has it twice and
-    reviewers are told what to recover. The row then records the success, so this runs once."""
+    webhook, or a "no refund at the provider" that was wrong). What the credit still holds of
+    it is taken back (the latest move reversed when it holds all of it); what was sent or
+    spent meanwhile the buyer has twice, and reviewers are told to recover just that. The row
+    then records the success, so this runs once per move."""
     invoice, card = row.invoice, Money(row.card_minor, row.currency)
-    lock(chart.buyer_credit(invoice.buyer, row.currency))
-    taken_back = buyer_credit(invoice.buyer, row.currency) >= card
-    if taken_back:
-        moved = JournalEntry.objects.get(idempotency_key=f"refund.card_failed:{row.pk}")
-        reverse(moved, f"{invoice.label}: {card} went back to the card after all")
+    credit = chart.buyer_credit(invoice.buyer, row.currency)
+    lock(credit)
+    taken = Money(
+        max(0, min(buyer_credit(invoice.buyer, row.currency).minor, card.minor)), card.currency
+    )
+    recover = card - taken
+    moved = _moves(row)[-1]
+    memo = f"{invoice.label}: {card} went back to the card after all"
+    if not recover.minor:
+        reverse(moved, memo)
+    elif taken.minor:
+        post(
+            "refund.card_late",
+            f"{memo}; {taken} of it taken back from the buyer's credit",
+            [Line(chart.cash(row.currency), -taken), Line(credit, taken)],
+            license=invoice.license,
+            idempotency_key=f"refund.card_late:{moved.pk}",
+        )
     row.card_status = Status.SUCCEEDED
     row.provider_reference = (answer.reference or row.provider_reference)[:200]
     row.save(update_fields=["card_status", "provider_reference"])
@@ -193,11 +219,12 @@ def _refunded_after_all(row: Refund, answer: CardRefund, by) -> None:
             "card_minor": row.card_minor,
             "currency": row.currency,
             "reference": row.provider_reference,
-            "credit_taken_back": taken_back,
+            "credit_taken_back_minor": taken.minor,
+            "to_recover_minor": recover.minor,
         },
     )
     link = f"/admin/ledger/refund/{row.pk}/change/"
-    if taken_back:
+    if not recover.minor:
         notify_reviewers(
             "refund.card_late",
             f"{card} went back to the card after all ({invoice.label}, {row.provider_reference})",
@@ -206,15 +233,22 @@ def _refunded_after_all(row: Refund, answer: CardRefund, by) -> None:
         )
         told = "it is not sent to you by bank transfer."
     else:
+        held = (
+            f"{taken} still held as their credit was taken back, and the rest"
+            if taken.minor
+            else "that credit"
+        )
         notify_reviewers(
             "refund.card_late",
-            f"Recover {card} from {invoice.buyer.name}: refunded twice ({invoice.label})",
+            f"Recover {recover} from {invoice.buyer.name}: refunded twice ({invoice.label})",
             f"The card refund {row.provider_reference} succeeded after {card} was moved to the "
-            "buyer's credit, and that credit has since been refunded by transfer or used: ask "
-            f"the buyer to return {card}.",
+            f"buyer's credit; {held} has since been refunded by transfer or used: ask the buyer "
+            f"to return {recover}.",
             link,
         )
-        told = "it had also been sent to you another way; we will be in touch about it."
+        told = (
+            f"{recover} of it had also been sent to you another way; we will be in touch about it."
+        )
     notify_org(
         invoice.buyer,
         "refund",
