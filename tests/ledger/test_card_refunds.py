@@ -395,16 +395,17 @@ def test_card_refunds_whose_job_was_lost_are_asked_for_again_then_told_to_review
     people, paid_by_card, monkeypatch
 ):
     fake = stripe_answers(monkeypatch, FakeStripeRefunds())
-    lost = refunded_hours_ago(people, paid_by_card, 2, 1000)
+    lost = refunded_hours_ago(people, paid_by_card, 7, 1000)
     too_old = refunded_hours_ago(people, paid_by_card, 21, 1500)
     just_made = refunded_hours_ago(people, paid_by_card, 0, 500)  # its job is still on it
+    retrying = refunded_hours_ago(people, paid_by_card, 5, 700)  # its job's last tries are later
     for _ in range(2):  # two hourly sweeps
         ask_again_for_waiting_card_refunds.call_local()
-    for row in (lost, too_old, just_made):
+    for row in (lost, too_old, just_made, retrying):
         row.refresh_from_db()
     assert (lost.card_status, lost.provider_reference) == ("succeeded", "re_1")
     assert [key for key, _ in fake.requests] == [lost.card_key]  # asked under its own key
-    assert too_old.card_status == just_made.card_status == "sending"
+    assert too_old.card_status == just_made.card_status == retrying.card_status == "sending"
     [note] = Notification.objects.filter(user=people.reviewer, kind="refund.card_unanswered")
     assert f"refund={too_old.pk}" in note.body and "not asked again" in note.body
     send_card_refund(too_old.pk, last_try=False)  # a job still retrying it past the hour

@@ -41,8 +41,12 @@ Status = Refund.CardStatus
 # Stripe keeps an idempotency key at least 24 hours: a card part is asked for under its key
 # only this long after its refund, so a resend never reaches a forgotten key and refunds twice.
 ASKED_FOR = timedelta(hours=20)
-# A card part waiting this long has lost its job (or the job is between tries): ask again.
-STUCK_AFTER = timedelta(minutes=30)
+# The refund job's tries (tasks.send_card_refund): it asks again after 1, 3, 9 … minutes.
+RETRIES, FIRST_RETRY_DELAY, RETRY_BACKOFF = 6, 60, 3
+RETRYING_FOR = timedelta(seconds=sum(FIRST_RETRY_DELAY * RETRY_BACKOFF**n for n in range(RETRIES)))
+# A card part still waiting once its job would have tried for the last time has lost its job:
+# ask again. Sooner, a new chain of tries would only pile onto the job's own.
+STUCK_AFTER = RETRYING_FOR + timedelta(minutes=30)
 
 
 def send_card_refund(refund_id: int, *, last_try: bool) -> None:

@@ -21,7 +21,12 @@ def expire_card_checkouts(invoice_id: int) -> None:
     card_provider().expire_checkouts(Invoice.objects.get(pk=invoice_id))
 
 
-@db_task(retries=6, retry_delay=60, retry_backoff=3, context=True)
+@db_task(
+    retries=card_refunds.RETRIES,
+    retry_delay=card_refunds.FIRST_RETRY_DELAY,
+    retry_backoff=card_refunds.RETRY_BACKOFF,
+    context=True,
+)
 def send_card_refund(refund_id: int, task=None) -> None:
     """Ask the card provider for a refund's card part once the refund commits; without an
     answer, ask again with the same key after 1, 3, 9 … minutes (about 6 hours in all, well
