@@ -14,6 +14,8 @@ from outtake.catalog.models import Asset
 from outtake.dedup import services as dedup
 from outtake.dedup.models import DuplicateHold
 from outtake.market.services import available_clips
+from outtake.notices.models import Notification
+from outtake.storage import get_store
 from tests.dedup.conftest import shots_of
 from tests.dedup.test_flows import upload
 
@@ -111,26 +113,112 @@ def test_one_decision_releases_a_copy_held_against_an_original_cut_in_two(
     assert on_sale(buyer) == {original.id, copy.id}
 
 
-@pytest.mark.parametrize("decided", [0, 1])
-def test_held_clips_joined_into_one_keep_one_hold_and_its_decision(
-    make_user, bunny, variant, decided
-):
-    first, second = make_user("creator"), make_user("creator")
-    reviewer, buyer = make_user("reviewer"), make_user("buyer")
+def copy_cut_in_two(make_user, bunny, variant, *, same_creator: bool = False):
+    """An original and its copy held against it, the copy then cut in two by a reanalysis:
+    each piece held on its own (the assets, the copy's path, the two holds by piece)."""
+    first = make_user("creator")
+    second = first if same_creator else make_user("creator")
     copy_path = variant(bunny, "re-encode", start_s=1, end_s=5)
     original, copy = upload(first, bunny), upload(second, copy_path)
     reanalyse(copy, copy_path, cuts=(2.0,))
     pieces = list(DuplicateHold.objects.order_by("clip__index"))
     assert len(pieces) == 2
+    return original, copy, copy_path, pieces
+
+
+@pytest.mark.parametrize("decided", [0, 1])
+def test_a_copy_joined_from_a_released_and_an_undecided_piece_stays_held(
+    make_user, bunny, variant, decided
+):
+    reviewer, buyer = make_user("reviewer"), make_user("buyer")
+    original, copy, copy_path, pieces = copy_cut_in_two(make_user, bunny, variant)
     dedup.decide(pieces[decided], reviewer, "different")  # the other is still pending
 
     reanalyse(copy, copy_path, cuts=())
 
-    # A decision outweighs a pending hold: the reviewer decided on part of this footage.
-    assert holds() == Counter({(copy.id, original.id, "different", reviewer.id): 1})
-    assert on_sale(buyer) == {original.id, copy.id}
-    (event,) = AuditEvent.objects.filter(kind="dedup.hold_carried", data__dropped="pending")
+    # No reviewer decided the undecided piece's footage: the joined clip waits for one.
+    assert holds() == Counter({(copy.id, original.id, "pending", None): 1})
+    assert on_sale(buyer) == {original.id}
+    (event,) = AuditEvent.objects.filter(kind="dedup.hold_carried", data__dropped="different")
     assert event.subject_id == str(DuplicateHold.objects.get().pk)
+    assert event.data["rule"] == "more_restrictive"
+
+
+@pytest.mark.parametrize("held", [0, 1])
+def test_a_copy_joined_from_a_held_and_a_released_piece_stays_held(make_user, bunny, variant, held):
+    reviewer, buyer = make_user("reviewer"), make_user("buyer")
+    original, copy, copy_path, pieces = copy_cut_in_two(make_user, bunny, variant)
+    dedup.decide(pieces[held], reviewer, "duplicate")
+    dedup.decide(pieces[1 - held], reviewer, "different")
+    assert on_sale(buyer) == {original.id, copy.id}  # the released piece
+
+    reanalyse(copy, copy_path, cuts=())
+
+    # Whichever piece the joined clip's hold was carried from first, footage a reviewer held
+    # does not go on sale inside a clip no reviewer released.
+    assert holds() == Counter({(copy.id, original.id, "duplicate", reviewer.id): 1})
+    assert on_sale(buyer) == {original.id}
+    (event,) = AuditEvent.objects.filter(kind="dedup.hold_carried", data__dropped="different")
+    assert event.data["kept"] == "duplicate" and event.data["rule"] == "more_restrictive"
+    assert sorted(event.data["joined"]) == ["different", "duplicate"]
+
+
+@pytest.mark.parametrize("other", ["duplicate", "pending"])
+@pytest.mark.parametrize("better", [0, 1])
+def test_a_better_copy_joined_to_a_held_piece_is_decided_again(
+    make_user, bunny, variant, better, other
+):
+    reviewer, buyer = make_user("reviewer"), make_user("buyer")
+    original, copy, copy_path, pieces = copy_cut_in_two(
+        make_user, bunny, variant, same_creator=True
+    )
+    dedup.decide(pieces[better], reviewer, "better_copy")
+    if other != "pending":
+        dedup.decide(pieces[1 - better], reviewer, other)
+    assert on_sale(buyer) == {copy.id}  # the better piece, in place of the original
+
+    reanalyse(copy, copy_path, cuts=())
+
+    # Neither decision holds for the joined clip: it is held (the original back on sale in
+    # its place, so the footage is on sale once) until a reviewer decides it.
+    assert holds() == Counter({(copy.id, original.id, "pending", None): 1})
+    assert on_sale(buyer) == {original.id}
+    (hold,) = dedup.pending_holds()
+    (event,) = AuditEvent.objects.filter(kind="dedup.hold_carried", data__kept="pending")
+    assert event.subject_id == str(hold.pk) and event.data["rule"] == "back_to_pending"
+    assert sorted(event.data["joined"]) == sorted(["better_copy", other])
+    (notice,) = Notification.objects.filter(user=reviewer, kind="dedup.decide_again")
+    assert notice.url == "/review/duplicates/"
+
+
+def stored(key: str) -> bool:
+    try:
+        get_store().size(key)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_dropped_hold_takes_its_own_frame_pictures_along(make_user, bunny, variant, shared):
+    _, copy, copy_path, pieces = copy_cut_in_two(make_user, bunny, variant)
+    # A hold carried to two pieces shares its pictures; each hold made on its own has its own.
+    keys = set()
+    for hold in pieces:
+        owner = pieces[0].pk if shared else hold.pk
+        frame = {"new_t": 1.0, "old_t": 2.0, "bits": 3}
+        for side in ("new", "old"):
+            frame[side] = f"holds/{owner}/0-{side}.jpg"
+            get_store().put_bytes(frame[side], b"jpeg")
+            keys.add(frame[side])
+        DuplicateHold.objects.filter(pk=hold.pk).update(frames=[frame])
+
+    reanalyse(copy, copy_path, cuts=())
+
+    kept = {f[side] for f in DuplicateHold.objects.get().frames for side in ("new", "old")}
+    assert len(kept) == 2 and all(stored(key) for key in kept)
+    assert not any(stored(key) for key in keys - kept)
+    assert len(keys - kept) == (0 if shared else 2)
 
 
 def test_an_original_cut_in_two_and_joined_again_keeps_its_copy_held_once(

@@ -54,6 +54,7 @@ from outtake.media.dedup.index import HashIndex, frame_queries, locked
 from outtake.media.dedup.matcher import N_VARIANTS, Match, Signature, Thresholds, match_clips
 from outtake.media.errors import TRANSIENT_CODES, MediaError
 from outtake.media.sandbox import run_isolated
+from outtake.notices.services import notify_reviewers
 from outtake.storage import get_store
 
 log = logging.getLogger("outtake.dedup")
@@ -441,25 +442,91 @@ def carry_holds(old: list[Clip], new: list[Clip]) -> None:
                 _save_carried(hold, {"side": side, "from": str(clip.id), "to": str(target.id)})
 
 
+# What a hold keeps off sale, by its status: its clip (a copy held, or not decided yet), the
+# clip it matched (replaced by a better copy), or neither (found different).
+_KEEPS_OFF_SALE = {
+    DuplicateHold.Status.PENDING: {"clip"},
+    DuplicateHold.Status.DUPLICATE: {"clip"},
+    DuplicateHold.Status.DIFFERENT: set(),
+    DuplicateHold.Status.BETTER_COPY: {"matched_clip"},
+}
+
+
 def _save_carried(hold: DuplicateHold, data: dict) -> None:
     """Save a carried hold, unless its pair is held already (clips joined into one): then one
-    hold stays, the decided one over a pending one (else the one there), and the other goes."""
+    hold stays, chosen by _joined, and the other goes with its frame pictures."""
     there = (
         DuplicateHold.objects.filter(clip=hold.clip_id, matched_clip=hold.matched_clip_id)
         .exclude(pk=hold.pk)
         .first()
     )
-    kept, dropped = hold, there
-    pending = DuplicateHold.Status.PENDING
-    if there is not None and not (there.status == pending and hold.status != pending):
-        kept, dropped = there, hold
-    if dropped is not None:
-        data |= {"dropped": dropped.status, "dropped_hold": dropped.pk}
-        if dropped.pk is not None:
-            dropped.delete()
-    if kept is hold:
+    if there is None:
         hold.save()
+        record("dedup.hold_carried", org=hold.clip.asset.owner, subject=hold, data=data)
+        return
+    joined = [there.status, hold.status]
+    kept, dropped, rule = _joined(there, hold)
+    data |= {"joined": joined, "kept": kept.status, "rule": rule}
+    data |= {"dropped": dropped.status, "dropped_hold": dropped.pk}
+    _delete_pictures_of(dropped)
+    if dropped.pk is not None:
+        dropped.delete()
+    kept.save()
     record("dedup.hold_carried", org=hold.clip.asset.owner, subject=kept, data=data)
+    if rule == "back_to_pending":
+        notify_reviewers(
+            "dedup.decide_again",
+            f"Decide again: clip {kept.clip_id} against clip {kept.matched_clip_id}",
+            f"A reanalysis joined clips whose holds against the same clip were decided "
+            f"{joined[0]} and {joined[1]}. No one decision holds for the joined clip, so it "
+            "is held until a reviewer decides it.",
+            "/review/duplicates/",
+        )
+
+
+def _joined(
+    there: DuplicateHold, carried: DuplicateHold
+) -> tuple[DuplicateHold, DuplicateHold, str]:
+    """Of two holds on one pair (kept, dropped, rule). The one kept keeps off sale all that
+    either kept off, a decision over a pending hold, else the one there ("more_restrictive"):
+    a clip is never put on sale because footage a reviewer held, or has not decided yet, was
+    joined to footage a reviewer released. Where neither does (a better copy against a
+    duplicate or pending hold), the one there goes back to pending ("back_to_pending"): the
+    joined clip is held and the clip it matched back on sale, so no copy is on sale beside its
+    original until a reviewer decides the joined clip."""
+    off_sale = _KEEPS_OFF_SALE[there.status] | _KEEPS_OFF_SALE[carried.status]
+    fits = [h for h in (there, carried) if _KEEPS_OFF_SALE[h.status] == off_sale]
+    if not fits:
+        there.status = DuplicateHold.Status.PENDING
+        there.decided_by, there.decided_at = None, None
+        return there, carried, "back_to_pending"
+    decided = [h for h in fits if h.status != DuplicateHold.Status.PENDING]
+    kept = (decided or fits)[0]
+    return kept, carried if kept is there else there, "more_restrictive"
+
+
+def _picture_keys(frames: list[dict]) -> set[str]:
+    return {frame[side] for frame in frames for side in ("new", "old") if side in frame}
+
+
+def _delete_pictures_of(dropped: DuplicateHold) -> None:
+    """Delete a dropped hold's frame pictures once the change commits, unless another hold
+    still shows them: a hold carried to several pieces shares its pictures with the holds of
+    the other pieces, all of them on the same pair of assets."""
+    keys = _picture_keys(dropped.frames)
+    if not keys:
+        return
+    pair = {
+        "clip__asset": dropped.clip.asset_id,
+        "matched_clip__asset": dropped.matched_clip.asset_id,
+    }
+
+    def delete() -> None:
+        shown = DuplicateHold.objects.filter(**pair).values_list("frames", flat=True)
+        for key in keys - _picture_keys([f for frames in shown for f in frames]):
+            get_store().delete(key)
+
+    transaction.on_commit(delete)
 
 
 def _overlap_s(a: Clip, b: Clip) -> float:
