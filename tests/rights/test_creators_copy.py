@@ -171,3 +171,46 @@ def test_the_copy_hash_creators_get_is_kept_when_stored_not_read_back(sold, clie
     migration.from_audit_events(django_apps, None)
     lic.contract.refresh_from_db()
     assert lic.contract.copy_sha256 == hashlib.sha256(copy).hexdigest()
+
+
+@pytest.mark.parametrize("unrecorded", ["record rolled back", "not backfilled"])
+def test_a_copy_in_storage_without_its_hash_on_the_contract_is_made_anew(
+    sold, client, monkeypatch, unrecorded
+):
+    from outtake.rights import contracts
+    from outtake.storage import get_store
+
+    lic, _, creator = sold
+    contracts.seal_contract(lic.contract.pk)
+    if unrecorded == "record rolled back":  # the copy was stored, then its transaction failed
+        real_record = contracts.record
+
+        def failing(kind, **kwargs):
+            if kind == "license.creators_copy_sealed":
+                raise RuntimeError("the database went away")
+            return real_record(kind, **kwargs)
+
+        with monkeypatch.context() as m:
+            m.setattr(contracts, "record", failing)
+            with pytest.raises(RuntimeError):
+                contracts.creators_copy_pdf(lic.contract)
+    else:  # stored before its hash was kept, and no event of it found to fill the hash from
+        contracts.creators_copy_pdf(lic.contract)
+        type(lic.contract).objects.filter(pk=lic.contract.pk).update(copy_sha256="")
+    unrecorded_copy = get_store().get_bytes(f"contracts/licenses/{lic.id}/creators_copy.pdf")
+    lic.contract.refresh_from_db()
+    assert lic.contract.copy_sha256 == ""
+
+    copy = client.get(f"/api/licenses/{lic.id}/contract", **auth(creator)).content
+
+    # What creators download is the copy whose hash they are given, and the copy recorded.
+    digest = hashlib.sha256(copy).hexdigest()
+    assert copy != unrecorded_copy
+    lic.contract.refresh_from_db()
+    assert lic.contract.copy_sha256 == digest
+    r = client.get(f"/api/licenses/{lic.id}/contract/record", **auth(creator))
+    assert r.json()["copy_sha256"] == digest
+    assert AuditEvent.objects.filter(
+        kind="license.creators_copy_sealed", data__copy_sha256=digest
+    ).exists()
+    assert client.get(f"/api/licenses/{lic.id}/contract", **auth(creator)).content == copy

@@ -282,22 +282,15 @@ def _creators_copy_key(contract: LicenseContract) -> str:
     return f"contracts/licenses/{contract.license_id}/creators_copy.pdf"
 
 
-def _stored(key: str) -> bytes | None:
-    try:
-        return get_store().get_bytes(key)
-    except FileNotFoundError:
-        return None
-
-
 def creators_copy_pdf(contract: LicenseContract) -> bytes:
     """The creators' copy of a license whose buyer asked to be shown to creators as "an AI lab".
     A sealed PDF cannot be edited, so the same document is rendered with the buyer named as
     shown, saying whose copy it is and the SHA-256 of the sealed original, and sealed with
     Outtake's seal like the original; made once (outside any transaction, as seal_contract),
-    then read from storage."""
-    stored = _stored(_creators_copy_key(contract))
-    if stored is not None:
-        return stored
+    then read from storage. It is made once its SHA-256 is on the contract, as hashes_for says:
+    a file in storage without it (its record rolled back) is never served, but made anew."""
+    if contract.copy_sha256:
+        return get_store().get_bytes(_creators_copy_key(contract))
     contract = seal_contract(contract.pk)
     pdf = render_creators_copy_pdf(
         _as_shown_to_creators(contract), sealed_sha256=contract.sealed_sha256
@@ -317,7 +310,7 @@ def _store_creators_copy(contract: LicenseContract, digest: str, sealed: bytes) 
     key = _creators_copy_key(contract)
     if contract.copy_sha256:  # another sealer stored first
         return get_store().get_bytes(key)
-    get_store().put_bytes(key, sealed)
+    get_store().put_bytes(key, sealed)  # over any copy whose record rolled back
     contract.copy_sha256 = _sha256(sealed)
     contract.save(update_fields=["copy_sha256"])
     record(
