@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import os
+import signal
 import subprocess
 import sys
 import tarfile
@@ -103,19 +105,17 @@ except FileNotFoundError:
 
 
 def test_a_failed_delivery_with_many_samples_left_lets_the_process_exit(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-c", _FAILS_EARLY, str(tmp_path), str(VIDEO)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _run_alone([sys.executable, "-c", _FAILS_EARLY, str(tmp_path), str(VIDEO)])
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "the delivery failed"
 
 
-# A delivery whose worker is killed (as by the OOM killer) while it signs, once the other
-# worker waits for signing memory (a budget of one byte admits one file at a time). A file, not
-# `-c`: the workers unpickle the signer's class from this main module.
+# A delivery whose first- or last-started worker (argv[3]: 1 or 2) is killed, as by the OOM
+# killer, while it signs, once the other worker waits for signing memory (a budget of one byte
+# admits one file at a time). The pool pickles the signer in the parent as it starts each
+# worker, which tells that worker which it is. The last starts slowly, as on a loaded machine:
+# the pool's manager, woken by the submit that starts it, is back waiting before it exists (the
+# window 277c7d6 closes). A file, not `-c`: the workers unpickle the signer's class from it.
 _KILLED_WHILE_SIGNING = """
 import os
 import signal
@@ -129,34 +129,63 @@ from outtake.delivery.bench import _specs
 from outtake.provenance.c2pa_sign import Signer
 
 
-class KilledWhileSigning(Signer):
+class OneWorkerKilledWhileSigning(Signer):
+    started = 0  # workers the pool started: it pickled their signer
+
+    def __getstate__(self):
+        OneWorkerKilledWhileSigning.started += 1
+        if self.started == 2:
+            time.sleep(0.5)
+        return (*super().__getstate__(), self.started == int(sys.argv[3]))
+
+    def __setstate__(self, state):  # also from __init__, without the flag
+        super().__setstate__(state[:2])
+        self.dies = state[2:] == (True,)
+
     def sign(self, *args, **kwargs):
-        while package._worker["schedule"]._tickets.value < 2:  # the other asked for memory
+        schedule = package._worker["schedule"]
+        if self.dies:
+            while schedule._tickets.value <= schedule._serving.value:  # no one waits behind it
+                time.sleep(0.01)
+            os.kill(os.getpid(), signal.SIGKILL)
+        while schedule._tickets.value < 2:  # the one to die asked too: it gets a sample
             time.sleep(0.01)
-        os.kill(os.getpid(), signal.SIGKILL)
+        super().sign(*args, **kwargs)
 
 
 if __name__ == "__main__":
     tmp, video = Path(sys.argv[1]), Path(sys.argv[2])
-    signer = KilledWhileSigning(tmp / "pki")
+    signer = OneWorkerKilledWhileSigning(tmp / "pki")
+    # Three samples: one for the worker to die, and one more to wait behind it for any other.
     try:
-        package.write_samples(_specs([video] * 2), tmp / "out", 1 << 30, signer, 2, memory_budget=1)
+        package.write_samples(_specs([video] * 3), tmp / "out", 1 << 30, signer, 2, memory_budget=1)
     except BrokenProcessPool:
         print("the delivery failed")
 """
 
 
-def test_a_worker_killed_while_another_waits_for_memory_fails_the_delivery(tmp_path):
+@pytest.mark.parametrize("killed", [1, 2], ids=["first-started", "last-started"])
+def test_a_worker_killed_while_another_waits_for_memory_fails_the_delivery(tmp_path, killed):
     script = tmp_path / "killed_while_signing.py"
     script.write_text(_KILLED_WHILE_SIGNING)
-    result = subprocess.run(
-        [sys.executable, str(script), str(tmp_path), str(VIDEO)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _run_alone([sys.executable, str(script), str(tmp_path), str(VIDEO), str(killed)])
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "the delivery failed"
+
+
+def _run_alone(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run a delivery script in a process group of its own; if it hangs, kill the whole group
+    (the script, its forkserver and its workers) so that nothing is left running."""
+    with subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            pytest.fail(f"the delivery hung for {timeout} s")
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
 
 
 def _admitting(schedule: Schedule, need: int) -> tuple[threading.Thread, threading.Event]:
