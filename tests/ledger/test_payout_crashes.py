@@ -69,6 +69,16 @@ def test_a_crash_mid_run_leaves_every_sent_payout_in_a_bank_file(people, monkeyp
     assert trial_balance() == {"USD": 0}
 
 
+def after_the_crashed_runs_mark(payout: Payout, run: str) -> None:
+    """A run right after a crash leaves the payout alone: it cannot tell a dead run from one
+    still waiting for its provider. Once the mark is older than a send can take, it is sent."""
+    assert [p.pk for p in run_payouts(run=run).pending] == [payout.pk]
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PENDING
+    aged = timezone.now() - payouts.SENDING_FOR - timedelta(seconds=1)
+    Payout.objects.filter(pk=payout.pk).update(sending_since=aged)
+
+
 def test_a_line_written_before_the_crash_is_not_written_again(people, monkeypatch, runs):
     creator = people.creators[0]
     pay(sell(people.buyer, [(creator, 2000)]), people.reviewer)
@@ -86,6 +96,7 @@ def test_a_line_written_before_the_crash_is_not_written_again(people, monkeypatc
     assert payout.status == Payout.Status.PENDING
     assert lines(f"payouts/{runs[0]}.csv") == [str(payout.pk)]
     monkeypatch.setattr(payouts, "notify_org", real_notify)
+    after_the_crashed_runs_mark(payout, f"{runs[1]}-early")
     report = run_payouts(run=runs[1])
     assert [p.pk for p in report.sent] == [payout.pk]
     assert report.sent[0].provider_reference == f"payouts/{runs[0]}.csv: Outtake payout {payout.pk}"
@@ -113,6 +124,7 @@ def test_a_crash_before_the_line_is_written_sends_it_in_the_next_file(people, mo
     [payout] = Payout.objects.all()
     assert payout.status == Payout.Status.PENDING
     monkeypatch.setattr(payouts, "get_store", lambda: store)
+    after_the_crashed_runs_mark(payout, f"{runs[1]}-early")
     report = run_payouts(run=runs[1])
     assert [p.pk for p in report.sent] == [payout.pk]
     assert report.bank_file == f"payouts/{runs[1]}.csv"

@@ -88,6 +88,30 @@ def test_two_runs_over_one_pending_csv_payout_write_it_into_one_bank_file(people
     assert trial_balance() == {"USD": 0}
 
 
+class Recorded(CsvBankFile):
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list = []
+
+    def send(self, payout):
+        self.asked.append(payout.pk)
+        return super().send(payout)
+
+
+def test_a_run_leaves_a_payout_another_run_is_sending_to_that_run(people, runs):
+    pending = pending_csv_payout(people, runs[0])
+    other = Recorded()
+    provider = Overlapped(
+        CsvBankFile(), lambda: run_payouts(provider=other, run=runs[2]), "before it sends"
+    )
+    first = run_payouts(provider=provider, run=runs[1])
+    # The other run never asked its provider while the first run's send was open.
+    assert other.asked == []
+    assert [p.pk for p in provider.other_report.pending] == [pending.pk]
+    assert [p.pk for p in first.sent] == [pending.pk]
+    told_once(pending, people.creators[0])
+
+
 @override_settings(OUTTAKE_STRIPE_SECRET_KEY="sk_test_123")
 def test_two_runs_over_one_pending_stripe_payout_record_it_once(make_user, people, runs):
     creator = make_user("creator")

@@ -548,11 +548,23 @@ def _claim(payout: Payout) -> Payout | None:
 SENDING_FOR = timedelta(minutes=10)
 
 
+def _in_flight(payout: Payout) -> bool:
+    """Whether a run is sending this payout now (its provider may yet pay it)."""
+    since = payout.sending_since
+    return since is not None and timezone.now() - since < SENDING_FOR
+
+
 def _send(provider: PayoutProvider, payout: Payout, report: PayoutRunReport) -> None:
     with transaction.atomic():
-        payout = _claim(payout)
-        if payout is None:
+        claimed = _claim(payout)
+        if claimed is None:
             return
+        if _in_flight(claimed):
+            # An overlapping run is sending it: that run's answer settles it. Asking too would
+            # get an unknown outcome (Stripe's 409) that would clear the run's mark early.
+            report.pending.append(claimed)
+            return
+        payout = claimed
         payout.sending_since = timezone.now()
         payout.save(update_fields=["sending_since"])
     try:
@@ -596,11 +608,11 @@ def _claim_for_reviewer(payout: Payout) -> Payout:
     claimed = _claim(payout)
     if claimed is None:
         raise LedgerError(f"payout {payout.pk} is no longer pending")
-    since = claimed.sending_since
-    if since is not None and timezone.now() - since < SENDING_FOR:
+    if _in_flight(claimed):
+        since = timezone.localtime(claimed.sending_since)
         raise LedgerError(
             f"payout {payout.pk} is being sent by a payout run right now (since "
-            f"{timezone.localtime(since):%H:%M:%S}); wait for the run to finish and look again"
+            f"{since:%H:%M:%S}); wait for the run to finish and look again"
         )
     return claimed
 
