@@ -411,3 +411,20 @@ def test_card_refunds_whose_job_was_lost_are_asked_for_again_then_told_to_review
     send_card_refund(too_old.pk, last_try=False)  # a job still retrying it past the hour
     assert len(fake.requests) == 1
     assert Notification.objects.filter(kind="refund.card_unanswered").count() == 1
+
+
+def test_a_sweep_asks_once_and_leaves_no_chain_of_retries_behind(people, paid_by_card, monkeypatch):
+    from huey.contrib.djhuey import HUEY
+
+    # Stripe makes the refund but its answer is lost: the next sweep's ask gets it replayed.
+    fake = stripe_answers(monkeypatch, FakeStripeRefunds("succeeded", lose=1))
+    lost = refunded_hours_ago(people, paid_by_card, 7, 1000)
+    queued = len(HUEY.scheduled())  # other tests' retries stay in the in-memory queue
+    for sweep in range(2):
+        ask_again_for_waiting_card_refunds.call_local()
+        assert len(fake.requests) == sweep + 1  # one ask a sweep
+        assert len(HUEY.scheduled()) == queued  # no retries to pile onto the next sweep's
+    lost.refresh_from_db()
+    assert {key for key, _ in fake.requests} == {lost.card_key}
+    assert (lost.card_status, lost.provider_reference) == ("succeeded", "re_1")
+    assert len(fake.refunds) == 1

@@ -1,11 +1,15 @@
+import logging
+
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from outtake.ledger import card_refunds
 from outtake.ledger.models import Invoice
-from outtake.ledger.payments import card_provider
+from outtake.ledger.payments import NoAnswer, card_provider
 from outtake.ledger.statements import issue_monthly_statements, previous_month
+
+log = logging.getLogger(__name__)
 
 
 @db_periodic_task(crontab(day="1", hour="3", minute="0"))
@@ -38,6 +42,10 @@ def send_card_refund(refund_id: int, task=None) -> None:
 def ask_again_for_waiting_card_refunds() -> None:
     """Hourly: card refunds still waiting for the provider's first answer lost their job (a
     worker restarted, the queue write failed): ask again under the same key while Stripe keeps
-    it, then tell reviewers instead."""
+    it, then tell reviewers instead. Each sweep asks once; it starts no chain of retries, so
+    a long outage does not pile them up (the next sweep is the retry)."""
     for refund_id in card_refunds.waiting_card_refunds():
-        send_card_refund(refund_id)
+        try:
+            card_refunds.send_card_refund(refund_id, last_try=False)
+        except NoAnswer:
+            log.warning("card refund %s: no answer again; asked next hour", refund_id)
