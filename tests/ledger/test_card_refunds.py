@@ -428,3 +428,25 @@ def test_a_sweep_asks_once_and_leaves_no_chain_of_retries_behind(people, paid_by
     assert {key for key, _ in fake.requests} == {lost.card_key}
     assert (lost.card_status, lost.provider_reference) == ("succeeded", "re_1")
     assert len(fake.refunds) == 1
+
+
+def test_one_refund_failing_in_the_sweep_does_not_keep_the_others_from_being_asked(
+    people, paid_by_card, monkeypatch
+):
+    from outtake.ledger import card_refunds
+
+    fake = stripe_answers(monkeypatch, FakeStripeRefunds())
+    broken = refunded_hours_ago(people, paid_by_card, 8, 500)
+    lost = refunded_hours_ago(people, paid_by_card, 7, 1000)
+    real = card_refunds.send_card_refund
+
+    def send(refund_id, *, last_try):
+        if refund_id == broken.pk:
+            raise RuntimeError("a bug in one refund's data")
+        return real(refund_id, last_try=last_try)
+
+    monkeypatch.setattr(card_refunds, "send_card_refund", send)
+    ask_again_for_waiting_card_refunds.call_local()
+    lost.refresh_from_db()
+    assert lost.card_status == "succeeded"
+    assert [key for key, _ in fake.requests] == [lost.card_key]

@@ -49,3 +49,5 @@ def ask_again_for_waiting_card_refunds() -> None:
             card_refunds.send_card_refund(refund_id, last_try=False)
         except NoAnswer:
             log.warning("card refund %s: no answer again; asked next hour", refund_id)
+        except Exception:  # one refund's fault must not keep the others from being asked
+            log.exception("card refund %s: asking again failed; asked next hour", refund_id)
