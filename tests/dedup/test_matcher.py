@@ -10,11 +10,21 @@ from PIL import Image
 
 from outtake.media.dedup.groups import group_near_duplicates
 from outtake.media.dedup.hashes import frame_variants
-from outtake.media.dedup.index import FORMAT, HashIndex, brute_force, frame_queries
+from outtake.media.dedup.index import (
+    FORMAT,
+    HashIndex,
+    brute_force,
+    frame_queries,
+    frame_search,
+    is_full_frame,
+    is_region,
+)
 from outtake.media.dedup.lists import bag_index, match_against_bag, parse
 from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds, match_clips
 from outtake.media.dedup.transforms import TRANSFORMS, UNHANDLED, transform_photo
 from tests.dedup.conftest import shots_of
+
+INDEXED = [0, 2, 3, 4, 5]  # the variants the catalogue indexes (dedup.services.INDEXED)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 PHOTOS = ["astronaut.png", "coffee.png"]
@@ -86,29 +96,28 @@ def test_the_threatexchange_pattern_family_matches_itself_and_unrelated_videos_d
     for member, other in itertools.product(family.values(), unrelated):
         assert match_clips(member, other) is None and match_clips(other, member) is None
     for a, b in matched:
-        entries = family[b].hashes[:, [0, 2, 3]]  # as the catalogue indexes them
-        ids = np.arange(len(entries))[:, None] * N_VARIANTS + np.array([0, 2, 3])
+        entries = family[b].hashes[:, INDEXED]  # as the catalogue indexes them
+        ids = np.arange(len(entries))[:, None] * N_VARIANTS + np.array(INDEXED)
         index = HashIndex(entries.reshape(-1, 32), ids.ravel())
-        queries, full_only = frame_queries(family[a].hashes)
-        assert len(index.search(queries, 35, full_only).ids)
+        assert len(frame_search(index, family[a].hashes, 35, 23).ids)
+
+
+SUB_CLIPS = ("re-encode", "speed+25%", "speed-25%", "crop 10%", "crop 8.75%", "pillarbox")
 
 
 @pytest.fixture(scope="module")
 def bikes(variant):
     """bikes.mp4 and copies of its seconds 2–8: re-encoded, 25 % faster or slower, cropped
-    10 %, pillarboxed."""
+    10 % and 8.75 % (between two central regions' shares), pillarboxed."""
     source = FIXTURES / "video" / "bikes.mp4"
     flat = lambda path: Signature.from_frames(  # noqa: E731
         [f for shot in shots_of(path) for f in shot["frames"]]
     )
-    copies = {
-        name: flat(variant(source, name, start_s=2, end_s=8))
-        for name in ("re-encode", "speed+25%", "speed-25%", "crop 10%", "pillarbox")
-    }
+    copies = {name: flat(variant(source, name, start_s=2, end_s=8)) for name in SUB_CLIPS}
     return flat(source), copies, flat(FIXTURES / "video" / "bigbuckbunny.mp4")
 
 
-@pytest.mark.parametrize("name", ["re-encode", "speed+25%", "speed-25%", "crop 10%", "pillarbox"])
+@pytest.mark.parametrize("name", SUB_CLIPS)
 def test_a_transformed_sub_clip_matches_its_source_in_order(bikes, name):
     source, copies, unrelated = bikes
     match = match_clips(copies[name], source)
@@ -167,11 +176,11 @@ def test_the_index_finds_what_a_linear_scan_finds():
 
 
 def catalogue_like_index(rng, frames: int) -> tuple[HashIndex, np.ndarray]:
-    """Entries as the catalogue stores them (full, central 90 %, 80 % of each frame; id =
-    frame × 4 + variant), a sixth of them in the tail; and 40 clip frames' query variants,
-    half of them planted within 35 bits of an entry of any variant."""
-    hashes = rng.integers(0, 256, (frames * 3, 32), dtype=np.uint8)
-    ids = (np.arange(frames)[:, None] * N_VARIANTS + np.array([0, 2, 3])).ravel()
+    """Entries as the catalogue stores them (the full frame and central regions of each frame;
+    id = frame × 6 + variant), a sixth of them in the tail; and 40 clip frames' query
+    variants, a third of them planted within 35 bits of an entry of any variant."""
+    hashes = rng.integers(0, 256, (frames * len(INDEXED), 32), dtype=np.uint8)
+    ids = (np.arange(frames)[:, None] * N_VARIANTS + np.array(INDEXED)).ravel()
     cut = len(ids) * 5 // 6
     index = HashIndex(hashes[:cut], ids[:cut])
     index.add(hashes[cut:], ids[cut:])
@@ -184,17 +193,20 @@ def catalogue_like_index(rng, frames: int) -> tuple[HashIndex, np.ndarray]:
 
 
 def test_the_split_search_finds_what_a_linear_scan_keeps():
-    """Searching only pairs with a full frame on one side finds exactly the pairs of a linear
-    scan that the matcher keeps."""
+    """Searching only pairs with a full frame on one side, central regions within the smaller
+    radius, finds exactly the pairs of a linear scan that the matcher keeps."""
     index, frames = catalogue_like_index(np.random.default_rng(5), 5_000)
-    queries, full_only = frame_queries(frames)
-    found = index.search(queries, 35, full_only)
+    found = frame_search(index, frames, 35, 23)
+    queries, _ = frame_queries(frames)
     scan = brute_force(np.concatenate([index.words, index.tail_words]), queries, 35)
     ids = np.concatenate([index.ids, index.tail_ids])[scan.ids]
-    kept = (scan.query % N_VARIANTS == 0) | (ids % N_VARIANTS == 0)
+    kept = is_full_frame(scan.query) | is_full_frame(ids)
+    kept &= ~is_region(scan.query) | (scan.distance <= 23)
     expected = sorted(zip(scan.query[kept], ids[kept], scan.distance[kept], strict=True))
     assert sorted(zip(found.query, found.ids, found.distance, strict=True)) == expected
-    assert len(expected) >= 40 and len(expected) < len(scan.ids)  # both kinds of planted pair
+    assert len(expected) >= 20 and kept.sum() < len(kept)  # pairs of every kind left out
+    near_regions = is_region(scan.query) & is_full_frame(ids)
+    assert (near_regions & (scan.distance > 23)).any() and (near_regions & kept).any()
 
 
 def test_absent_variants_are_neither_indexed_nor_searched_for():
@@ -204,33 +216,23 @@ def test_absent_variants_are_neither_indexed_nor_searched_for():
     index.add(np.zeros((1, 32), np.uint8), [9])
     assert len(index) == 3
     assert not len(index.search(np.zeros((1, 32), np.uint8), 35).ids)  # others lie far off
-    extra = np.stack([hashes[0], hashes[2], hashes[1], hashes[1]])[None]  # central regions absent
+    extra = np.stack([hashes[0], hashes[2]] + [hashes[1]] * 4)[None]  # central regions absent
     queries, _ = frame_queries(extra)
     assert not queries.any()  # extras are there to be found, not to search
 
 
-def test_an_index_saved_in_the_old_format_is_rebuilt_on_load(tmp_path):
-    """Before the full-frame split, tables were keyed by the chunk value alone and meta.json
-    had no format and could hold all-zero hashes (absent variants): such an index loads with
-    its tables made anew (its entries, tail and removals kept, the zeros left out) and its
-    next save writes the new format."""
-    index, frames = catalogue_like_index(np.random.default_rng(6), 2_000)
-    index.remove(index.ids[:5])
-    queries, full_only = frame_queries(frames)
-    expected = sorted(zip(*vars(index.search(queries, 35, full_only)).values(), strict=True))
+def test_an_index_saved_in_an_older_layout_loads_stale(tmp_path):
+    """Before format 3 ids were frame × 4 (before 2, tables were keyed differently too): such
+    an index is not searched but rebuilt from the frames by its owner (the catalogue from its
+    rows, a list from its blob), and its ids still say which frame they are."""
+    index, _ = catalogue_like_index(np.random.default_rng(6), 200)
     index.save(tmp_path)
-    np.save(tmp_path / "offsets.npy", np.zeros((12, 9), np.int32))  # an old layout's tables
-    words, ids = np.load(tmp_path / "words.npy"), np.load(tmp_path / "ids.npy")
-    np.save(tmp_path / "words.npy", np.insert(words, 10, 0, axis=0))  # an absent variant
-    np.save(tmp_path / "ids.npy", np.insert(ids, 10, 10**9))
-    (tmp_path / "meta.json").write_text(json.dumps({"entries": len(index)}))
-    loaded = HashIndex.load(tmp_path)
-    found = loaded.search(queries, 35, full_only)
-    assert sorted(zip(*vars(found).values(), strict=True)) == expected
-    loaded.save_tail(tmp_path)
-    assert json.loads((tmp_path / "meta.json").read_text())["format"] == FORMAT
-    reloaded = HashIndex.load(tmp_path).search(queries, 35, full_only)
-    assert sorted(zip(*vars(reloaded).values(), strict=True)) == expected
+    assert not HashIndex.load(tmp_path).stale and HashIndex.load(tmp_path).variants == N_VARIANTS
+    for meta in ({"entries": len(index)}, {"entries": len(index), "format": 2}):
+        (tmp_path / "meta.json").write_text(json.dumps(meta))
+        loaded = HashIndex.load(tmp_path)
+        assert loaded.stale and loaded.variants == 4
+    assert FORMAT == 3
 
 
 def test_removed_entries_are_not_found_from_the_tables_the_tail_or_a_reload(tmp_path):
@@ -277,7 +279,7 @@ def test_a_pdq_list_matches_per_hash_but_a_clip_needs_enough_of_its_frames():
     min_coverage of its frames are (40 % by default), and at least 2 (or all of a shorter
     clip)."""
     rng = np.random.default_rng(4)
-    frames = rng.integers(0, 256, (10, 4, 32), dtype=np.uint8)  # unrelated frames, ~128 apart
+    frames = rng.integers(0, 256, (10, N_VARIANTS, 32), dtype=np.uint8)  # ~128 bits apart
 
     def clip(n: int) -> Signature:
         return Signature(np.arange(n, dtype=np.float64), frames[:n])

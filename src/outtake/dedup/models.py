@@ -12,8 +12,9 @@ class FrameHash(models.Model):
     clip = models.ForeignKey("catalog.Clip", on_delete=models.CASCADE, related_name="frame_hashes")
     t = models.FloatField()
     quality = models.PositiveSmallIntegerField(default=0)
-    # 4 × 32 bytes: full, mirror, central 90 %, central 80 % (media.dedup.hashes.VARIANTS).
-    hashes = models.BinaryField(max_length=128)
+    # 32 bytes per variant of media.dedup.hashes.VARIANTS (full, mirror, central 90, 80, 95
+    # and 85 %); rows stored before the last two existed hold the first four.
+    hashes = models.BinaryField(max_length=192)
 
     class Meta:
         ordering = ["clip", "t"]

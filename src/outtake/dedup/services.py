@@ -50,8 +50,16 @@ from outtake.dedup.models import (
 from outtake.media.analysis.reservoir import spread
 from outtake.media.authenticity import for_buyers
 from outtake.media.dedup import lists
-from outtake.media.dedup.index import HashIndex, frame_queries, locked
-from outtake.media.dedup.matcher import N_VARIANTS, Match, Signature, Thresholds, match_clips
+from outtake.media.dedup.index import FORMAT, HashIndex, frame_search, locked
+from outtake.media.dedup.matcher import (
+    N_VARIANTS,
+    Match,
+    Signature,
+    Thresholds,
+    from_blobs,
+    match_clips,
+    widened,
+)
 from outtake.media.errors import TRANSIENT_CODES, MediaError
 from outtake.media.sandbox import run_isolated
 from outtake.notices.services import notify_reviewers
@@ -59,9 +67,9 @@ from outtake.storage import get_store
 
 log = logging.getLogger("outtake.dedup")
 
-# Variants put in the catalogue index: full, central 90 %, central 80 % (not the mirror:
-# queries carry their own mirror, so a mirrored pair is found once).
-INDEXED = (0, 2, 3)
+# Variants put in the catalogue index: the full frame and the central regions (not the
+# mirror: queries carry their own mirror, so a mirrored pair is found once).
+INDEXED = (0, 2, 3, 4, 5)
 # Candidate clips confirmed per new clip, most index hits first.
 MAX_CANDIDATES = 20
 # Matched frame pairs of a hold shown to reviewers as pictures.
@@ -69,8 +77,14 @@ FRAME_PAIRS_SHOWN = 4
 # The index finds candidates within this many bits (the confirmation uses the frame threshold):
 # with 12 chunks, probing 2 bits per chunk covers every pair within 35 bits, while 36-40 would
 # need 3 per chunk, 7 times the probes (README, `make bench-dedup`). A candidate clip needs
-# only one of its frames that close.
+# only one of its frames that close. A clip's central regions are searched within
+# REGION_CANDIDATE_BITS of full frames, 1 bit per chunk (index.frame_search); those of a clip
+# with fewer than SHORT_CLIP_FRAMES samples (a photo is one) within CANDIDATE_BITS: with so few
+# frames, none may come that close (a photo cropped between two regions' shares is 20–30 bits
+# from its source), and their probes cost little.
 CANDIDATE_BITS = 35
+REGION_CANDIDATE_BITS = 23
+SHORT_CLIP_FRAMES = 10
 
 
 class DedupError(ValueError):
@@ -133,6 +147,8 @@ def _refreshed(folder: Path, wanted: tuple[str, int]) -> HashIndex:
     log, or rebuilt from the FrameHash rows when the log cannot take it there."""
     epoch, generation = _read_stamp(folder)
     index = HashIndex.load(folder)
+    if index is not None and index.stale:  # an older layout: rebuilt from the rows below
+        index = None
     if index is not None and (epoch, generation) == wanted:
         return index
     changes = []
@@ -176,8 +192,7 @@ def _entries(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
     if not rows:
         return np.zeros((0, 32), np.uint8), np.zeros(0, np.int64)
     ids = np.array([r[0] for r in rows], dtype=np.int64)
-    hashes = np.frombuffer(b"".join(bytes(r[1]) for r in rows), np.uint8)
-    hashes = hashes.reshape(len(rows), N_VARIANTS, 32)[:, INDEXED]
+    hashes = from_blobs([r[1] for r in rows])[:, INDEXED]
     return hashes.reshape(-1, 32), _entry_ids(ids)
 
 
@@ -273,11 +288,8 @@ def store_frames(clip: Clip, frames: list[dict]) -> list[int]:
 
 def signature_of(clip_id: Any) -> Signature:
     rows = list(FrameHash.objects.filter(clip_id=clip_id).values_list("t", "hashes"))
-    hashes = np.frombuffer(b"".join(bytes(r[1]) for r in rows), np.uint8)
     return Signature(
-        np.array([r[0] for r in rows], dtype=np.float64),
-        hashes.reshape(len(rows), N_VARIANTS, 32),
-        clip_id,
+        np.array([r[0] for r in rows], dtype=np.float64), from_blobs([r[1] for r in rows]), clip_id
     )
 
 
@@ -338,13 +350,17 @@ def find_matches(
 ) -> list[tuple[Clip, Match]]:
     """Clips the signature matches, with the match, best first: of the catalogue, or of
     `among` (lineage also looks at clips that left it). The index finds candidates within
-    CANDIDATE_BITS, pairs with a full frame on one side; the matcher confirms the
-    MAX_CANDIDATES clips with the most hits."""
+    CANDIDATE_BITS (REGION_CANDIDATE_BITS for central regions of clips that are not short),
+    pairs with a full frame on one side; the matcher confirms the MAX_CANDIDATES clips with
+    the most hits."""
     if not len(signature):
         return []
-    radius = min(thresholds().frame_bits, CANDIDATE_BITS)
-    queries, full_only = frame_queries(signature.hashes)  # one side is the full frame
-    found = catalogue_index().search(queries, radius, full_only)
+    bits = thresholds().frame_bits
+    short = (~signature.extra).sum() < SHORT_CLIP_FRAMES
+    region_bits = CANDIDATE_BITS if short else REGION_CANDIDATE_BITS
+    found = frame_search(
+        catalogue_index(), signature.hashes, min(bits, CANDIDATE_BITS), min(bits, region_bits)
+    )
     frame_ids = np.unique(found.ids // N_VARIANTS).tolist()
     per_clip = Counter(FrameHash.objects.filter(id__in=frame_ids).values_list("clip_id", flat=True))
     candidates = (_catalogue_clips() if among is None else among).filter(id__in=list(per_clip))
@@ -641,9 +657,9 @@ def _list_hashes(hash_list: HashList) -> tuple[set[str], HashIndex | None]:
     changes once uploaded."""
     folder = _list_folder(hash_list)
     digests = folder / "sha256.txt"
-    if not digests.exists():
+    if not _list_copied(folder):
         with locked(folder):
-            if not digests.exists():
+            if not _list_copied(folder):
                 store = get_store()
                 try:
                     frames = store.get_bytes(_list_blob(hash_list, "frames.npy"))
@@ -654,11 +670,20 @@ def _list_hashes(hash_list: HashList) -> tuple[set[str], HashIndex | None]:
                         "before lists were kept there; run `outtake dedup rebuild` on the "
                         f"machine holding OUTTAKE_HOME/dedup/lists/{hash_list.id}"
                     ) from exc
-                lists.bag_index(np.load(io.BytesIO(frames))).save(folder / "index")
+                frames = widened(np.load(io.BytesIO(frames)))  # older lists: 4 variants
+                lists.bag_index(frames).save(folder / "index")
                 partial = folder / "sha256.txt.part"
                 partial.write_bytes(listed)
                 os.replace(partial, digests)  # last: its presence says the copy is whole
     return set(digests.read_text().split()), HashIndex.load(folder / "index")
+
+
+def _list_copied(folder: Path) -> bool:
+    """Whether this machine holds a whole copy of a list, its index in the current layout."""
+    meta = folder / "index" / "meta.json"
+    if not (folder / "sha256.txt").exists() or not meta.exists():
+        return False
+    return json.loads(meta.read_text()).get("format") == FORMAT
 
 
 def _in_store(key: str) -> bool:
@@ -677,11 +702,12 @@ def _bag_frames(index: HashIndex) -> np.ndarray:
     ids = np.concatenate([index.ids[kept], index.tail_ids]).astype(np.int64)
     words = np.concatenate([index.words[kept], index.tail_words])
     hashes = words.astype(">u8").view(np.uint8).reshape(-1, 32)  # to_words, reversed
-    count = int(ids.max()) // N_VARIANTS + 1 if len(ids) else 0
+    variants = index.variants
+    count = int(ids.max()) // variants + 1 if len(ids) else 0
     frames = np.zeros((count, N_VARIANTS, 32), np.uint8)
     present = np.zeros((count, N_VARIANTS), bool)
-    frames[ids // N_VARIANTS, ids % N_VARIANTS] = hashes
-    present[ids // N_VARIANTS, ids % N_VARIANTS] = True
+    frames[ids // variants, ids % variants] = hashes
+    present[ids // variants, ids % variants] = True
     full = np.broadcast_to(frames[:, :1], frames.shape)
     return np.where(present[..., None], frames, full)
 

@@ -17,17 +17,19 @@ other moments), and generated scenes: short clips (pan, zoom, tripod) hashed thr
 analysis like footage, and photos in groups sharing their colours (a photo is one frame, so
 two match when their frames are within the frame threshold).
 
-Scale: an index as the catalogue stores it (full frame, central 90 % and 80 % of random
-frames, entry id = frame × 4 + variant; saved, then loaded memory-mapped), plus one planted
-near copy of every query within the radius, of a variant the matcher pairs it with. Timed per
-frame-hash query (a full frame against every entry) and per 60-s clip (60 frames × 4 variants,
-split as the catalogue queries: frame_queries), beside a brute-force scan of the same entries
-in the same run, per hash and per clip; both must find the same pairs. Each size and radius
+Scale: an index as the catalogue stores it (full frame and the four central regions of random
+frames, entry id = frame × 6 + variant; saved, then loaded memory-mapped), plus one planted
+near copy of every query within its radius, of a variant the matcher pairs it with. Timed per
+frame-hash query (a full frame against every entry) and per 60-s clip (60 frames × 6 variants,
+searched as the catalogue searches: index.frame_search, central regions within the region
+radius), beside a brute-force scan of the same entries in the same run, per hash and per clip;
+both must find the same pairs. Each size and radius
 runs in a fresh process (its memory figures are its own), numpy on one thread; times are the
 process's CPU time, so other work on the machine counts only through the caches and memory
 bandwidth it takes.
 
-    python -m outtake.media.dedup.bench [--pr] [--sizes 1000000,10000000] [--markdown FILE]
+    python -m outtake.media.dedup.bench [--pr] [--sizes 1000000,10000000] [--radii 35/23,36]
+        [--markdown FILE]
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +53,14 @@ import numpy as np
 from PIL import Image
 
 from outtake.media.dedup.hashes import frame_variants, hash_media
-from outtake.media.dedup.index import HashIndex, brute_force, frame_queries
+from outtake.media.dedup.index import (
+    HashIndex,
+    brute_force,
+    frame_queries,
+    frame_search,
+    is_full_frame,
+    is_region,
+)
 from outtake.media.dedup.matcher import (
     N_VARIANTS,
     Signature,
@@ -76,10 +85,12 @@ UNREADABLE_MODES = ("F", "I")
 FRAME_BITS = tuple(range(24, 57, 4))
 COVERAGES = (0.3, 0.4, 0.5, 0.6, 0.7)
 CLIP_FRAMES = 60  # a 60-s clip sampled at 1 fps
-# The catalogue's index variants (dedup.services.INDEXED): full, central 90 %, central 80 %.
-INDEXED = (0, 2, 3)
-# The catalogue searches for candidates within this radius (dedup.services.CANDIDATE_BITS).
+# The catalogue's index variants (dedup.services.INDEXED): the full frame, central regions.
+INDEXED = (0, 2, 3, 4, 5)
+# The catalogue searches for candidates within these radii (dedup.services.CANDIDATE_BITS and
+# REGION_CANDIDATE_BITS, for central regions).
 CANDIDATE_BITS = 35
+REGION_CANDIDATE_BITS = 23
 
 
 # ---- the fixtures, their copies, and generated scenes ------------------------------------------
@@ -395,22 +406,24 @@ class ScaleInput:
 
 
 def scale_input(
-    size: int, radius: int, hash_queries: int, clip_queries: int, seed: int
+    size: int, radii: tuple[int, int], hash_queries: int, clip_queries: int, seed: int
 ) -> ScaleInput:
-    """size entries: size // 3 random frames × (full, c90, c80), with one entry per query
-    replaced by a near copy of it (a quarter of them exactly at the radius): any variant for
-    a full-frame query, a full frame for a mirror or central-region query."""
+    """size entries: size // 5 random frames × (full, c90, c80, c95, c85), with one entry per
+    query replaced by a near copy of it (a quarter of them exactly at the query's radius): any
+    variant for a full-frame query, a full frame for a mirror or central-region query. radii:
+    (full frames and mirrors, central regions)."""
     rng = np.random.default_rng(seed)
     frames = size // len(INDEXED)
     hashes = rng.integers(0, 256, (frames, len(INDEXED), 32), np.uint8)
     per_hash = rng.integers(0, 256, (hash_queries, 32), np.uint8)
     clips = rng.integers(0, 256, (clip_queries, CLIP_FRAMES, N_VARIANTS, 32), np.uint8)
     queries = np.concatenate([per_hash, clips.reshape(-1, 32)])
-    variant = np.concatenate([np.zeros(hash_queries, int), np.arange(clips[..., 0].size) % 4])
+    numbers = np.concatenate([np.zeros(hash_queries, int), np.arange(clips[..., 0].size)])
     slot = rng.choice(frames, len(queries), replace=False)
-    kind = np.where(variant == 0, rng.integers(0, len(INDEXED), len(queries)), 0)
-    distances = rng.integers(0, radius + 1, len(queries))
-    distances[::4] = radius
+    kind = np.where(is_full_frame(numbers), rng.integers(0, len(INDEXED), len(queries)), 0)
+    radius = np.where(is_region(numbers), radii[1], radii[0])
+    distances = rng.integers(0, radius + 1)
+    distances[::4] = radius[::4]
     hashes[slot, kind] = _flip(queries, distances, rng)
     ids = np.arange(frames)[:, None] * N_VARIANTS + np.array(INDEXED)[None, :]
     planted = slot * N_VARIANTS + np.array(INDEXED)[kind]
@@ -419,7 +432,7 @@ def scale_input(
 
 def scale(
     size: int,
-    radius: int,
+    radii: tuple[int, int],
     *,
     hash_queries: int = 1000,
     clip_queries: int = 100,
@@ -429,7 +442,7 @@ def scale(
     """Build, save and load memory-mapped an index of size entries; time queries against it
     and against a brute-force scan of the same entries. Run it in a fresh process (main does):
     its memory figures are the process's own."""
-    data = scale_input(size, radius, hash_queries, clip_queries, seed)
+    data = scale_input(size, radii, hash_queries, clip_queries, seed)
     rss_before = _rss_mb()
     started = time.process_time()
     built = HashIndex(data.hashes, data.ids)
@@ -443,14 +456,15 @@ def scale(
         rss_loaded = _rss_mb()
         index = HashIndex.load(Path(folder))
         assert index is not None
-        index.search(data.per_hash[:1], radius)  # the probe masks, made once per radius
-        result = _time_queries(index, data, radius, brute_clips)
+        for radius in radii:  # the probe masks, made once per radius
+            index.search(data.per_hash[:1], radius)
+        result = _time_queries(index, data, radii, brute_clips)
         serving_growth = _rss_mb() - rss_loaded
     hash_p50, hash_p99 = _ms(result["per_hash"])
     clip_p50, clip_p99 = _ms(result["per_clip"])
     return {
         "size": size,
-        "radius": radius,
+        "radius": " / ".join(map(str, radii)) if radii[0] != radii[1] else str(radii[0]),
         "build_s": round(build_s, 1),
         "index_mb": round(index_mb),
         "rss_build_mb": round(build_growth),
@@ -470,8 +484,9 @@ def scale(
 
 
 def _time_queries(
-    index: HashIndex, data: ScaleInput, radius: int, brute_clips: int
+    index: HashIndex, data: ScaleInput, radii: tuple[int, int], brute_clips: int
 ) -> dict[str, Any]:
+    radius, region_radius = radii
     hashes = len(data.per_hash)
     found_ids: list[np.ndarray] = []
     per_hash, per_clip = [], []
@@ -481,12 +496,12 @@ def _time_queries(
         per_hash.append(time.process_time() - started)
         found_ids.append(np.isin(data.planted[q : q + 1], hits.ids))
     clip_hits = []
+    per_clip_queries = data.clips[0].size // 32
     for c, clip in enumerate(data.clips):
-        queries, full_only = frame_queries(clip)
         started = time.process_time()
-        hits = index.search(queries, radius, full_only)
+        hits = frame_search(index, clip, radius, region_radius)
         per_clip.append(time.process_time() - started)
-        planted = data.planted[hashes + c * len(queries) : hashes + (c + 1) * len(queries)]
+        planted = data.planted[hashes + c * per_clip_queries :][:per_clip_queries]
         found_ids.append(_planted_found(hits, planted))
         if c < brute_clips:
             clip_hits.append(hits)
@@ -503,7 +518,9 @@ def _time_queries(
         started = time.process_time()
         scan = brute_force(index.words, queries, radius)
         ids = index.ids[scan.ids]
-        kept = ~full_only[scan.query] | (ids % N_VARIANTS == 0)  # the pairs the matcher keeps
+        # The pairs the matcher keeps, each query within its radius.
+        kept = ~full_only[scan.query] | is_full_frame(ids)
+        kept &= ~is_region(scan.query) | (scan.distance <= region_radius)
         brute_clip.append(time.process_time() - started)
         agrees &= _pairs(scan.query[kept], ids[kept]) == _pairs(hits.query, hits.ids)
     return {
@@ -593,19 +610,29 @@ def scale_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _csv(text: str, kind: type) -> Iterator[Any]:
+def _csv(text: str, kind: Callable[[str], Any]) -> Iterator[Any]:
     return (kind(part) for part in text.split(",") if part)
+
+
+def _radii(text: str) -> tuple[int, int]:
+    """ "35/23" (full frames and mirrors, central regions) or "36" (both)."""
+    full, _, region = text.partition("/")
+    return int(full), int(region or full)
 
 
 def main(argv: list[str] | None = None) -> None:
     defaults = Thresholds()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000000,10000000", help="index sizes, comma-separated")
-    radii = sorted({min(defaults.frame_bits, CANDIDATE_BITS), defaults.frame_bits})
+    catalogue = (
+        f"{min(defaults.frame_bits, CANDIDATE_BITS)}/"
+        f"{min(defaults.frame_bits, REGION_CANDIDATE_BITS)}"
+    )
     parser.add_argument(
         "--radii",
-        default=",".join(map(str, radii)),
-        help="search radii of the scale runs (the catalogue's candidate radius, the lists')",
+        default=f"{catalogue},{defaults.frame_bits}",
+        help="search radii of the scale runs, R or R/REGION_R (the catalogue's candidate "
+        "radii, the lists')",
     )
     parser.add_argument("--hash-queries", type=int, default=1000, help="frame hashes per run")
     parser.add_argument("--clip-queries", type=int, default=100, help="60-s clips per run")
@@ -633,7 +660,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(out[-1], flush=True)
     results = []
     for size in _csv(args.sizes, int):
-        for radius in _csv(args.radii, int):
+        for radii in _csv(args.radii, _radii):
             options = {
                 "hash_queries": args.hash_queries,
                 "clip_queries": args.clip_queries,
@@ -643,7 +670,7 @@ def main(argv: list[str] | None = None) -> None:
             with ProcessPoolExecutor(
                 1, mp_context=spawn, initializer=cv2.setNumThreads, initargs=(1,)
             ) as child:
-                results.append(child.submit(scale, size, radius, **options).result())
+                results.append(child.submit(scale, size, radii, **options).result())
             print(scale_table(results[-1:]), flush=True)
     if results:
         out.append(scale_table(results))

@@ -12,8 +12,14 @@ Entries are frame variants: an entry's id is frame × variants + variant, varian
 frame (hashes.VARIANTS). The matcher only pairs variants where one side is the full frame, so
 within each table value the full-frame entries come first, and a query that is not a full
 frame (full_only) reads only those: half the candidates of a catalogue search. An all-zero
-hash is a variant that was not computed (an extra frame's central regions): it is neither
-indexed nor searched for.
+hash is a variant that was not computed (an extra frame's central regions, or a frame hashed
+before a variant existed): it is neither indexed nor searched for.
+
+frame_search() searches a clip's frames: full frames and mirrors within the radius, central
+regions within a smaller one (region_radius): at 23 bits or fewer a search probes 1 bit per
+chunk, a tenth of the probes of 2, and a candidate clip needs only one frame that close (a
+copy cropped by a region's share is a median 0–2 bits from the region's hash, one cropped
+between two regions' shares 22–28, on the fixtures' frames).
 
 New entries go to a small unsorted tail, scanned linearly, until it is merged (rebuild).
 Removed entries leave the tail at once; in the tables they are listed as removed, skipped by
@@ -35,10 +41,11 @@ from outtake.media.dedup.hashes import VARIANTS
 
 WIDTHS = (22, 22, 22, 22, 21, 21, 21, 21, 21, 21, 21, 21)
 STARTS = tuple(itertools.accumulate((0, *WIDTHS[:-1])))
-# Version of the tables' layout (meta.json "format"). Version 1 (no "format") keyed tables by
-# the whole chunk value, with no full-frame split; load() rebuilds such tables in memory and
-# the next save writes them anew.
-FORMAT = 2
+# Version of the tables' layout (meta.json "format"): 3 since ids are frame × 6 variants.
+# Version 1 (no "format") keyed tables by the whole chunk value, with no full-frame split, and
+# versions 1 and 2 had ids frame × 4: such an index loads (stale) but its owner rebuilds it from
+# the frames before searching it (dedup.services).
+FORMAT = 3
 
 
 def to_words(hashes: np.ndarray) -> np.ndarray:
@@ -94,9 +101,16 @@ def frame_queries(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Extra frames (no central regions) are not searched for: the index holds them for the
     samples of other clips to find."""
     frames = np.array(frames, dtype=np.uint8)
+    if frames.shape[1:] != (len(VARIANTS), 32):
+        raise ValueError(f"frames must be (N, {len(VARIANTS)}, 32), not {frames.shape}")
     frames[~frames[:, 2:].any(axis=(1, 2))] = 0
     queries = frames.reshape(-1, 32)
     return queries, ~is_full_frame(np.arange(len(queries)))
+
+
+def is_region(queries: np.ndarray) -> np.ndarray:
+    """Which frame_queries() numbers are central regions (neither the full frame nor its mirror)."""
+    return np.asarray(queries) % len(VARIANTS) >= 2
 
 
 @dataclass
@@ -112,6 +126,7 @@ class HashIndex:
     """Entries (hash, id); search(queries, radius) finds every entry within radius bits."""
 
     def __init__(self, hashes: np.ndarray, ids: np.ndarray) -> None:
+        self.format = FORMAT
         self.words, self.ids = _present(hashes, ids)
         n = len(self.ids)
         # Table key: the chunk value's low bits, then 0 for a full frame, 1 for another variant.
@@ -142,6 +157,16 @@ class HashIndex:
 
     def __len__(self) -> int:
         return len(self.ids) + len(self.tail_ids)
+
+    @property
+    def variants(self) -> int:
+        """Variants per frame in the entry ids: 4 in the layouts before version 3."""
+        return len(VARIANTS) if self.format >= 3 else 4
+
+    @property
+    def stale(self) -> bool:
+        """Saved in an older layout: to be rebuilt from the frames, not searched."""
+        return self.format != FORMAT
 
     @property
     def nbytes(self) -> int:
@@ -260,11 +285,7 @@ class HashIndex:
         (folder / "meta.json").write_text(json.dumps(meta))
 
     def save_tail(self, folder: Path) -> None:
-        """Write only the tail and the removed ids (what an ingest changes); everything if
-        the tables on disk are of an older format."""
-        if _format_on_disk(folder) != FORMAT:
-            self.save(folder)
-            return
+        """Write only the tail and the removed ids (what an ingest changes)."""
         for name in self._SMALL_FILES:
             part = folder / f"{name}.tmp.npy"
             np.save(part, getattr(self, name))
@@ -283,12 +304,7 @@ class HashIndex:
             mode = "r" if name in ("words", "order", "offsets", "ids") else None
             setattr(index, name, np.load(path, mmap_mode=mode))
         index._masks = {}
-        if _format_on_disk(folder) != FORMAT:
-            # Older tables: the same entries, tail and removals, with the tables made anew;
-            # entries too, since older tables may hold all-zero hashes the new ones leave out.
-            fresh = cls(index.words, index.ids)
-            index.words, index.ids = fresh.words, fresh.ids
-            index.order, index.offsets = fresh.order, fresh.offsets
+        index.format = _format_on_disk(folder)
         return index
 
     @classmethod
@@ -309,6 +325,28 @@ def _present(hashes: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def _format_on_disk(folder: Path) -> int:
     meta = folder / "meta.json"
     return json.loads(meta.read_text()).get("format", 1) if meta.exists() else 1
+
+
+def frame_search(
+    index: HashIndex, frames: np.ndarray, radius: int, region_radius: int | None = None
+) -> Hits:
+    """Every entry a clip's frames (N, variants, 32) find, numbered as frame_queries() numbers
+    the queries: full frames and mirrors within radius, central regions within region_radius
+    (default radius) of full-frame entries. A full frame is compared with every entry within
+    radius, so a cropped copy finds its source's regions at the full radius."""
+    queries, full_only = frame_queries(frames)
+    region = is_region(np.arange(len(queries)))
+    parts = []
+    for chosen, bits in (
+        (~region, radius),
+        (region, radius if region_radius is None else region_radius),
+    ):
+        numbers = np.flatnonzero(chosen)
+        hits = index.search(queries[numbers], bits, full_only[numbers])
+        parts.append(Hits(numbers[hits.query], hits.ids, hits.distance))
+    return Hits(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("query", "ids", "distance"))
+    )
 
 
 def brute_force(words: np.ndarray, queries: np.ndarray, radius: int) -> Hits:

@@ -10,13 +10,13 @@ SHA-256 and PDQ digests have the same length, so the uploader says which a plain
 
 A list is matched per hash, as ThreatExchange's format intends: each line is the hash of some
 frame, of some video, in no order. A frame of a clip is in the list when any of its variants
-(full, mirror, central 90 %, 80 %) is within the frame threshold of a listed hash (or, for
-`outtake hashes` files, of any listed variant, one side being a full frame). A clip is in the
-list when enough of its frames are: at least min_coverage of them (default half) and at least
-min_frames (default 2), or every frame of a clip that has fewer (a photo is one frame). So a
-single shared frame (a logo card, a black frame that slipped through) never excludes a clip.
-A clip's frames here are its sampled frames; its extras (hashes.py) are not searched for, but
-the extras of an `outtake hashes` file are in its bag.
+(the full frame, its mirror, its central regions) is within the frame threshold of a listed
+hash (or, for `outtake hashes` files, of any listed variant, one side being a full frame).
+A clip is in the list when enough of its frames are: at least min_coverage of them (default
+half) and at least min_frames (default 2), or every frame of a clip that has fewer (a photo
+is one frame). So a single shared frame (a logo card, a black frame that slipped through)
+never excludes a clip. A clip's frames here are its sampled frames; its extras (hashes.py) are
+not searched for, but the extras of an `outtake hashes` file are in its bag.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from outtake.media.dedup.index import HashIndex, frame_queries
+from outtake.media.dedup.index import HashIndex, frame_search
 from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds
 
 FORMAT = "outtake-hashes/1"
@@ -104,8 +104,7 @@ def match_against_bag(clip: Signature, index: HashIndex, thresholds: Thresholds)
     sampled = int((~clip.extra).sum())  # extras are not searched for, nor counted
     if not sampled:
         return None
-    queries, full_only = frame_queries(clip.hashes)  # one side is the full frame
-    hits = index.search(queries, thresholds.frame_bits, full_only)
+    hits = frame_search(index, clip.hashes, thresholds.frame_bits)  # one side a full frame
     best: dict[int, int] = {}
     for q, d in zip(hits.query // N_VARIANTS, hits.distance, strict=True):
         best[int(q)] = min(best.get(int(q), 256), int(d))

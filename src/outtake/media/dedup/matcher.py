@@ -48,16 +48,17 @@ class Signature:
 
     @classmethod
     def from_frames(cls, frames: Sequence[dict], key: object = None) -> Signature:
-        """From [{"t", "h": [hex per variant] or "hash": hex, "x": extra}]; missing variants
-        of an extra are absent (zeros), of another frame repeat the full frame's hash, which
-        only repeats the full/full comparison."""
+        """From [{"t", "h": [hex per variant] or "hash": hex, "x": extra}]. A frame with only
+        a full hash (a PDQ list's, or Clip.pdq's) repeats it in every variant, which only
+        repeats the full/full comparison; the variants a frame of an older layout lacks, and
+        an extra's central regions, are absent (zeros)."""
         hashes = np.zeros((len(frames), N_VARIANTS, 32), dtype=np.uint8)
         for i, frame in enumerate(frames):
             variants = frame.get("h") or [frame["hash"]]
             for v, variant in enumerate(variants[:N_VARIANTS]):
                 hashes[i, v] = np.frombuffer(bytes.fromhex(variant), np.uint8)
-            if not frame.get("x"):
-                hashes[i, len(variants) :] = hashes[i, 0]
+            if len(variants) == 1 and not frame.get("x"):
+                hashes[i, 1:] = hashes[i, 0]
         times = np.array([float(f.get("t", i)) for i, f in enumerate(frames)], dtype=np.float64)
         return cls(times, hashes, key)
 
@@ -80,6 +81,27 @@ class Match:
     @property
     def mean_bits(self) -> float:
         return sum(d for _, _, d in self.pairs) / max(1, len(self.pairs))
+
+
+def widened(frames: np.ndarray) -> np.ndarray:
+    """(N, k, 32) frame hashes stored before the later variants existed (k < N_VARIANTS) as
+    (N, N_VARIANTS, 32), those variants absent (zeros)."""
+    if frames.shape[1] == N_VARIANTS:
+        return frames
+    out = np.zeros((len(frames), N_VARIANTS, 32), np.uint8)
+    out[:, : frames.shape[1]] = frames
+    return out
+
+
+def from_blobs(blobs: Sequence[bytes]) -> np.ndarray:
+    """Stored frame hash blobs (k × 32 bytes each, k ≤ N_VARIANTS) as (N, N_VARIANTS, 32)."""
+    out = np.zeros((len(blobs), N_VARIANTS, 32), np.uint8)
+    sizes = np.array([len(b) for b in blobs], dtype=np.int64)
+    for size in np.unique(sizes):
+        rows = np.flatnonzero(sizes == size)
+        data = np.frombuffer(b"".join(bytes(blobs[r]) for r in rows), np.uint8)
+        out[rows] = widened(data.reshape(len(rows), int(size) // 32, 32))
+    return out
 
 
 def words(hashes: np.ndarray) -> np.ndarray:

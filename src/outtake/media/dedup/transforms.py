@@ -78,7 +78,9 @@ TRANSFORMS: dict[str, tuple[Callable[[Picture], Picture] | None, float, int]] = 
     "mirror": (_mirror, 1.0, 800_000),
     "speed+25%": (None, 1.25, 800_000),
     "speed-25%": (None, 0.8, 800_000),
+    "crop 3.75%": (_crop(0.0375), 1.0, 800_000),  # between two central regions' shares
     "crop 5%": (_crop(0.05), 1.0, 800_000),
+    "crop 8.75%": (_crop(0.0875), 1.0, 800_000),
     "crop 10%": (_crop(0.10), 1.0, 800_000),
     "crop 10% one side": (_crop_right, 1.0, 800_000),
 }
