@@ -13,8 +13,8 @@ class FrameHash(models.Model):
     t = models.FloatField()
     quality = models.PositiveSmallIntegerField(default=0)
     # 32 bytes per variant of media.dedup.hashes.VARIANTS (full, mirror, central 90, 80, 95
-    # and 85 %); rows stored before the last two existed hold the first four.
-    hashes = models.BinaryField(max_length=192)
+    # and 85 %, four quadrants); rows stored before the last six existed hold the first four.
+    hashes = models.BinaryField(max_length=320)
 
     class Meta:
         ordering = ["clip", "t"]

@@ -67,9 +67,9 @@ from outtake.storage import get_store
 
 log = logging.getLogger("outtake.dedup")
 
-# Variants put in the catalogue index: the full frame and the central regions (not the
-# mirror: queries carry their own mirror, so a mirrored pair is found once).
-INDEXED = (0, 2, 3, 4, 5)
+# Variants put in the catalogue index: all but the mirror (queries carry their own mirror,
+# so a mirrored pair is found once).
+INDEXED = tuple(v for v in range(N_VARIANTS) if v != 1)
 # Candidate clips confirmed per new clip, most index hits first.
 MAX_CANDIDATES = 20
 # Matched frame pairs of a hold shown to reviewers as pictures.
@@ -77,11 +77,11 @@ FRAME_PAIRS_SHOWN = 4
 # The index finds candidates within this many bits (the confirmation uses the frame threshold):
 # with 12 chunks, probing 2 bits per chunk covers every pair within 35 bits, while 36-40 would
 # need 3 per chunk, 7 times the probes (README, `make bench-dedup`). A candidate clip needs
-# only one of its frames that close. A clip's central regions are searched within
-# REGION_CANDIDATE_BITS of full frames, 1 bit per chunk (index.frame_search); those of a clip
-# with fewer than SHORT_CLIP_FRAMES samples (a photo is one) within CANDIDATE_BITS: with so few
-# frames, none may come that close (a photo cropped between two regions' shares is 20–30 bits
-# from its source), and their probes cost little.
+# only one of its frames that close. A clip's central regions and quadrants are searched within
+# REGION_CANDIDATE_BITS, 1 bit per chunk (index.frame_search); those of a clip with fewer than
+# SHORT_CLIP_FRAMES samples (a photo is one) within CANDIDATE_BITS: with so few frames, none
+# may come that close (a photo cropped between two regions' shares is 20–30 bits from its
+# source), and their probes cost little.
 CANDIDATE_BITS = 35
 REGION_CANDIDATE_BITS = 23
 SHORT_CLIP_FRAMES = 10
@@ -350,9 +350,9 @@ def find_matches(
 ) -> list[tuple[Clip, Match]]:
     """Clips the signature matches, with the match, best first: of the catalogue, or of
     `among` (lineage also looks at clips that left it). The index finds candidates within
-    CANDIDATE_BITS (REGION_CANDIDATE_BITS for central regions of clips that are not short),
-    pairs with a full frame on one side; the matcher confirms the MAX_CANDIDATES clips with
-    the most hits."""
+    CANDIDATE_BITS (REGION_CANDIDATE_BITS for central regions and quadrants of clips that are
+    not short), pairs the matcher makes (index.frame_search); the matcher confirms the
+    MAX_CANDIDATES clips with the most hits."""
     if not len(signature):
         return []
     bits = thresholds().frame_bits

@@ -11,6 +11,14 @@ of 7.5 %. The regions are hashed from one luma by regions.py, bit for bit as pdq
 (0.25 ms a region, against 1.1–1.3 ms). Bars are cropped first, as for the catalogue's PDQ
 hashes, so that a letterboxed copy hashes like its source.
 
+An overlay over part of the picture (a large logo, a caption band, a picture-in-picture) moves
+the full hash as far as a new picture: the ThreatExchange pattern clip's version with a large
+drawn face over its upper middle is 50–76 bits from the others at every instant. So each frame
+is also hashed in quadrants (top-left, top-right, bottom-left, bottom-right): the matcher pairs
+two frames through them when two quadrants in the same places match (the face leaves both
+lower ones 0–22 bits from the other versions'), never through one, which a shared patch of
+sky or road could do.
+
 Where the picture changes within a second, a copy's samples fall between the source's (a copy
 at another speed, or one frame out on footage that changes 40–75 bits per frame, as the
 ThreatExchange pattern clips do) and match none of them. So extra frames are hashed between
@@ -20,10 +28,10 @@ grey levels on average since the last frame taken, on a 16×9 thumbnail of the s
 picture, which every served frame has (no decode or scaling is added: static footage pays a
 thumbnail per quarter second, 0.05 ms). They are hashed at the next sample, and only if the two
 samples around them are more than EXTRA_SAMPLE_BITS apart: between closer samples any frame
-of a copy is near one of them. An extra is hashed from that picture halved to 160 px (0.5 ms),
-full frame and mirror only (one dihedral PDQ), and written with "x": 1; its central regions
-are absent, stored as zeros, which no kept frame hashes to (a flat picture is dropped for low
-quality). The index holds extras; the matcher pairs them only with sampled frames and never
+of a copy is near one of them. An extra is hashed from that picture halved to 160 px (0.5 ms):
+its full frame, mirror (one dihedral PDQ) and quadrants, written with "x": 1; its central
+regions are absent, stored as zeros, which no kept frame hashes to (a flat picture is dropped
+for low quality). The index holds extras; the matcher pairs them only with sampled frames and never
 counts them in a clip's coverage (matcher.py).
 """
 
@@ -50,8 +58,9 @@ from outtake.media.dedup.regions import luma, region_hash
 from outtake.media.probe import probe
 
 # The order is stored (FrameHash rows, lists): new variants go last; frames hashed before
-# c95 and c85 existed have them absent (zeros).
-VARIANTS = ("full", "mirror", "c90", "c80", "c95", "c85")
+# the later ones existed have them absent (zeros). The quadrants come last.
+VARIANTS = ("full", "mirror", "c90", "c80", "c95", "c85", "q_tl", "q_tr", "q_bl", "q_br")
+FIRST_QUADRANT = VARIANTS.index("q_tl")
 # Share of each side cut off by the central-region variants.
 _CENTRAL = {"c90": 0.05, "c80": 0.10, "c95": 0.025, "c85": 0.075}
 # pdqhash.compute_dihedral's order: the left-right mirror is the sixth hash.
@@ -71,7 +80,7 @@ def _packed(bits: np.ndarray) -> bytes:
 
 
 def frame_variants(picture: np.ndarray) -> tuple[int, list[bytes]]:
-    """(quality, [full, mirror, c90, c80, c95, c85] as 32-byte PDQ hashes) of an RGB picture."""
+    """(quality, [VARIANTS' 32-byte PDQ hashes]) of an RGB picture."""
     return view_variants(pdq_view(picture))
 
 
@@ -80,10 +89,23 @@ def view_variants(view: PdqView) -> tuple[int, list[bytes]]:
     hashes = [_packed(view.dihedral[0]), _packed(view.dihedral[_MIRROR])]
     height, width = view.picture.shape[:2]
     picture_luma = luma(view.picture)
-    for name in VARIANTS[2:]:
+    for name in VARIANTS[2:FIRST_QUADRANT]:
         dy, dx = round(height * _CENTRAL[name]), round(width * _CENTRAL[name])
-        hashes.append(region_hash(picture_luma, dy, height - dy, dx, width - dx))
-    return view.quality, hashes
+        hashes.append(region_hash(picture_luma, dy, height - dy, dx, width - dx)[0])
+    return view.quality, hashes + _quadrants(picture_luma)
+
+
+def _quadrants(picture_luma: np.ndarray) -> list[bytes]:
+    """The four quadrants' hashes (VARIANTS' order), absent (zeros) where of low quality (flat:
+    sky, a wall)."""
+    height, width = picture_luma.shape
+    mid_y, mid_x = height // 2, width // 2
+    hashes = []
+    for top, bottom in ((0, mid_y), (mid_y, height)):
+        for left, right in ((0, mid_x), (mid_x, width)):
+            quadrant, quality = region_hash(picture_luma, top, bottom, left, right)
+            hashes.append(quadrant if quality >= MIN_QUALITY else bytes(32))
+    return hashes
 
 
 def _bits_apart(a: bytes, b: bytes) -> int:
@@ -112,11 +134,12 @@ Hashed = tuple[float, int, list[bytes]]  # (t, quality, variants)
 class DedupHashes(Step):
     """Per shot: [{"t": seconds, "q": quality, "h": [VARIANTS' hashes] hex}] of the
     sampled frames, with low quality frames dropped and near-identical consecutive ones
-    collapsed (as PdqHashes does), and the extras {"t", "q", "h": [full, mirror], "x": 1}
+    collapsed (as PdqHashes does), and the extras {"t", "q", "h": [...], "x": 1}
     (see the module's notes), in time order."""
 
     name = "dedup"
-    version = 3  # 2: extras where the picture changes fast; 3: central 95 and 85 %
+    # 2: extras where the picture changes fast; 3: central 95 and 85 %, quadrants
+    version = 3
     needs = (PdqHashes.FRAMES, Shots.FRAMES)
 
     def __init__(self) -> None:
@@ -179,7 +202,9 @@ class DedupHashes(Step):
             view = pdq_view(cv2.cvtColor(halved, cv2.COLOR_BGR2RGB))
             if view.quality >= MIN_QUALITY:
                 hashes = [_packed(view.dihedral[0]), _packed(view.dihedral[_MIRROR])]
-                self._extras[index] = (t, view.quality, hashes)
+                central = [bytes(32)] * (FIRST_QUADRANT - 2)  # absent: what marks an extra
+                quadrants = _quadrants(luma(view.picture))
+                self._extras[index] = (t, view.quality, hashes + central + quadrants)
 
     def finish(self, context: Context) -> list[dict[str, Any]]:
         self._settle(None)  # extras after the last sample

@@ -9,17 +9,18 @@ keys its tables by the low bits of the chunk value only (about two entries' wort
 per entry), so its offsets stay small; the distance check makes that lossless.
 
 Entries are frame variants: an entry's id is frame × variants + variant, variant 0 the full
-frame (hashes.VARIANTS). The matcher only pairs variants where one side is the full frame, so
-within each table value the full-frame entries come first, and a query that is not a full
-frame (full_only) reads only those: half the candidates of a catalogue search. An all-zero
+frame (hashes.VARIANTS). The matcher pairs variants where one side is the full frame, or
+quadrants in the same place, so within each table value the full-frame entries come first: a
+mirror or central-region query (full_only) reads only those, a quadrant query (others_only)
+only the others. An all-zero
 hash is a variant that was not computed (an extra frame's central regions, or a frame hashed
 before a variant existed): it is neither indexed nor searched for.
 
 frame_search() searches a clip's frames: full frames and mirrors within the radius, central
-regions within a smaller one (region_radius): at 23 bits or fewer a search probes 1 bit per
-chunk, a tenth of the probes of 2, and a candidate clip needs only one frame that close (a
-copy cropped by a region's share is a median 0–2 bits from the region's hash, one cropped
-between two regions' shares 22–28, on the fixtures' frames).
+regions and quadrants within a smaller one (region_radius): at 23 bits or fewer a search
+probes 1 bit per chunk, a tenth of the probes of 2, and a candidate clip needs only one frame
+that close (a copy cropped by a region's share is a median 0–2 bits from the region's hash,
+one cropped between two regions' shares 22–28, on the fixtures' frames).
 
 New entries go to a small unsorted tail, scanned linearly, until it is merged (rebuild).
 Removed entries leave the tail at once; in the tables they are listed as removed, skipped by
@@ -37,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from outtake.media.dedup.hashes import VARIANTS
+from outtake.media.dedup.hashes import FIRST_QUADRANT, VARIANTS
 
 WIDTHS = (22, 22, 22, 22, 21, 21, 21, 21, 21, 21, 21, 21)
 STARTS = tuple(itertools.accumulate((0, *WIDTHS[:-1])))
@@ -96,21 +97,28 @@ def is_full_frame(ids: np.ndarray) -> np.ndarray:
 
 def frame_queries(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A clip's (N, variants, 32) frame hashes as search() queries (query q is frame
-    q // variants, variant q % variants) and their full_only flags: the full frame is
-    compared with every entry, its mirror and central regions with full-frame entries only.
-    Extra frames (no central regions) are not searched for: the index holds them for the
-    samples of other clips to find."""
+    q // variants, variant q % variants) and their full_only flags: the mirror and central
+    regions are compared with full-frame entries only (frame_search says what the full frame
+    and quadrants are compared with). Extra frames (no central regions) are not searched for:
+    the index holds them for the samples of other clips to find."""
     frames = np.array(frames, dtype=np.uint8)
     if frames.shape[1:] != (len(VARIANTS), 32):
         raise ValueError(f"frames must be (N, {len(VARIANTS)}, 32), not {frames.shape}")
-    frames[~frames[:, 2:].any(axis=(1, 2))] = 0
+    frames[~frames[:, 2:FIRST_QUADRANT].any(axis=(1, 2))] = 0  # extras
     queries = frames.reshape(-1, 32)
-    return queries, ~is_full_frame(np.arange(len(queries)))
+    variant = np.arange(len(queries)) % len(VARIANTS)
+    return queries, (variant > 0) & (variant < FIRST_QUADRANT)
 
 
 def is_region(queries: np.ndarray) -> np.ndarray:
-    """Which frame_queries() numbers are central regions (neither the full frame nor its mirror)."""
-    return np.asarray(queries) % len(VARIANTS) >= 2
+    """Which frame_queries() numbers (or entry ids) are central regions."""
+    variant = np.asarray(queries) % len(VARIANTS)
+    return (variant >= 2) & (variant < FIRST_QUADRANT)
+
+
+def is_quadrant(queries: np.ndarray) -> np.ndarray:
+    """Which frame_queries() numbers (or entry ids) are quadrants."""
+    return np.asarray(queries) % len(VARIANTS) >= FIRST_QUADRANT
 
 
 @dataclass
@@ -203,17 +211,24 @@ class HashIndex:
             ]
         return self._masks[per_chunk]
 
-    def search(self, queries: np.ndarray, radius: int, full_only: np.ndarray | None = None) -> Hits:
+    def search(
+        self,
+        queries: np.ndarray,
+        radius: int,
+        full_only: np.ndarray | None = None,
+        others_only: np.ndarray | None = None,
+    ) -> Hits:
         """Every (query, entry) within radius bits; queries are (Q, 32) uint8 hashes. Where
-        full_only[q] is set, query q is compared with full-frame entries only (see
-        frame_queries)."""
+        full_only[q] is set, query q is compared with full-frame entries only, where
+        others_only[q] with the other entries only (see frame_search)."""
         qwords = to_words(queries)
         count = len(qwords)
         full_only = np.zeros(count, bool) if full_only is None else np.asarray(full_only, bool)
+        others = np.zeros(count, bool) if others_only is None else np.asarray(others_only, bool)
         searched = qwords.any(axis=1)  # an all-zero query is an absent variant
         found = [np.zeros(0, dtype=np.int64)] * 3
         if len(self.ids):
-            found = self._search_tables(qwords, radius, full_only, searched)
+            found = self._search_tables(qwords, radius, full_only, others, searched)
         hits_q, rows, distance = found
         ids = self.ids[rows]
         if len(self.removed_ids):
@@ -222,7 +237,8 @@ class HashIndex:
         if len(self.tail_ids):
             tail = popcount_distance(self.tail_words[None, :, :], qwords[:, None, :])
             near = tail <= radius
-            near &= ~full_only[:, None] | is_full_frame(self.tail_ids)[None, :]
+            full = is_full_frame(self.tail_ids)[None, :]
+            near &= (~full_only[:, None] | full) & (~others[:, None] | ~full)
             near &= searched[:, None]
             tq, tr = np.nonzero(near)
             hits_q = np.concatenate([hits_q, tq])
@@ -231,21 +247,27 @@ class HashIndex:
         return Hits(hits_q.astype(np.int64), ids.astype(np.int64), distance.astype(np.int64))
 
     def _search_tables(
-        self, qwords: np.ndarray, radius: int, full_only: np.ndarray, searched: np.ndarray
+        self,
+        qwords: np.ndarray,
+        radius: int,
+        full_only: np.ndarray,
+        others_only: np.ndarray,
+        searched: np.ndarray,
     ) -> list[np.ndarray]:
         """(query, row, distance) of the table entries within radius, each pair once."""
         masks = self._probe_masks(radius)
-        # A key's full-frame entries are offsets[2v] .. offsets[2v + 1], the others up to
-        # offsets[2v + 2]; a query not searched reads offsets[2v] .. offsets[2v].
-        span = (np.where(full_only, 1, 2) * searched)[:, None]
+        # A key's full-frame entries are offsets[2v] .. offsets[2v + 1], the others from there
+        # up to offsets[2v + 2]; a query not searched reads offsets[2v] .. offsets[2v].
+        low = (others_only & searched).astype(np.int64)[:, None]
+        high = (np.where(full_only, 1, 2) * searched)[:, None]
         found_q, found_rows, found_d = [], [], []
         for k, (start, width, bits) in enumerate(self._tables()):
             values = chunk_values(qwords, start, width) & np.uint32((1 << bits) - 1)
             first = ((values[:, None] ^ masks[k][None, :]).astype(np.int64) << 1) + (
                 self._table_base(k)
             )
-            begins = self.offsets[first]
-            lengths = (self.offsets[first + span] - begins).ravel()
+            begins = self.offsets[first + low]
+            lengths = (self.offsets[first + high] - begins).ravel()
             total = int(lengths.sum())
             if not total:
                 continue
@@ -328,22 +350,33 @@ def _format_on_disk(folder: Path) -> int:
 
 
 def frame_search(
-    index: HashIndex, frames: np.ndarray, radius: int, region_radius: int | None = None
+    index: HashIndex,
+    frames: np.ndarray,
+    radius: int,
+    region_radius: int | None = None,
+    *,
+    quadrants: bool = True,
 ) -> Hits:
     """Every entry a clip's frames (N, variants, 32) find, numbered as frame_queries() numbers
-    the queries: full frames and mirrors within radius, central regions within region_radius
-    (default radius) of full-frame entries. A full frame is compared with every entry within
-    radius, so a cropped copy finds its source's regions at the full radius."""
+    the queries, as the matcher pairs variants: a full frame with every whole-picture entry
+    (full frames and central regions) within radius, so a cropped copy finds its source's
+    regions at the full radius; its mirror with full frames within radius; its central
+    regions with full frames, and (unless not quadrants) its quadrants with the same
+    quadrants, within region_radius (default radius)."""
     queries, full_only = frame_queries(frames)
-    region = is_region(np.arange(len(queries)))
+    numbers = np.arange(len(queries))
+    region_radius = radius if region_radius is None else region_radius
+    groups = [(numbers % len(VARIANTS) < 2, radius), (is_region(numbers), region_radius)]
+    if quadrants:
+        groups.append((is_quadrant(numbers), region_radius))
     parts = []
-    for chosen, bits in (
-        (~region, radius),
-        (region, radius if region_radius is None else region_radius),
-    ):
-        numbers = np.flatnonzero(chosen)
-        hits = index.search(queries[numbers], bits, full_only[numbers])
-        parts.append(Hits(numbers[hits.query], hits.ids, hits.distance))
+    for chosen, bits in groups:
+        asked = numbers[chosen]
+        hits = index.search(queries[asked], bits, full_only[asked], is_quadrant(asked))
+        query = asked[hits.query]
+        same_place = hits.ids % len(VARIANTS) == query % len(VARIANTS)
+        kept = np.where(is_quadrant(query), same_place, ~is_quadrant(hits.ids))
+        parts.append(Hits(query[kept], hits.ids[kept], hits.distance[kept]))
     return Hits(
         *(np.concatenate([getattr(p, f) for p in parts]) for f in ("query", "ids", "distance"))
     )

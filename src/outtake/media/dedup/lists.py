@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from outtake.media.dedup.hashes import FIRST_QUADRANT
 from outtake.media.dedup.index import HashIndex, frame_search
 from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds
 
@@ -86,10 +87,12 @@ def parse(text: str, kind: str = "auto") -> ParsedList:
 def bag_index(frames: np.ndarray) -> HashIndex:
     """An index over a bag of frames' variants; an entry's id is frame × variants + variant.
     Variants equal to the frame's full hash (all of a plain PDQ list's) are indexed once, and
-    absent ones (an extra frame's central regions) not at all."""
+    absent ones (an extra frame's central regions) not at all; nor are quadrants: a bag is
+    matched frame by frame, and one quadrant is too little of a frame."""
     n = len(frames)
     repeated = (frames == frames[:, :1]).all(axis=-1)
     repeated[:, 0] = False
+    repeated[:, FIRST_QUADRANT:] = True
     keep = ~repeated.ravel()
     ids = np.arange(n * N_VARIANTS, dtype=np.int64)[keep]
     return HashIndex(frames.reshape(n * N_VARIANTS, 32)[keep], ids)
@@ -104,7 +107,7 @@ def match_against_bag(clip: Signature, index: HashIndex, thresholds: Thresholds)
     sampled = int((~clip.extra).sum())  # extras are not searched for, nor counted
     if not sampled:
         return None
-    hits = frame_search(index, clip.hashes, thresholds.frame_bits)  # one side a full frame
+    hits = frame_search(index, clip.hashes, thresholds.frame_bits, quadrants=False)
     best: dict[int, int] = {}
     for q, d in zip(hits.query // N_VARIANTS, hits.distance, strict=True):
         best[int(q)] = min(best.get(int(q), 256), int(d))

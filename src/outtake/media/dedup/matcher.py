@@ -3,7 +3,9 @@
 A clip is a Signature: its sampled frames' times and hash variants (see hashes.VARIANTS).
 Two frames are as far apart as their closest pair of variants where one side is the full
 frame: full/full (re-encode, resize, grey, colour, logo), full/mirror (a mirrored copy) and
-full/central region (one of the two is a crop of the other). Two clips match when a chain of
+full/central region (one of the two is a crop of the other); or, through their quadrants, as
+the second-closest of the four pairs of quadrants in the same place (two of them match: an
+overlay over up to half of the picture). Two clips match when a chain of
 matching frames increasing in time in both covers enough of the shorter one; the chain may
 run faster or slower than real time within max_speed, so a sped-up copy or a sub-clip still
 matches, which a fixed time offset would miss.
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from outtake.media.dedup.hashes import VARIANTS
+from outtake.media.dedup.hashes import FIRST_QUADRANT, VARIANTS
 
 N_VARIANTS = len(VARIANTS)
 NO_PAIR = 257  # a distance no threshold reaches
@@ -68,7 +70,7 @@ class Signature:
     @property
     def extra(self) -> np.ndarray:
         """Which frames are extras: their central regions are absent."""
-        return ~self.hashes[:, 2:].any(axis=(1, 2))
+        return ~self.hashes[:, 2:FIRST_QUADRANT].any(axis=(1, 2))
 
 
 @dataclass
@@ -112,14 +114,20 @@ def words(hashes: np.ndarray) -> np.ndarray:
 def frame_distances(a: Signature, b: Signature) -> np.ndarray:
     """(len a, len b) distances: the closest allowed pair of variants of each two frames
     (NO_PAIR for two extras, which never pair)."""
+    q = FIRST_QUADRANT
     wa, wb = words(a.hashes), words(b.hashes)  # (N, V, 4)
-    # a's full frame against every variant of b, and every variant of a against b's full frame;
-    # absent variants (zeros) are never close.
-    one = np.bitwise_count(wa[:, None, 0:1, :] ^ wb[None, :, :, :]).sum(-1)
-    one[:, ~b.hashes.any(axis=-1)] = NO_PAIR
-    two = np.bitwise_count(wa[:, None, :, :] ^ wb[None, :, 0:1, :]).sum(-1)
-    two.transpose(0, 2, 1)[~a.hashes.any(axis=-1)] = NO_PAIR
-    distance = np.minimum(one.min(-1), two.min(-1)).astype(np.int32)
+    present_a, present_b = a.hashes.any(axis=-1), b.hashes.any(axis=-1)  # absent: all zeros
+    # a's full frame against every whole-picture variant of b, and every one of a against
+    # b's full frame; absent variants are never close.
+    one = np.bitwise_count(wa[:, None, 0:1, :] ^ wb[None, :, :q, :]).sum(-1, dtype=np.uint16)
+    one[:, ~present_b[:, :q]] = NO_PAIR
+    two = np.bitwise_count(wa[:, None, :q, :] ^ wb[None, :, 0:1, :]).sum(-1, dtype=np.uint16)
+    two.transpose(0, 2, 1)[~present_a[:, :q]] = NO_PAIR
+    # Quadrants in the same place: the second-closest pair.
+    quarters = np.bitwise_count(wa[:, None, q:, :] ^ wb[None, :, q:, :]).sum(-1, dtype=np.uint16)
+    quarters[~(present_a[:, None, q:] & present_b[None, :, q:])] = NO_PAIR
+    second = np.partition(quarters, 1, axis=-1)[..., 1]
+    distance = np.minimum(np.minimum(one.min(-1), two.min(-1)), second).astype(np.int32)
     distance[np.ix_(a.extra, b.extra)] = NO_PAIR
     return distance
 

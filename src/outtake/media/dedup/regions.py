@@ -51,10 +51,21 @@ def _downscale(n: int) -> np.ndarray:
     return np.ascontiguousarray((box @ box)[picked].astype(np.float32))
 
 
-def region_hash(luma_picture: np.ndarray, top: int, bottom: int, left: int, right: int) -> bytes:
-    """The 32-byte PDQ hash of luma_picture[top:bottom, left:right] (pdqhash's bit order)."""
+def region_hash(
+    luma_picture: np.ndarray, top: int, bottom: int, left: int, right: int
+) -> tuple[bytes, int]:
+    """The 32-byte PDQ hash of luma_picture[top:bottom, left:right] (pdqhash's bit order) and
+    its PDQ quality (0–100: the downscaled picture's gradients, as pdqhash measures them)."""
     part = luma_picture[top:bottom, left:right]
     small = _downscale(part.shape[0]) @ part @ _downscale(part.shape[1]).T
     dct = _DCT @ small @ _DCT.T
     bits = (dct.ravel() > np.median(dct))[::-1]
-    return np.packbits(bits).tobytes()
+    return np.packbits(bits).tobytes(), _quality(small)
+
+
+def _quality(small: np.ndarray) -> int:
+    """PDQ's quality: the sum of |neighbour differences| × 100 / 255, each truncated to an
+    integer, over 90, at most 100."""
+    steps = np.concatenate([np.diff(small, axis=0).ravel(), np.diff(small, axis=1).ravel()])
+    total = int(np.abs(np.trunc(-steps * np.float32(100) / np.float32(255))).sum())
+    return min(100, total // 90)
