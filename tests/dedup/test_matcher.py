@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from outtake.media.dedup.groups import group_near_duplicates
-from outtake.media.dedup.hashes import frame_variants
+from outtake.media.dedup.hashes import FIRST_QUADRANT, frame_variants
 from outtake.media.dedup.index import (
     FORMAT,
     HashIndex,
@@ -254,11 +254,32 @@ def test_removed_entries_are_not_found_from_the_tables_the_tail_or_a_reload(tmp_
     assert sorted(merged.search(hashes, 0).ids) == sorted(set(range(40)) - {3, 35})
 
 
+def test_two_frames_pair_through_two_quadrants_in_the_same_places_never_one():
+    rng = np.random.default_rng(8)
+    source = rng.integers(0, 256, (3, N_VARIANTS, 32), dtype=np.uint8)  # ~128 bits from all
+    covered = rng.integers(0, 256, (3, N_VARIANTS, 32), dtype=np.uint8)  # an overlay on top
+
+    def copy(kept: list[int]) -> Signature:
+        hashes = covered.copy()
+        hashes[:, kept] = source[:, kept]
+        return Signature(np.arange(3.0), hashes)
+
+    original = Signature(np.arange(3.0), source)
+    q = FIRST_QUADRANT
+    assert match_clips(copy([q + 2, q + 3]), original) is not None  # the lower half left alone
+    assert match_clips(copy([q + 1, q + 2]), original) is not None  # any two places
+    assert match_clips(copy([q + 3]), original) is None  # one quadrant never pairs
+    moved = copy([q + 2, q + 3])
+    moved.hashes[:, [q + 2, q + 3]] = source[:, [q + 3, q + 2]]  # the same pictures elsewhere
+    assert match_clips(moved, original) is None
+
+
 def test_hash_lists_parse_and_match_as_a_bag():
     picture = photo("astronaut.png")
     _, hashes = frame_variants(picture)
     listed = parse(f"{hashes[0].hex()},100\n", "pdq")
     assert len(listed.frames) == 1
+    assert not listed.frames[:, FIRST_QUADRANT:].any()  # a PDQ list's frame has no quadrants
     index = bag_index(listed.frames)
     assert match_against_bag(signature([transform_photo(picture, "mirror")]), index, Thresholds())
     assert not match_against_bag(signature([photo("coffee.png")]), index, Thresholds())

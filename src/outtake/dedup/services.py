@@ -696,8 +696,8 @@ def _in_store(key: str) -> bool:
 
 def _bag_frames(index: HashIndex) -> np.ndarray:
     """The frames a list's bag index was made from (lists.bag_index), as frames.npy holds
-    them. Variants the index leaves out (the full frame's hash repeated, or absent) come back
-    as the full frame's hash, which bag_index leaves out again: the same index."""
+    them. Variants the index leaves out (the full frame's hash repeated, absent, or quadrants)
+    come back as the full frame's hash, which bag_index leaves out again: the same index."""
     kept = ~np.isin(index.ids, index.removed_ids)
     ids = np.concatenate([index.ids[kept], index.tail_ids]).astype(np.int64)
     words = np.concatenate([index.words[kept], index.tail_words])

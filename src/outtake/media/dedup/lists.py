@@ -90,10 +90,10 @@ def bag_index(frames: np.ndarray) -> HashIndex:
     absent ones (an extra frame's central regions) not at all; nor are quadrants: a bag is
     matched frame by frame, and one quadrant is too little of a frame."""
     n = len(frames)
-    repeated = (frames == frames[:, :1]).all(axis=-1)
-    repeated[:, 0] = False
-    repeated[:, FIRST_QUADRANT:] = True
-    keep = ~repeated.ravel()
+    left_out = (frames == frames[:, :1]).all(axis=-1)
+    left_out[:, 0] = False
+    left_out[:, FIRST_QUADRANT:] = True
+    keep = ~left_out.ravel()
     ids = np.arange(n * N_VARIANTS, dtype=np.int64)[keep]
     return HashIndex(frames.reshape(n * N_VARIANTS, 32)[keep], ids)
 

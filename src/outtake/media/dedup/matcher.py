@@ -51,16 +51,16 @@ class Signature:
     @classmethod
     def from_frames(cls, frames: Sequence[dict], key: object = None) -> Signature:
         """From [{"t", "h": [hex per variant] or "hash": hex, "x": extra}]. A frame with only
-        a full hash (a PDQ list's, or Clip.pdq's) repeats it in every variant, which only
-        repeats the full/full comparison; the variants a frame of an older layout lacks, and
-        an extra's central regions, are absent (zeros)."""
+        a full hash (a PDQ list's, or Clip.pdq's) repeats it in every whole-picture variant,
+        which only repeats the full/full comparison, and has no quadrants; the variants a frame
+        of an older layout lacks, and an extra's central regions, are absent (zeros)."""
         hashes = np.zeros((len(frames), N_VARIANTS, 32), dtype=np.uint8)
         for i, frame in enumerate(frames):
             variants = frame.get("h") or [frame["hash"]]
             for v, variant in enumerate(variants[:N_VARIANTS]):
                 hashes[i, v] = np.frombuffer(bytes.fromhex(variant), np.uint8)
             if len(variants) == 1 and not frame.get("x"):
-                hashes[i, 1:] = hashes[i, 0]
+                hashes[i, 1:FIRST_QUADRANT] = hashes[i, 0]
         times = np.array([float(f.get("t", i)) for i, f in enumerate(frames)], dtype=np.float64)
         return cls(times, hashes, key)
 
