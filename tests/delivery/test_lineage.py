@@ -13,7 +13,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from outtake.accounts.services import create_token
-from outtake.dedup.services import CANDIDATE_BITS, add_to_index, store_frames, thresholds
+from outtake.dedup.services import (
+    CANDIDATE_BITS,
+    REGION_CANDIDATE_BITS,
+    SHORT_CLIP_FRAMES,
+    add_to_index,
+    store_frames,
+    thresholds,
+)
 from outtake.media.dedup.hashes import hash_media
 from outtake.media.dedup.index import HashIndex
 from outtake.rights.models import Release
@@ -66,9 +73,9 @@ def test_lineage_finds_a_reencoded_copy_by_its_frame_hashes(
     (shot,) = hash_media(copy)
     searches, search = [], HashIndex.search
 
-    def counted(index, queries, radius, full_only=None):
-        searches.append((radius, full_only is not None))
-        return search(index, queries, radius, full_only)
+    def counted(index, queries, radius, full_only=None, others_only=None):
+        searches.append(radius)
+        return search(index, queries, radius, full_only, others_only)
 
     monkeypatch.setattr(HashIndex, "search", counted)
     answer = client.post(
@@ -78,9 +85,12 @@ def test_lineage_finds_a_reencoded_copy_by_its_frame_hashes(
         **_auth(buyer),
     )
     assert answer.status_code == 200, answer.content
-    # The catalogue's own search, no costlier: candidates within CANDIDATE_BITS (a 36-bit
-    # radius probes 7 times as many keys), only pairs with a full frame on one side.
-    assert searches == [(min(thresholds().frame_bits, CANDIDATE_BITS), True)]
+    # The catalogue's own search, no costlier: full frames and mirrors within CANDIDATE_BITS
+    # (a 36-bit radius probes 7 times as many keys), then central regions and quadrants
+    # within REGION_CANDIDATE_BITS, or CANDIDATE_BITS for a short clip like this one.
+    samples = sum(not f.get("x") for f in shot["frames"])
+    regions = REGION_CANDIDATE_BITS if samples >= SHORT_CLIP_FRAMES else CANDIDATE_BITS
+    assert searches == [min(thresholds().frame_bits, CANDIDATE_BITS)] + [regions] * 2
     (found,) = answer.json()
     assert found["match"]["by"] == "pdq" and found["match"]["coverage"] >= 0.5
     assert found["clip"]["id"] == str(video.id)

@@ -12,9 +12,9 @@ Entries are frame variants: an entry's id is frame × variants + variant, varian
 frame (hashes.VARIANTS). The matcher pairs variants where one side is the full frame, or
 quadrants in the same place, so within each table value the full-frame entries come first: a
 mirror or central-region query (full_only) reads only those, a quadrant query (others_only)
-only the others. An all-zero
-hash is a variant that was not computed (an extra frame's central regions, or a frame hashed
-before a variant existed): it is neither indexed nor searched for.
+only the others. An all-zero hash is a variant that was not computed (an extra frame's
+central regions, a flat quadrant, or a frame hashed before a variant existed): it is neither
+indexed nor searched for.
 
 frame_search() searches a clip's frames: full frames and mirrors within the radius, central
 regions and quadrants within a smaller one (region_radius): at 23 bits or fewer a search
@@ -42,7 +42,7 @@ from outtake.media.dedup.hashes import FIRST_QUADRANT, VARIANTS
 
 WIDTHS = (22, 22, 22, 22, 21, 21, 21, 21, 21, 21, 21, 21)
 STARTS = tuple(itertools.accumulate((0, *WIDTHS[:-1])))
-# Version of the tables' layout (meta.json "format"): 3 since ids are frame × 6 variants.
+# Version of the tables' layout (meta.json "format"): 3 since ids are frame × 10 variants.
 # Version 1 (no "format") keyed tables by the whole chunk value, with no full-frame split, and
 # versions 1 and 2 had ids frame × 4: such an index loads (stale) but its owner rebuilds it from
 # the frames before searching it (dedup.services).
