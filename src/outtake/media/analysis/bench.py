@@ -129,6 +129,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--copies", type=int, default=4, help="files for the all-cores run")
     parser.add_argument("--workdir", type=Path, help="keep inputs here (made when missing)")
     args = parser.parse_args(argv)
+    # Here too, not only in _one_thread: a spawned child imports numpy (this module's imports)
+    # before it runs, and OpenBLAS reads its thread count when numpy is imported.
+    os.environ.update(dict.fromkeys(_ONE_THREAD, "1"))
     console = Console()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="outtake-bench-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ what a copy cropped by 2.5, 5, 7.5 or 10 % per side shows. A crop between two of
 most 1.25 % per side from one: a crop 1 % off moves a hash by a median 22–24 bits, 2.5 % off
 by 44–52 (measured on the fixtures' frames), so steps of 5 % (the 90 and 80 % alone) missed crops
 of 7.5 %. The regions are hashed from one luma by regions.py, bit for bit as pdqhash would
-(0.25 ms a region, against 1.1–1.3 ms). Bars are cropped first, as for the catalogue's PDQ
+(0.2 ms a region, against 1.1–1.3 ms). Bars are cropped first, as for the catalogue's PDQ
 hashes, so that a letterboxed copy hashes like its source.
 
 An overlay over part of the picture (a large logo, a caption band, a picture-in-picture) moves
