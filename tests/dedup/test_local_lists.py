@@ -4,6 +4,7 @@ machine's first index catch-up copy them into storage, so workers elsewhere appl
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,9 @@ from outtake.catalog.models import Clip
 from outtake.cli import app
 from outtake.dedup import services as dedup
 from outtake.dedup.models import HashList, ListMatch
+from outtake.media.dedup.index import HashIndex
 from outtake.media.dedup.lists import bag_index, parse
+from outtake.media.dedup.matcher import widened
 from outtake.storage import get_store
 from tests.dedup.test_flows import auth, hashes_file, upload
 
@@ -93,3 +96,26 @@ def test_the_first_index_catch_up_copies_them_too(client, make_user, settings, t
     assert entries(bag_index(stored)) == entries(bag_index(parse(text).frames))
     folder = tmp_path / "web" / "dedup" / "lists" / str(hash_list.id)
     assert store.get_bytes(blob(hash_list, "sha256.txt")) == (folder / "sha256.txt").read_bytes()
+
+
+def test_a_copy_held_only_here_in_the_older_layout_is_remade_from_itself(
+    client, make_user, settings, tmp_path, bunny
+):
+    """A list taken before lists were stored, whose index here is of the layout before format
+    3 (ids frame × 4): applied on that machine before anything published it, its index is
+    made anew from its own entries, not refused for want of a blob."""
+    lab, creator, text = make_user("buyer"), make_user("creator"), hashes_file(bunny)
+    on(settings, tmp_path / "web")
+    hash_list = taken_before_lists_were_stored(client, lab, text)
+    folder = tmp_path / "web" / "dedup" / "lists" / str(hash_list.id) / "index"
+    frames = parse(text).frames[:, :4]  # as such a list held its frames
+    older = HashIndex(frames.reshape(-1, 32), np.arange(len(frames) * 4))
+    older.save(folder)
+    (folder / "meta.json").write_text(json.dumps({"entries": len(older), "format": 2}))
+    assert dedup.apply_list(hash_list, Clip.objects.none()) == 0  # reads the list first
+    assert not any(dedup._in_store(blob(hash_list, name)) for name in BLOBS)  # not published
+    remade = HashIndex.load(folder)
+    assert not remade.stale
+    assert entries(remade) == entries(bag_index(widened(frames)))
+    asset = upload(creator, bunny)
+    assert ListMatch.objects.filter(hash_list=hash_list, clip__asset=asset).exists()

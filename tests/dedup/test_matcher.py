@@ -222,8 +222,10 @@ def test_absent_variants_are_neither_indexed_nor_searched_for():
     assert len(index) == 3
     assert not len(index.search(np.zeros((1, 32), np.uint8), 35).ids)  # others lie far off
     extra = np.stack([hashes[0], hashes[2]] + [hashes[1]] * (N_VARIANTS - 2))[None]  # no regions
+    extra[0, FIRST_QUADRANT:] = hashes[3]  # an extra's quadrants are hashed
     queries, _ = frame_queries(extra)
     assert not queries.any()  # extras are there to be found, not to search
+    assert Signature(np.zeros(1), extra).extra.all()
 
 
 def test_an_index_saved_in_an_older_layout_loads_stale(tmp_path):

@@ -1,8 +1,8 @@
 """Deduplication use cases: hold duplicate uploads, apply labs' and creators' hash lists.
 
-Catalogue frames live in FrameHash rows and in a HashIndex with three entries per frame (full,
-central 90 %, central 80 %); a query sends all four variants of its frames (the mirror too),
-and a pair counts when one side is the full frame. Index hits are only candidates: every match
+Catalogue frames live in FrameHash rows and in a HashIndex with an entry per variant but the
+mirror (full frame, central regions, quadrants); a query sends every variant of its frames, as
+the matcher pairs them (index.frame_search). Index hits are only candidates: every match
 is confirmed by the ordered clip matcher on the rows in the database, so stale index entries
 cost time, never a wrong hold; a reanalysis takes its replaced clips' frames out.
 
@@ -661,17 +661,21 @@ def _list_hashes(hash_list: HashList) -> tuple[set[str], HashIndex | None]:
         with locked(folder):
             if not _list_copied(folder):
                 store = get_store()
+                here = HashIndex.load(folder / "index") if digests.exists() else None
                 try:
                     frames = store.get_bytes(_list_blob(hash_list, "frames.npy"))
                     listed = store.get_bytes(_list_blob(hash_list, "sha256.txt"))
+                    bag = widened(np.load(io.BytesIO(frames)))  # older lists: 4 variants
                 except FileNotFoundError as exc:
-                    raise DedupError(
-                        f"hash list {hash_list.id} is not in blob storage: it was uploaded "
-                        "before lists were kept there; run `outtake dedup rebuild` on the "
-                        f"machine holding OUTTAKE_HOME/dedup/lists/{hash_list.id}"
-                    ) from exc
-                frames = widened(np.load(io.BytesIO(frames)))  # older lists: 4 variants
-                lists.bag_index(frames).save(folder / "index")
+                    if here is None:
+                        raise DedupError(
+                            f"hash list {hash_list.id} is not in blob storage: it was uploaded "
+                            "before lists were kept there; run `outtake dedup rebuild` on the "
+                            f"machine holding OUTTAKE_HOME/dedup/lists/{hash_list.id}"
+                        ) from exc
+                    # Only here, in an older layout: made anew from this copy itself.
+                    bag, listed = _bag_frames(here), digests.read_bytes()
+                lists.bag_index(bag).save(folder / "index")
                 partial = folder / "sha256.txt.part"
                 partial.write_bytes(listed)
                 os.replace(partial, digests)  # last: its presence says the copy is whole

@@ -304,7 +304,9 @@ class HashIndex:
             np.save(part, getattr(self, name))
             part.replace(folder / f"{name}.npy")
         meta = {"entries": len(self), "format": FORMAT}
-        (folder / "meta.json").write_text(json.dumps(meta))
+        partial = folder / "meta.json.part"  # replaced whole: readers check it without a lock
+        partial.write_text(json.dumps(meta))
+        partial.replace(folder / "meta.json")
 
     def save_tail(self, folder: Path) -> None:
         """Write only the tail and the removed ids (what an ingest changes)."""

@@ -50,17 +50,18 @@ class Signature:
 
     @classmethod
     def from_frames(cls, frames: Sequence[dict], key: object = None) -> Signature:
-        """From [{"t", "h": [hex per variant] or "hash": hex, "x": extra}]. A frame with only
-        a full hash (a PDQ list's, or Clip.pdq's) repeats it in every whole-picture variant,
-        which only repeats the full/full comparison, and has no quadrants; the variants a frame
-        of an older layout lacks, and an extra's central regions, are absent (zeros)."""
+        """From [{"t", "h": [hex per variant] or "hash": hex, "x": extra}]. A sampled frame
+        (no "x") with fewer variants (a PDQ list's or Clip.pdq's full hash alone, or an older
+        layout's four) repeats its full hash in the whole-picture variants it lacks, which only
+        repeats the full/full comparison, and lacks the quadrants (zeros: absent); an extra's
+        central regions are absent."""
         hashes = np.zeros((len(frames), N_VARIANTS, 32), dtype=np.uint8)
         for i, frame in enumerate(frames):
             variants = frame.get("h") or [frame["hash"]]
             for v, variant in enumerate(variants[:N_VARIANTS]):
                 hashes[i, v] = np.frombuffer(bytes.fromhex(variant), np.uint8)
-            if len(variants) == 1 and not frame.get("x"):
-                hashes[i, 1:FIRST_QUADRANT] = hashes[i, 0]
+            if not frame.get("x"):
+                hashes[i, len(variants) : FIRST_QUADRANT] = hashes[i, 0]
         times = np.array([float(f.get("t", i)) for i, f in enumerate(frames)], dtype=np.float64)
         return cls(times, hashes, key)
 

@@ -4,7 +4,7 @@ pdqhash.compute converts each picture to luma in float64 numpy (a sixth of its t
 runs a box filter over every pixel four times. PDQ's downscaling is linear (two passes of a
 box filter each way, then one pixel in every 1/64 of the picture, see Meta's pdqhashing.cpp),
 so the 64×64 picture it hashes is K_rows · luma · K_colsᵀ, with K a 64×n matrix fixed by the
-region's size: one product per region from a luma computed once per frame. The 16×16
+region's size: a few weighted sums per region from a luma computed once per frame. The 16×16
 DCT, the median threshold and the quality are PDQ's. Tested equal to pdqhash.compute on the
 fixtures (tests/dedup/test_regions.py); rounding could differ only for a coefficient at the
 median.
