@@ -276,6 +276,22 @@ def test_two_frames_pair_through_two_quadrants_in_the_same_places_never_one():
     assert match_clips(moved, original) is None
 
 
+def test_quadrants_that_stay_put_in_their_clips_never_pair():
+    """Two drives filmed from one car's dashboard: the lower quadrants (bonnet, dashboard)
+    are the same in every frame of both clips, the rest differs. They do not match; the
+    same lower quadrants moving through both clips (a copy under an overlay) do."""
+    rng = np.random.default_rng(9)
+    q = FIRST_QUADRANT
+    one, two = (rng.integers(0, 256, (6, N_VARIANTS, 32), dtype=np.uint8) for _ in range(2))
+    dashboard = rng.integers(0, 256, (2, 32), dtype=np.uint8)
+    one[:, q + 2 :] = two[:, q + 2 :] = dashboard
+    drives = Signature(np.arange(6.0), one), Signature(np.arange(6.0), two)
+    assert drives[0].still[:, 2:].all() and not drives[0].still[:, :2].any()
+    assert match_clips(*drives) is None
+    two[:, q + 2 :] = one[:, q + 2 :] = rng.integers(0, 256, (6, 2, 32), dtype=np.uint8)
+    assert match_clips(Signature(np.arange(6.0), one), Signature(np.arange(6.0), two))
+
+
 def test_hash_lists_parse_and_match_as_a_bag():
     picture = photo("astronaut.png")
     _, hashes = frame_variants(picture)

@@ -5,7 +5,8 @@ Two frames are as far apart as their closest pair of variants where one side is 
 frame: full/full (re-encode, resize, grey, colour, logo), full/mirror (a mirrored copy) and
 full/central region (one of the two is a crop of the other); or, through their quadrants, as
 the second-closest of the four pairs of quadrants in the same place (two of them match: an
-overlay over up to half of the picture). Two clips match when a chain of
+overlay over up to half of the picture), counting only quadrants that move in their clip
+(Signature.still). Two clips match when a chain of
 matching frames increasing in time in both covers enough of the shorter one; the chain may
 run faster or slower than real time within max_speed, so a sped-up copy or a sub-clip still
 matches, which a fixed time offset would miss.
@@ -27,6 +28,9 @@ from outtake.media.dedup.hashes import FIRST_QUADRANT, VARIANTS
 
 N_VARIANTS = len(VARIANTS)
 NO_PAIR = 257  # a distance no threshold reaches
+# A quadrant this close to the same quadrant in half of its clip's other frames is still (the
+# default frame threshold: what would pair it with them).
+STILL_BITS = 36
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,20 @@ class Signature:
     def extra(self) -> np.ndarray:
         """Which frames are extras: their central regions are absent."""
         return ~self.hashes[:, 2:FIRST_QUADRANT].any(axis=(1, 2))
+
+    @property
+    def still(self) -> np.ndarray:
+        """(N, 4): which quadrants of each frame stay put in the clip, within STILL_BITS of
+        the same quadrant in at least half of its other frames (a clip of under 3 frames has
+        none). Such a quadrant (a car's bonnet and dashboard, a fixed camera's foreground, a
+        screen's menus) is the same in other footage from that place, so it never pairs."""
+        count = len(self.hashes)
+        if count < 3:
+            return np.zeros((count, N_VARIANTS - FIRST_QUADRANT), bool)
+        quads = words(self.hashes[:, FIRST_QUADRANT:])  # (N, 4, 4)
+        near = np.bitwise_count(quads[:, None] ^ quads[None, :]).sum(-1, dtype=np.uint16)
+        close = (near <= STILL_BITS).sum(axis=1) - 1  # (N, 4), not counting itself
+        return close * 2 >= count - 1
 
 
 @dataclass
@@ -124,9 +142,10 @@ def frame_distances(a: Signature, b: Signature) -> np.ndarray:
     one[:, ~present_b[:, :q]] = NO_PAIR
     two = np.bitwise_count(wa[:, None, :q, :] ^ wb[None, :, 0:1, :]).sum(-1, dtype=np.uint16)
     two.transpose(0, 2, 1)[~present_a[:, :q]] = NO_PAIR
-    # Quadrants in the same place: the second-closest pair.
+    # Quadrants in the same place: the second-closest pair, of quadrants that move.
     quarters = np.bitwise_count(wa[:, None, q:, :] ^ wb[None, :, q:, :]).sum(-1, dtype=np.uint16)
-    quarters[~(present_a[:, None, q:] & present_b[None, :, q:])] = NO_PAIR
+    moving_a, moving_b = present_a[:, q:] & ~a.still, present_b[:, q:] & ~b.still
+    quarters[~(moving_a[:, None, :] & moving_b[None, :, :])] = NO_PAIR
     second = np.partition(quarters, 1, axis=-1)[..., 1]
     distance = np.minimum(np.minimum(one.min(-1), two.min(-1)), second).astype(np.int32)
     distance[np.ix_(a.extra, b.extra)] = NO_PAIR
