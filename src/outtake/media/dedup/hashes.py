@@ -17,7 +17,7 @@ drawn face over its upper middle is 50–76 bits from the others at every instan
 is also hashed in quadrants (top-left, top-right, bottom-left, bottom-right): the matcher pairs
 two frames through them when two quadrants in the same places match (the face leaves both
 lower ones 0–22 bits from the other versions'), never through one, which a shared patch of
-sky or road could do.
+sky or road could do, nor through quadrants that stay put in their clip (matcher.py).
 
 Where the picture changes within a second, a copy's samples fall between the source's (a copy
 at another speed, or one frame out on footage that changes 40–75 bits per frame, as the
