@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -77,7 +78,7 @@ class Signature:
         """Which frames are extras: their central regions are absent."""
         return ~self.hashes[:, 2:FIRST_QUADRANT].any(axis=(1, 2))
 
-    @property
+    @cached_property  # O(N²): asked once per clip pair, and a clip meets up to 20 candidates
     def still(self) -> np.ndarray:
         """(N, 4): which quadrants of each frame stay put in the clip, within STILL_BITS of
         the same quadrant in at least half of its other frames (a clip of under 3 frames has
