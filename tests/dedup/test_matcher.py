@@ -9,23 +9,25 @@ import pytest
 from PIL import Image
 
 from outtake.media.dedup.groups import group_near_duplicates
-from outtake.media.dedup.hashes import FIRST_QUADRANT, frame_variants
+from outtake.media.dedup.hashes import FIRST_CUT, PAIRED, QUADRANTS, frame_variants
 from outtake.media.dedup.index import (
     FORMAT,
+    INDEXED,
     HashIndex,
     brute_force,
+    catalogue_entries,
+    entry_ids,
     frame_queries,
     frame_search,
     is_full_frame,
+    is_paired,
     is_quadrant,
     is_region,
 )
 from outtake.media.dedup.lists import bag_index, match_against_bag, parse
 from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds, match_clips
-from outtake.media.dedup.transforms import TRANSFORMS, UNHANDLED, transform_photo
+from outtake.media.dedup.transforms import TRANSFORMS, transform_photo
 from tests.dedup.conftest import shots_of
-
-INDEXED = [v for v in range(N_VARIANTS) if v != 1]  # as dedup.services.INDEXED: not the mirror
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 PHOTOS = ["astronaut.png", "coffee.png"]
@@ -43,9 +45,7 @@ def signature(pictures: list[np.ndarray], times: list[float] | None = None) -> S
     return Signature.from_frames(frames)
 
 
-@pytest.mark.parametrize(
-    "name", [n for n in TRANSFORMS if not n.startswith("speed") and n not in UNHANDLED]
-)
+@pytest.mark.parametrize("name", [n for n in TRANSFORMS if not n.startswith("speed")])
 def test_each_transform_of_a_photo_matches_it_and_not_another(name):
     for source, other in (PHOTOS, PHOTOS[::-1]):
         original = signature([photo(source)])
@@ -96,19 +96,21 @@ def test_the_threatexchange_pattern_family_matches_itself_and_unrelated_videos_d
     for member, other in itertools.product(family.values(), unrelated):
         assert match_clips(member, other) is None and match_clips(other, member) is None
     for a, b in matched:
-        entries = family[b].hashes[:, INDEXED]  # as the catalogue indexes them
-        ids = np.arange(len(entries))[:, None] * N_VARIANTS + np.array(INDEXED)
-        index = HashIndex(entries.reshape(-1, 32), ids.ravel())
+        index = HashIndex(*catalogue_entries(family[b].hashes, np.arange(len(family[b]))))
         assert len(frame_search(index, family[a].hashes, 35, 35).ids)
 
 
-SUB_CLIPS = ("re-encode", "speed+25%", "speed-25%", "crop 10%", "crop 8.75%", "pillarbox")
+SUB_CLIPS = (
+    *("re-encode", "speed+25%", "speed-25%", "crop 10%", "crop 8.75%", "pillarbox"),
+    *("cut 10% right", "cut 6.25% left"),
+)
 
 
 @pytest.fixture(scope="module")
 def bikes(variant):
     """bikes.mp4 and copies of its seconds 2–8: re-encoded, 25 % faster or slower, cropped
-    10 % and 8.75 % (between two central regions' shares), pillarboxed."""
+    10 % and 8.75 % (between two central regions' shares), pillarboxed, cut 10 % on the right
+    and 6.25 % on the left (between two cut variants' shares)."""
     source = FIXTURES / "video" / "bikes.mp4"
     flat = lambda path: Signature.from_frames(  # noqa: E731
         [f for shot in shots_of(path) for f in shot["frames"]]
@@ -176,11 +178,11 @@ def test_the_index_finds_what_a_linear_scan_finds():
 
 
 def catalogue_like_index(rng, frames: int) -> tuple[HashIndex, np.ndarray]:
-    """Entries as the catalogue stores them (the full frame and central regions of each frame;
-    id = frame × 10 + variant), a sixth of them in the tail; and 40 clip frames' query
-    variants, half of them planted within 35 bits of an entry of any variant."""
+    """Entries as the catalogue stores them (INDEXED variants of each frame; id = frame ×
+    variants + variant), a sixth of them in the tail; and 40 clip frames' query variants, half
+    of them planted within 35 bits of an entry of any variant."""
     hashes = rng.integers(0, 256, (frames * len(INDEXED), 32), dtype=np.uint8)
-    ids = (np.arange(frames)[:, None] * N_VARIANTS + np.array(INDEXED)).ravel()
+    ids = entry_ids(np.arange(frames))
     cut = len(ids) * 5 // 6
     index = HashIndex(hashes[:cut], ids[:cut])
     index.add(hashes[cut:], ids[cut:])
@@ -194,24 +196,28 @@ def catalogue_like_index(rng, frames: int) -> tuple[HashIndex, np.ndarray]:
 
 
 def test_the_split_search_finds_what_a_linear_scan_keeps():
-    """Searching only pairs with a full frame on one side or quadrants in the same place,
-    central regions and quadrants within the smaller radius, finds exactly the pairs of a
-    linear scan that the matcher keeps."""
+    """Searching only the pairs of variants the matcher compares, all but full frames and
+    mirrors within the smaller radius, finds exactly the pairs of a linear scan that the
+    matcher keeps."""
     index, frames = catalogue_like_index(np.random.default_rng(5), 5_000)
     found = frame_search(index, frames, 35, 23)
-    queries, _ = frame_queries(frames)
+    queries = frame_queries(frames)
     scan = brute_force(np.concatenate([index.words, index.tail_words]), queries, 35)
     ids = np.concatenate([index.ids, index.tail_ids])[scan.ids]
     variant, entry = scan.query % N_VARIANTS, ids % N_VARIANTS
-    whole = (is_full_frame(scan.query) | is_full_frame(ids)) & ~is_quadrant(ids)
-    kept = np.where(is_quadrant(scan.query), entry == variant, whole)
-    kept &= (variant < 2) | (scan.distance <= 23)
+    kept = PAIRED[variant, entry] & ((variant < 2) | (scan.distance <= 23))
     expected = sorted(zip(scan.query[kept], ids[kept], scan.distance[kept], strict=True))
     assert sorted(zip(found.query, found.ids, found.distance, strict=True)) == expected
     assert len(expected) >= 20 and kept.sum() < len(kept)  # pairs of every kind left out
     near_regions = is_region(scan.query) & is_full_frame(ids)
     assert (near_regions & (scan.distance > 23)).any() and (near_regions & kept).any()
     assert (is_quadrant(scan.query) & kept).any()
+    cuts = variant >= FIRST_CUT
+    assert (cuts & kept & is_full_frame(ids)).any() and (cuts & kept & is_region(ids)).any()
+    assert (cuts & ~kept & (scan.distance <= 23)).any()  # an "as central" beside another region
+    assert not is_paired(
+        scan.query[~kept & (scan.distance <= 23)], ids[~kept & (scan.distance <= 23)]
+    ).any()
 
 
 def test_absent_variants_are_neither_indexed_nor_searched_for():
@@ -222,24 +228,27 @@ def test_absent_variants_are_neither_indexed_nor_searched_for():
     assert len(index) == 3
     assert not len(index.search(np.zeros((1, 32), np.uint8), 35).ids)  # others lie far off
     extra = np.stack([hashes[0], hashes[2]] + [hashes[1]] * (N_VARIANTS - 2))[None]  # no regions
-    extra[0, FIRST_QUADRANT:] = hashes[3]  # an extra's quadrants are hashed
-    queries, _ = frame_queries(extra)
+    extra[0, QUADRANTS] = hashes[3]  # an extra's quadrants are hashed
+    queries = frame_queries(extra)
     assert not queries.any()  # extras are there to be found, not to search
     assert Signature(np.zeros(1), extra).extra.all()
 
 
 def test_an_index_saved_in_an_older_layout_loads_stale(tmp_path):
-    """Before format 3 ids were frame × 4 (before 2, tables were keyed differently too): such
-    an index is not searched but rebuilt from the frames by its owner (the catalogue from its
-    rows, a list from its blob), and its ids still say which frame they are."""
+    """Before format 3 ids were frame × 4 (before 2, tables were keyed differently too), before
+    4 frame × 10: such an index is not searched but rebuilt from the frames by its owner (the
+    catalogue from its rows, a list from its blob), and its ids still say which frame they
+    are."""
     index, _ = catalogue_like_index(np.random.default_rng(6), 200)
     index.save(tmp_path)
     assert not HashIndex.load(tmp_path).stale and HashIndex.load(tmp_path).variants == N_VARIANTS
-    for meta in ({"entries": len(index)}, {"entries": len(index), "format": 2}):
+    older = {None: 4, 2: 4, 3: 10}
+    for version, variants in older.items():
+        meta = {"entries": len(index)} | ({"format": version} if version else {})
         (tmp_path / "meta.json").write_text(json.dumps(meta))
         loaded = HashIndex.load(tmp_path)
-        assert loaded.stale and loaded.variants == 4
-    assert FORMAT == 3
+        assert loaded.stale and loaded.variants == variants
+    assert FORMAT == 4
 
 
 def test_removed_entries_are_not_found_from_the_tables_the_tail_or_a_reload(tmp_path):
@@ -267,7 +276,7 @@ def test_two_frames_pair_through_two_quadrants_in_the_same_places_never_one():
         return Signature(np.arange(3.0), hashes)
 
     original = Signature(np.arange(3.0), source)
-    q = FIRST_QUADRANT
+    q = QUADRANTS.start
     assert match_clips(copy([q + 2, q + 3]), original) is not None  # the lower half left alone
     assert match_clips(copy([q + 1, q + 2]), original) is not None  # any two places
     assert match_clips(copy([q + 3]), original) is None  # one quadrant never pairs
@@ -281,14 +290,14 @@ def test_quadrants_that_stay_put_in_their_clips_never_pair():
     are the same in every frame of both clips, the rest differs. They do not match; the
     same lower quadrants moving through both clips (a copy under an overlay) do."""
     rng = np.random.default_rng(9)
-    q = FIRST_QUADRANT
+    q = QUADRANTS.start
     one, two = (rng.integers(0, 256, (6, N_VARIANTS, 32), dtype=np.uint8) for _ in range(2))
     dashboard = rng.integers(0, 256, (2, 32), dtype=np.uint8)
-    one[:, q + 2 :] = two[:, q + 2 :] = dashboard
+    one[:, q + 2 : q + 4] = two[:, q + 2 : q + 4] = dashboard
     drives = Signature(np.arange(6.0), one), Signature(np.arange(6.0), two)
     assert drives[0].still[:, 2:].all() and not drives[0].still[:, :2].any()
     assert match_clips(*drives) is None
-    two[:, q + 2 :] = one[:, q + 2 :] = rng.integers(0, 256, (6, 2, 32), dtype=np.uint8)
+    two[:, q + 2 : q + 4] = one[:, q + 2 : q + 4] = rng.integers(0, 256, (6, 2, 32), np.uint8)
     assert match_clips(Signature(np.arange(6.0), one), Signature(np.arange(6.0), two))
 
 
@@ -297,7 +306,7 @@ def test_hash_lists_parse_and_match_as_a_bag():
     _, hashes = frame_variants(picture)
     listed = parse(f"{hashes[0].hex()},100\n", "pdq")
     assert len(listed.frames) == 1
-    assert not listed.frames[:, FIRST_QUADRANT:].any()  # a PDQ list's frame has no quadrants
+    assert not listed.frames[:, QUADRANTS.start :].any()  # nor quadrants nor cuts: one hash
     index = bag_index(listed.frames)
     assert match_against_bag(signature([transform_photo(picture, "mirror")]), index, Thresholds())
     assert not match_against_bag(signature([photo("coffee.png")]), index, Thresholds())

@@ -1,6 +1,7 @@
 """Frames, indexes and lists stored before the central 95 and 85 % regions existed (four
-variants a frame, index ids frame × 4) keep working: rows are read with the two regions
-absent, and indexes in the older layout are rebuilt from the frames, not searched."""
+variants a frame, index ids frame × 4) or before the cuts (ten, frame × 10) keep working: rows
+are read with the later variants absent, and indexes in an older layout are rebuilt from the
+frames, not searched."""
 
 from __future__ import annotations
 
@@ -21,31 +22,38 @@ from tests.dedup.test_flows import auth, hashes_file, upload
 pytestmark = pytest.mark.django_db
 
 
-def as_four_variants(rows) -> None:
+def as_four_variants(rows, variants: int = 4) -> None:
     for row in rows:
-        row.hashes = bytes(row.hashes)[: 4 * 32]
+        row.hashes = bytes(row.hashes)[: variants * 32]
         row.save(update_fields=["hashes"])
 
 
-def older_layout(folder: Path) -> None:
-    """The index saved in folder, made to say it is of the layout before format 3."""
+def older_layout(folder: Path, version: int = 2) -> None:
+    """The index saved in folder, made to say it is of an older layout."""
     meta = json.loads((folder / "meta.json").read_text())
-    (folder / "meta.json").write_text(json.dumps({**meta, "format": 2}))
+    (folder / "meta.json").write_text(json.dumps({**meta, "format": version}))
 
 
-def test_older_rows_and_index_are_read_and_rebuilt(make_user, settings, tmp_path, bunny, variant):
+@pytest.mark.parametrize(
+    "variants, version, transform", [(4, 2, "crop 10%"), (10, 3, "cut 10% right")]
+)
+def test_older_rows_and_index_are_read_and_rebuilt(
+    make_user, settings, tmp_path, bunny, variant, variants, version, transform
+):
+    """A copy still matches rows of the older layouts: the copy cut on one side through its
+    own cuts against the older rows' central regions."""
     settings.OUTTAKE_HOME = tmp_path / "worker"
     first = upload(make_user("creator"), bunny)
     frames = list(FrameHash.objects.filter(clip__asset=first))
-    as_four_variants(frames)
+    as_four_variants(frames, variants)
     signature = dedup.signature_of(first.clips.get().id)
     assert signature.hashes.shape == (len(frames), N_VARIANTS, 32)
-    assert not signature.hashes[:, 4:].any()  # c95, c85 absent; samples keep c90, c80
-    assert signature.hashes[~signature.extra, 2:4].any(axis=-1).all()
+    assert not signature.hashes[:, variants:].any()  # the later variants absent
+    assert signature.hashes[~signature.extra, 2:4].any(axis=-1).all()  # samples keep c90, c80
     dedup.rebuild_index()
-    older_layout(dedup.index_dir())
+    older_layout(dedup.index_dir(), version)
 
-    copy = upload(make_user("creator"), variant(bunny, "crop 10%", start_s=1, end_s=5))
+    copy = upload(make_user("creator"), variant(bunny, transform, start_s=1, end_s=5))
     assert DuplicateHold.objects.get(clip__asset=copy).matched_clip.asset == first
     index = HashIndex.load(dedup.index_dir())
     assert index.format == FORMAT and not index.stale

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from outtake.media.analysis.hashes import pdq_view
-from outtake.media.dedup.regions import luma, region_hash
+from outtake.media.dedup.hashes import central_box, cut_boxes
+from outtake.media.dedup.regions import luma, region_hash, region_hashes
 from tests.dedup.conftest import FIXTURES
 
 
@@ -37,3 +38,15 @@ def test_a_region_hash_is_pdqhash_of_the_cropped_picture(cut):
         bits, quality = pdqhash.compute(cropped)
         expected = np.packbits(bits.astype(np.uint8)).tobytes(), quality
         assert region_hash(luma(picture), dy, height - dy, dx, width - 2 * dx) == expected
+
+
+def test_regions_hashed_together_are_pdqhash_of_each_cropped_picture():
+    """The central regions and cuts of a frame, hashed together sharing their passes (some
+    from the transposed picture), are each pdqhash's hash of that crop."""
+    for picture in pictures():
+        shape = picture.shape[:2]
+        boxes = [central_box(shape, share) for share in (0.025, 0.05)] + cut_boxes(shape)
+        for box, hashed in zip(boxes, region_hashes(luma(picture), boxes), strict=True):
+            top, bottom, left, right = box
+            bits, _ = pdqhash.compute(np.ascontiguousarray(picture[top:bottom, left:right]))
+            assert hashed == np.packbits(bits.astype(np.uint8)).tobytes(), box

@@ -13,8 +13,9 @@ class FrameHash(models.Model):
     t = models.FloatField()
     quality = models.PositiveSmallIntegerField(default=0)
     # 32 bytes per variant of media.dedup.hashes.VARIANTS (full, mirror, central 90, 80, 95
-    # and 85 %, four quadrants); rows stored before the last six existed hold the first four.
-    hashes = models.BinaryField(max_length=320)
+    # and 85 %, four quadrants, 32 cuts); rows stored before the later ones existed hold the
+    # first four or ten.
+    hashes = models.BinaryField(max_length=1344)
 
     class Meta:
         ordering = ["clip", "t"]

@@ -50,7 +50,14 @@ from outtake.dedup.models import (
 from outtake.media.analysis.reservoir import spread
 from outtake.media.authenticity import for_buyers
 from outtake.media.dedup import lists
-from outtake.media.dedup.index import FORMAT, HashIndex, frame_search, locked
+from outtake.media.dedup.index import (
+    FORMAT,
+    HashIndex,
+    catalogue_entries,
+    entry_ids,
+    frame_search,
+    locked,
+)
 from outtake.media.dedup.matcher import (
     N_VARIANTS,
     Match,
@@ -67,9 +74,6 @@ from outtake.storage import get_store
 
 log = logging.getLogger("outtake.dedup")
 
-# Variants put in the catalogue index: all but the mirror (queries carry their own mirror,
-# so a mirrored pair is found once).
-INDEXED = tuple(v for v in range(N_VARIANTS) if v != 1)
 # Candidate clips confirmed per new clip, most index hits first.
 MAX_CANDIDATES = 20
 # Matched frame pairs of a hold shown to reviewers as pictures.
@@ -77,10 +81,10 @@ FRAME_PAIRS_SHOWN = 4
 # The index finds candidates within this many bits (the confirmation uses the frame threshold):
 # with 12 chunks, probing 2 bits per chunk covers every pair within 35 bits, while 36-40 would
 # need 3 per chunk, 7 times the probes (README, `make bench-dedup`). A candidate clip needs
-# only one of its frames that close. A clip's central regions and quadrants are searched within
-# REGION_CANDIDATE_BITS, 1 bit per chunk (index.frame_search); those of a clip with fewer than
-# SHORT_CLIP_FRAMES samples (a photo is one) within CANDIDATE_BITS: with so few frames, none
-# may come that close (a photo cropped between two regions' shares is 20–30 bits from its
+# only one of its frames that close. A clip's central regions, quadrants and cuts are searched
+# within REGION_CANDIDATE_BITS, 1 bit per chunk (index.frame_search); those of a clip with fewer
+# than SHORT_CLIP_FRAMES samples (a photo is one) within CANDIDATE_BITS: with so few frames,
+# none may come that close (a photo cropped between two regions' shares is 20–30 bits from its
 # source), and their probes cost little.
 CANDIDATE_BITS = 35
 REGION_CANDIDATE_BITS = 23
@@ -160,7 +164,7 @@ def _refreshed(folder: Path, wanted: tuple[str, int]) -> HashIndex:
         index = _built_from_rows()
         index.save(folder)
     else:
-        index.remove(_entry_ids([i for change in changes for i in change.removed]))
+        index.remove(entry_ids([i for change in changes for i in change.removed]))
         added = [i for change in changes for i in change.added]
         for start in range(0, len(added), _BATCH):
             rows = FrameHash.objects.filter(id__in=added[start : start + _BATCH])
@@ -191,14 +195,7 @@ def _entries(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
     """Index entries of FrameHash rows: id = row id × variants + variant."""
     if not rows:
         return np.zeros((0, 32), np.uint8), np.zeros(0, np.int64)
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    hashes = from_blobs([r[1] for r in rows])[:, INDEXED]
-    return hashes.reshape(-1, 32), _entry_ids(ids)
-
-
-def _entry_ids(frame_ids: Any) -> np.ndarray:
-    ids = np.asarray(frame_ids, dtype=np.int64).reshape(-1, 1)
-    return (ids * N_VARIANTS + np.array(INDEXED)[None, :]).ravel()
+    return catalogue_entries(from_blobs([r[1] for r in rows]), [r[0] for r in rows])
 
 
 def add_to_index(frame_ids: list[int], *, replaced: list[int] | tuple = ()) -> None:
@@ -901,7 +898,7 @@ def quote_candidates(user, quote) -> list[dict]:
                 "sha256": item.clip.asset.sha256,
                 "duration_s": item.clip.duration_s,
                 "frames": [
-                    {"t": float(t), "h": [bytes(v).hex() for v in frames]}
+                    {"t": float(t), "h": lists.listed([bytes(v).hex() for v in frames])}
                     for t, frames in zip(signature.times, signature.hashes, strict=True)
                 ],
             }

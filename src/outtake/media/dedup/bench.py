@@ -19,13 +19,13 @@ other moments), and generated scenes: short clips (pan, zoom, tripod) hashed thr
 analysis like footage, and photos in groups sharing their colours (a photo is one frame, so
 two match when their frames are within the frame threshold).
 
-Scale: an index as the catalogue stores it (every variant but the mirror of random frames,
-entry id = frame × 10 + variant; saved, then loaded memory-mapped), plus one planted near copy
-of every query within its radius, of a variant the matcher pairs it with. Timed per frame-hash
-query (a full frame against every entry) and per 60-s clip (60 frames × 10 variants, searched
-as the catalogue searches: index.frame_search, central regions and quadrants within the region
-radius), beside a brute-force scan of the same entries in the same run, per hash and per clip;
-both must find the same pairs. Each size and radius
+Scale: an index as the catalogue stores it (index.INDEXED variants of random frames, entry id
+= frame × variants + variant; saved, then loaded memory-mapped), plus one planted near copy of
+every query within its radius, of a variant the matcher pairs it with. Timed per frame-hash
+query (a full frame against every entry) and per 60-s clip (60 frames × 42 variants, searched
+as the catalogue searches: index.frame_search, all but full frames and mirrors within the
+region radius), beside a brute-force scan of the same entries in the same run, per hash and
+per clip; both must find the same pairs. Each size and radius
 runs in a fresh process (its memory figures are its own), numpy on one thread; times are the
 process's CPU time, so other work on the machine counts only through the caches and memory
 bandwidth it takes.
@@ -54,14 +54,16 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from outtake.media.dedup.hashes import FIRST_QUADRANT, frame_variants, hash_media
+from outtake.media.dedup.hashes import PAIRED, frame_variants, hash_media
 from outtake.media.dedup.index import (
+    INDEXED,
     HashIndex,
     brute_force,
+    catalogue_entries,
+    entry_ids,
     frame_queries,
     frame_search,
-    is_full_frame,
-    is_quadrant,
+    is_paired,
 )
 from outtake.media.dedup.matcher import (
     N_VARIANTS,
@@ -87,10 +89,8 @@ UNREADABLE_MODES = ("F", "I")
 FRAME_BITS = tuple(range(24, 57, 4))
 COVERAGES = (0.3, 0.4, 0.5, 0.6, 0.7)
 CLIP_FRAMES = 60  # a 60-s clip sampled at 1 fps
-# The catalogue's index variants (dedup.services.INDEXED): all but the mirror.
-INDEXED = tuple(v for v in range(N_VARIANTS) if v != 1)
 # The catalogue searches for candidates within these radii (dedup.services.CANDIDATE_BITS and
-# REGION_CANDIDATE_BITS, for central regions).
+# REGION_CANDIDATE_BITS, for all but full frames and mirrors).
 CANDIDATE_BITS = 35
 REGION_CANDIDATE_BITS = 23
 SHORT_CLIP_FRAMES = 10  # fewer samples: regions searched within CANDIDATE_BITS
@@ -248,8 +248,7 @@ def generated_clips(count: int, workdir: Path, seed: int = 12) -> list[Signature
 def offered(query: Signature, held: Signature) -> bool:
     """Whether the catalogue's index holding held's frames offers held as a candidate to a
     search for query (dedup.services.find_matches: its variants and radii)."""
-    ids = np.arange(len(held))[:, None] * N_VARIANTS + np.array(INDEXED)[None, :]
-    index = HashIndex(held.hashes[:, INDEXED].reshape(-1, 32), ids.ravel())
+    index = HashIndex(*catalogue_entries(held.hashes, np.arange(len(held))))
     short = (~query.extra).sum() < SHORT_CLIP_FRAMES
     region_bits = CANDIDATE_BITS if short else REGION_CANDIDATE_BITS
     return len(frame_search(index, query.hashes, CANDIDATE_BITS, region_bits).ids) > 0
@@ -425,9 +424,9 @@ def scale_input(
     size: int, radii: tuple[int, int], hash_queries: int, clip_queries: int, seed: int
 ) -> ScaleInput:
     """size entries: size // 9 random frames × INDEXED, with one entry per query replaced by
-    a near copy of it (a quarter of them exactly at the query's radius): any whole-picture
-    variant for a full-frame query, a full frame for a mirror or central-region query, the
-    same quadrant for a quadrant. radii: (full frames and mirrors, regions and quadrants)."""
+    a near copy of it (a quarter of them exactly at the query's radius), of a variant the
+    matcher pairs the query's with (hashes.PAIRED; a full frame for the per-hash queries).
+    radii: (full frames and mirrors, the other variants)."""
     rng = np.random.default_rng(seed)
     frames = size // len(INDEXED)
     hashes = rng.integers(0, 256, (frames, len(INDEXED), 32), np.uint8)
@@ -436,17 +435,16 @@ def scale_input(
     queries = np.concatenate([per_hash, clips.reshape(-1, 32)])
     numbers = np.concatenate([np.zeros(hash_queries, int), np.arange(clips[..., 0].size)])
     slot = rng.choice(frames, len(queries), replace=False)
-    whole = INDEXED.index(FIRST_QUADRANT)  # INDEXED[:whole] are whole-picture variants
-    kind = np.where(is_full_frame(numbers), rng.integers(0, whole, len(queries)), 0)
-    quadrant = is_quadrant(numbers)
-    kind[quadrant] = np.searchsorted(INDEXED, numbers[quadrant] % N_VARIANTS)
+    partners = PAIRED[numbers % N_VARIANTS][:, INDEXED]  # (queries, INDEXED)
+    kind = np.array([rng.choice(np.flatnonzero(row)) for row in partners])
     radius = np.where(numbers % N_VARIANTS >= 2, radii[1], radii[0])
     distances = rng.integers(0, radius + 1)
     distances[::4] = radius[::4]
     hashes[slot, kind] = _flip(queries, distances, rng)
-    ids = np.arange(frames)[:, None] * N_VARIANTS + np.array(INDEXED)[None, :]
     planted = slot * N_VARIANTS + np.array(INDEXED)[kind]
-    return ScaleInput(hashes.reshape(-1, 32), ids.ravel(), per_hash, clips, planted)
+    return ScaleInput(
+        hashes.reshape(-1, 32), entry_ids(np.arange(frames)), per_hash, clips, planted
+    )
 
 
 def scale(
@@ -533,15 +531,13 @@ def _time_queries(
         hits = index.search(data.per_hash[q : q + 1], radius)
         agrees &= _pairs(scan.query, index.ids[scan.ids]) == _pairs(hits.query, hits.ids)
     for clip, hits in zip(data.clips, clip_hits, strict=False):
-        queries, _ = frame_queries(clip)
+        queries = frame_queries(clip)
         started = time.process_time()
         scan = brute_force(index.words, queries, radius)
         ids = index.ids[scan.ids]
         # The pairs the matcher keeps, each query within its radius.
-        variant, entry = scan.query % N_VARIANTS, ids % N_VARIANTS
-        whole = ((variant == 0) | (entry == 0)) & (entry < FIRST_QUADRANT)
-        kept = np.where(variant >= FIRST_QUADRANT, entry == variant, whole)
-        kept &= (variant < 2) | (scan.distance <= region_radius)
+        far = scan.query % N_VARIANTS >= 2  # searched within the smaller radius
+        kept = is_paired(scan.query, ids) & (~far | (scan.distance <= region_radius))
         brute_clip.append(time.process_time() - started)
         agrees &= _pairs(scan.query[kept], ids[kept]) == _pairs(hits.query, hits.ids)
     return {

@@ -1,4 +1,4 @@
-"""Frame hashes for deduplication: PDQ of the frame, of its mirror and of central regions.
+"""Frame hashes for deduplication: PDQ of the frame, its mirror, central regions and cuts.
 
 PDQ survives re-encoding, resizing, grey and colour changes, but not a mirror or a crop
 (crop 10 % moves a hash by 86–132 bits of 256, as far as unrelated pictures; FIELD-NOTES).
@@ -8,8 +8,18 @@ what a copy cropped by 2.5, 5, 7.5 or 10 % per side shows. A crop between two of
 most 1.25 % per side from one: a crop 1 % off moves a hash by a median 22–24 bits, 2.5 % off
 by 44–52 (measured on the fixtures' frames), so steps of 5 % (the 90 and 80 % alone) missed crops
 of 7.5 %. The regions are hashed from one luma by regions.py, bit for bit as pdqhash would
-(0.2 ms a region, against 1.1–1.3 ms). Bars are cropped first, as for the catalogue's PDQ
+(0.13 ms a region, against 1.1–1.3 ms). Bars are cropped first, as for the catalogue's PDQ
 hashes, so that a letterboxed copy hashes like its source.
+
+A copy cut on one side only (10 % off the right) is shifted as well as scaled, and centred
+regions do not survive a shift: its frames are 98–106 bits from its source's. So a frame is
+also hashed cut, by each central region's share, on each side (16 "cut" variants: what a copy
+cut so shows, compared with full frames) and as each central region of a source it would be
+a copy of, had it been cut so (16 "as central" variants, compared with that central region).
+Either side of a pair may be the copy; a cut between two shares is at most 1.25 % from one
+(a median 15–17 bits on the fixtures' frames). These 32 regions are the index's queries but
+not its entries (index.py): the index keeps its size, and they cost 1.3 ms a frame together,
+sharing their passes over the picture (regions.region_hashes).
 
 An overlay over part of the picture (a large logo, a caption band, a picture-in-picture) moves
 the full hash as far as a new picture: the ThreatExchange pattern clip's version with a large
@@ -54,15 +64,47 @@ from outtake.media.analysis.hashes import (
 )
 from outtake.media.analysis.pipeline import Context, Pipeline, Step
 from outtake.media.analysis.shots import Shots
-from outtake.media.dedup.regions import luma, region_hash
+from outtake.media.dedup.regions import Box, luma, region_hash, region_hashes
 from outtake.media.probe import probe
 
-# The order is stored (FrameHash rows, lists): new variants go last; frames hashed before
-# the later ones existed have them absent (zeros). The quadrants come last.
-VARIANTS = ("full", "mirror", "c90", "c80", "c95", "c85", "q_tl", "q_tr", "q_bl", "q_br")
-FIRST_QUADRANT = VARIANTS.index("q_tl")
 # Share of each side cut off by the central-region variants.
-_CENTRAL = {"c90": 0.05, "c80": 0.10, "c95": 0.025, "c85": 0.075}
+_CENTRAL = {"c95": 0.025, "c90": 0.05, "c85": 0.075, "c80": 0.10}
+SIDES = "ltrb"
+# One side cut off by a central region's share: "cutl5" is the frame without its left 5 %
+# (what a copy cut so shows: compared with full frames), "cutl5_c90" the part of a frame cut
+# so that its source's c90 shows (compared with central regions c90).
+_CUTS = tuple((side, name) for name in _CENTRAL for side in SIDES)
+_CUT = tuple(f"cut{side}{_CENTRAL[name] * 100:g}" for side, name in _CUTS)
+_AS_CENTRAL = tuple(f"cut{side}{_CENTRAL[name] * 100:g}_{name}" for side, name in _CUTS)
+# The order is stored (FrameHash rows, lists): new variants go last; frames hashed before
+# the later ones existed have them absent (zeros).
+VARIANTS = (
+    *("full", "mirror", "c90", "c80", "c95", "c85", "q_tl", "q_tr", "q_bl", "q_br"),
+    *_CUT,
+    *_AS_CENTRAL,
+)
+FIRST_QUADRANT = VARIANTS.index("q_tl")
+FIRST_CUT = VARIANTS.index(_CUT[0])
+QUADRANTS = slice(FIRST_QUADRANT, FIRST_CUT)
+
+
+def _paired() -> np.ndarray:
+    """Which two variants the matcher compares, either way round: the full frame with every
+    other whole-picture one (a re-encode, a mirror, a crop, on either side) and with the
+    frame cut on one side; a frame cut on one side as its source's central region with that
+    region. Quadrants pair in the same place, and only two by two (matcher.py)."""
+    paired = np.zeros((len(VARIANTS), len(VARIANTS)), bool)
+    paired[0, :FIRST_QUADRANT] = True
+    paired[0, [VARIANTS.index(v) for v in _CUT]] = True
+    for (_, name), variant in zip(_CUTS, _AS_CENTRAL, strict=True):
+        paired[VARIANTS.index(variant), VARIANTS.index(name)] = True
+    paired |= paired.T
+    quadrant = np.arange(FIRST_QUADRANT, FIRST_CUT)
+    paired[quadrant, quadrant] = True
+    return paired
+
+
+PAIRED = _paired()
 # pdqhash.compute_dihedral's order: the left-right mirror is the sixth hash.
 _MIRROR = 5
 # Extras (see above): one per quarter second at most; where a thumbnail's grey levels moved by
@@ -86,13 +128,44 @@ def frame_variants(picture: np.ndarray) -> tuple[int, list[bytes]]:
 
 def view_variants(view: PdqView) -> tuple[int, list[bytes]]:
     """frame_variants() of a picture whose PDQ view is already made (by the pdq step)."""
-    hashes = [_packed(view.dihedral[0]), _packed(view.dihedral[_MIRROR])]
-    height, width = view.picture.shape[:2]
+    whole = [_packed(view.dihedral[0]), _packed(view.dihedral[_MIRROR])]
     picture_luma = luma(view.picture)
-    for name in VARIANTS[2:FIRST_QUADRANT]:
-        dy, dx = round(height * _CENTRAL[name]), round(width * _CENTRAL[name])
-        hashes.append(region_hash(picture_luma, dy, height - dy, dx, width - dx)[0])
-    return view.quality, hashes + _quadrants(picture_luma)
+    shape = picture_luma.shape
+    central = [central_box(shape, _CENTRAL[name]) for name in VARIANTS[2:FIRST_QUADRANT]]
+    regions = region_hashes(picture_luma, central + cut_boxes(shape))
+    quadrants = _quadrants(picture_luma)
+    return view.quality, [*whole, *regions[: len(central)], *quadrants, *regions[len(central) :]]
+
+
+def central_box(shape: tuple[int, int], share: float) -> Box:
+    height, width = shape
+    dy, dx = round(height * share), round(width * share)
+    return dy, height - dy, dx, width - dx
+
+
+def cut_boxes(shape: tuple[int, int]) -> list[Box]:
+    """The regions of the cut variants (VARIANTS' order). A copy without share s of its left
+    side shows its source's [s, 1] across; the source's central region, [s, 1 − s] across and
+    down, is that copy's [0, (1 − 2s) / (1 − s)] across and [s, 1 − s] down."""
+    height, width = shape
+    cut, as_central = [], []
+    for side, name in _CUTS:
+        share = _CENTRAL[name]
+        top, bottom, left, right = central_box(shape, share)
+        kept = (1 - 2 * share) / (1 - share)
+        if side == "l":
+            cut.append((0, height, round(width * share), width))
+            as_central.append((top, bottom, 0, round(width * kept)))
+        elif side == "r":
+            cut.append((0, height, 0, width - round(width * share)))
+            as_central.append((top, bottom, width - round(width * kept), width))
+        elif side == "t":
+            cut.append((round(height * share), height, 0, width))
+            as_central.append((0, round(height * kept), left, right))
+        else:
+            cut.append((0, height - round(height * share), 0, width))
+            as_central.append((height - round(height * kept), height, left, right))
+    return cut + as_central
 
 
 def _quadrants(picture_luma: np.ndarray) -> list[bytes]:
@@ -138,8 +211,8 @@ class DedupHashes(Step):
     (see the module's notes), in time order."""
 
     name = "dedup"
-    # 2: extras where the picture changes fast; 3: central 95 and 85 %, quadrants
-    version = 3
+    # 2: extras where the picture changes fast; 3: central 95 and 85 %, quadrants; 4: cuts
+    version = 4
     needs = (PdqHashes.FRAMES, Shots.FRAMES)
 
     def __init__(self) -> None:

@@ -9,18 +9,19 @@ keys its tables by the low bits of the chunk value only (about two entries' wort
 per entry), so its offsets stay small; the distance check makes that lossless.
 
 Entries are frame variants: an entry's id is frame × variants + variant, variant 0 the full
-frame (hashes.VARIANTS). The matcher pairs variants where one side is the full frame, or
-quadrants in the same place, so within each table value the full-frame entries come first: a
-mirror or central-region query (full_only) reads only those, a quadrant query (others_only)
-only the others. An all-zero hash is a variant that was not computed (an extra frame's
+frame (hashes.VARIANTS). The matcher pairs the variants hashes.PAIRED says, most of them with
+the full frame on one side, so within each table value the full-frame entries come first: a
+query paired with full frames only (a mirror, a central region, a cut) reads only those, one
+never paired with a full frame (a quadrant, an "as central" region) only the others. An
+all-zero hash is a variant that was not computed (an extra frame's
 central regions, a flat quadrant, or a frame hashed before a variant existed): it is neither
 indexed nor searched for.
 
-frame_search() searches a clip's frames: full frames and mirrors within the radius, central
-regions and quadrants within a smaller one (region_radius): at 23 bits or fewer a search
-probes 1 bit per chunk, a tenth of the probes of 2, and a candidate clip needs only one frame
-that close (a copy cropped by a region's share is a median 0–2 bits from the region's hash,
-one cropped between two regions' shares 22–28, on the fixtures' frames).
+frame_search() searches a clip's frames: full frames and mirrors within the radius, the other
+variants within a smaller one (region_radius): at 23 bits or fewer a search probes 1 bit per
+chunk, a tenth of the probes of 2, and a candidate clip needs only one frame that close (a copy
+cropped by a region's share is a median 0–2 bits from the region's hash, one cropped between
+two regions' shares 22–28, on the fixtures' frames).
 
 New entries go to a small unsorted tail, scanned linearly, until it is merged (rebuild).
 Removed entries leave the tail at once; in the tables they are listed as removed, skipped by
@@ -38,15 +39,33 @@ from pathlib import Path
 
 import numpy as np
 
-from outtake.media.dedup.hashes import FIRST_QUADRANT, VARIANTS
+from outtake.media.dedup.hashes import FIRST_CUT, FIRST_QUADRANT, PAIRED, QUADRANTS, VARIANTS
 
 WIDTHS = (22, 22, 22, 22, 21, 21, 21, 21, 21, 21, 21, 21)
 STARTS = tuple(itertools.accumulate((0, *WIDTHS[:-1])))
-# Version of the tables' layout (meta.json "format"): 3 since ids are frame × 10 variants.
-# Version 1 (no "format") keyed tables by the whole chunk value, with no full-frame split, and
-# versions 1 and 2 had ids frame × 4: such an index loads (stale) but its owner rebuilds it from
-# the frames before searching it (dedup.services).
-FORMAT = 3
+# Version of the tables' layout (meta.json "format"): 4 since ids are frame × 42 variants.
+# Version 1 (no "format") keyed tables by the whole chunk value, with no full-frame split;
+# versions 1 and 2 had ids frame × 4, version 3 frame × 10: such an index loads (stale) but its
+# owner rebuilds it from the frames before searching it (dedup.services).
+FORMAT = 4
+_VARIANTS_IN_FORMAT = {1: 4, 2: 4, 3: FIRST_CUT, 4: len(VARIANTS)}
+
+
+# Variants the catalogue's index holds: not the mirror (queries carry their own, so a mirrored
+# pair is found once), nor the cuts (queries only: hashes.py).
+INDEXED = tuple(v for v in range(FIRST_CUT) if v != 1)
+
+
+def entry_ids(frame_ids: object) -> np.ndarray:
+    """The ids of the INDEXED variants of frames numbered frame_ids: frame × variants +
+    variant."""
+    frames = np.asarray(frame_ids, dtype=np.int64).reshape(-1, 1)
+    return (frames * len(VARIANTS) + np.array(INDEXED)).ravel()
+
+
+def catalogue_entries(frames: np.ndarray, frame_ids: object) -> tuple[np.ndarray, np.ndarray]:
+    """The index entries (hashes, ids) of frames (N, variants, 32) numbered frame_ids."""
+    return np.asarray(frames)[:, INDEXED].reshape(-1, 32), entry_ids(frame_ids)
 
 
 def to_words(hashes: np.ndarray) -> np.ndarray:
@@ -95,19 +114,15 @@ def is_full_frame(ids: np.ndarray) -> np.ndarray:
     return np.asarray(ids) % len(VARIANTS) == 0
 
 
-def frame_queries(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A clip's (N, variants, 32) frame hashes as search() queries (query q is frame
-    q // variants, variant q % variants) and their full_only flags: the mirror and central
-    regions are compared with full-frame entries only (frame_search says what the full frame
-    and quadrants are compared with). Extra frames (no central regions) are not searched for:
-    the index holds them for the samples of other clips to find."""
+def frame_queries(frames: np.ndarray) -> np.ndarray:
+    """A clip's (N, variants, 32) frame hashes as search() queries: query q is frame
+    q // variants, variant q % variants. Extra frames (no central regions) are not searched
+    for (all zeros): the index holds them for the samples of other clips to find."""
     frames = np.array(frames, dtype=np.uint8)
     if frames.shape[1:] != (len(VARIANTS), 32):
         raise ValueError(f"frames must be (N, {len(VARIANTS)}, 32), not {frames.shape}")
     frames[~frames[:, 2:FIRST_QUADRANT].any(axis=(1, 2))] = 0  # extras
-    queries = frames.reshape(-1, 32)
-    variant = np.arange(len(queries)) % len(VARIANTS)
-    return queries, (variant > 0) & (variant < FIRST_QUADRANT)
+    return frames.reshape(-1, 32)
 
 
 def is_region(queries: np.ndarray) -> np.ndarray:
@@ -118,7 +133,14 @@ def is_region(queries: np.ndarray) -> np.ndarray:
 
 def is_quadrant(queries: np.ndarray) -> np.ndarray:
     """Which frame_queries() numbers (or entry ids) are quadrants."""
-    return np.asarray(queries) % len(VARIANTS) >= FIRST_QUADRANT
+    variant = np.asarray(queries) % len(VARIANTS)
+    return (variant >= QUADRANTS.start) & (variant < QUADRANTS.stop)
+
+
+def is_paired(queries: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Whether the matcher compares each query's variant (frame_queries() numbers) with its
+    entry's (hashes.PAIRED)."""
+    return PAIRED[np.asarray(queries) % len(VARIANTS), np.asarray(ids) % len(VARIANTS)]
 
 
 @dataclass
@@ -168,8 +190,8 @@ class HashIndex:
 
     @property
     def variants(self) -> int:
-        """Variants per frame in the entry ids: 4 in the layouts before version 3."""
-        return len(VARIANTS) if self.format >= 3 else 4
+        """Variants per frame in the entry ids (4 or 10 in older layouts)."""
+        return _VARIANTS_IN_FORMAT[self.format]
 
     @property
     def stale(self) -> bool:
@@ -357,27 +379,24 @@ def frame_search(
     radius: int,
     region_radius: int | None = None,
     *,
-    quadrants: bool = True,
+    parts: bool = True,
 ) -> Hits:
     """Every entry a clip's frames (N, variants, 32) find, numbered as frame_queries() numbers
-    the queries, as the matcher pairs variants: a full frame with every whole-picture entry
-    (full frames and central regions) within radius, so a cropped copy finds its source's
-    regions at the full radius; its mirror with full frames within radius; its central
-    regions with full frames, and (unless not quadrants) its quadrants with the same
-    quadrants, within region_radius (default radius)."""
-    queries, full_only = frame_queries(frames)
+    the queries, of the pairs of variants the matcher compares (hashes.PAIRED): full frames
+    and mirrors within radius, so a cropped copy finds its source's regions at the full
+    radius; the other variants within region_radius (default radius), without quadrants and
+    cuts unless parts."""
+    queries = frame_queries(frames)
     numbers = np.arange(len(queries))
+    variant = numbers % len(VARIANTS)
     region_radius = radius if region_radius is None else region_radius
-    groups = [(numbers % len(VARIANTS) < 2, radius), (is_region(numbers), region_radius)]
-    if quadrants:
-        groups.append((is_quadrant(numbers), region_radius))
+    others = (variant >= 2) & (parts | (variant < FIRST_QUADRANT))
     parts = []
-    for chosen, bits in groups:
-        asked = numbers[chosen]
-        hits = index.search(queries[asked], bits, full_only[asked], is_quadrant(asked))
+    for asked, bits in ((numbers[variant < 2], radius), (numbers[others], region_radius)):
+        partners = PAIRED[variant[asked]]
+        hits = index.search(queries[asked], bits, ~partners[:, 1:].any(1), ~partners[:, 0])
         query = asked[hits.query]
-        same_place = hits.ids % len(VARIANTS) == query % len(VARIANTS)
-        kept = np.where(is_quadrant(query), same_place, ~is_quadrant(hits.ids))
+        kept = is_paired(query, hits.ids)
         parts.append(Hits(query[kept], hits.ids[kept], hits.distance[kept]))
     return Hits(
         *(np.concatenate([getattr(p, f) for p in parts]) for f in ("query", "ids", "distance"))

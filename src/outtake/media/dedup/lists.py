@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from outtake.media.dedup.hashes import FIRST_QUADRANT
+from outtake.media.dedup.hashes import FIRST_CUT, FIRST_QUADRANT
 from outtake.media.dedup.index import HashIndex, frame_search
 from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds
 
@@ -87,8 +87,10 @@ def parse(text: str, kind: str = "auto") -> ParsedList:
 def bag_index(frames: np.ndarray) -> HashIndex:
     """An index over a bag of frames' variants; an entry's id is frame × variants + variant.
     Variants equal to the frame's full hash (all of a plain PDQ list's) are indexed once, and
-    absent ones (an extra frame's central regions) not at all; nor are quadrants: a bag is
-    matched frame by frame, and one quadrant is too little of a frame."""
+    absent ones (an extra frame's central regions) not at all; nor are quadrants (a bag is
+    matched frame by frame, and one quadrant is too little of a frame) or cuts (hashes.py),
+    which clips do not search a bag for either: 32 more queries a frame at the frame
+    threshold would be 6 times the search."""
     n = len(frames)
     left_out = (frames == frames[:, :1]).all(axis=-1)
     left_out[:, 0] = False
@@ -107,7 +109,7 @@ def match_against_bag(clip: Signature, index: HashIndex, thresholds: Thresholds)
     sampled = int((~clip.extra).sum())  # extras are not searched for, nor counted
     if not sampled:
         return None
-    hits = frame_search(index, clip.hashes, thresholds.frame_bits, quadrants=False)
+    hits = frame_search(index, clip.hashes, thresholds.frame_bits, parts=False)
     best: dict[int, int] = {}
     for q, d in zip(hits.query // N_VARIANTS, hits.distance, strict=True):
         best[int(q)] = min(best.get(int(q), 256), int(d))
@@ -125,5 +127,14 @@ def write_header() -> str:
     return json.dumps({"format": FORMAT})
 
 
+def listed(variants: list[str]) -> list[str]:
+    """A frame's variants (hex) as hash files carry them: without the cuts, which a bag is
+    not searched for (bag_index), three quarters of the hashes."""
+    return variants[:FIRST_CUT]
+
+
 def write_entry(path: str, sha256: str, shots: Iterable[dict]) -> str:
-    return json.dumps({"path": path, "sha256": sha256, "shots": list(shots)})
+    shots = [
+        {**shot, "frames": [{**f, "h": listed(f["h"])} for f in shot["frames"]]} for shot in shots
+    ]
+    return json.dumps({"path": path, "sha256": sha256, "shots": shots})

@@ -1,13 +1,13 @@
 """Clip matching: frames close in Hamming distance, in the same order in both clips.
 
 A clip is a Signature: its sampled frames' times and hash variants (see hashes.VARIANTS).
-Two frames are as far apart as their closest pair of variants where one side is the full
-frame: full/full (re-encode, resize, grey, colour, logo), full/mirror (a mirrored copy) and
-full/central region (one of the two is a crop of the other); or, through their quadrants, as
-the second-closest of the four pairs of quadrants in the same place (two of them match: an
-overlay over up to half of the picture), counting only quadrants that move in their clip
-(Signature.still). Two clips match when a chain of
-matching frames increasing in time in both covers enough of the shorter one; the chain may
+Two frames are as far apart as their closest pair of variants that hashes.PAIRED compares:
+full/full (re-encode, resize, grey, colour, logo), full/mirror (a mirrored copy), full/central
+region (one of the two is a crop of the other), full/cut and as-central/central (one of the two
+is cut on one side); or, through their quadrants, as the second-closest of the four pairs of
+quadrants in the same place (two of them match: an overlay over up to half of the picture),
+counting only quadrants that move in their clip (Signature.still). Two clips match when a chain
+of matching frames increasing in time in both covers enough of the shorter one; the chain may
 run faster or slower than real time within max_speed, so a sped-up copy or a sub-clip still
 matches, which a fixed time offset would miss.
 
@@ -25,13 +25,21 @@ from functools import cached_property
 
 import numpy as np
 
-from outtake.media.dedup.hashes import FIRST_QUADRANT, VARIANTS
+from outtake.media.dedup.hashes import FIRST_QUADRANT, PAIRED, QUADRANTS, VARIANTS
 
 N_VARIANTS = len(VARIANTS)
 NO_PAIR = 257  # a distance no threshold reaches
 # A quadrant this close to the same quadrant in half of its clip's other frames is still (the
 # default frame threshold: what would pair it with them).
 STILL_BITS = 36
+# The pairs of variants compared, but quadrants (two by two: frame_distances), in groups that
+# bound the memory of comparing two long clips.
+_PAIRS = [
+    (a, b)
+    for a, b in zip(*np.nonzero(PAIRED), strict=True)
+    if a < FIRST_QUADRANT or a >= QUADRANTS.stop
+]
+_GROUPS = [np.array(_PAIRS[k : k + 16]).T for k in range(0, len(_PAIRS), 16)]
 
 
 @dataclass(frozen=True)
@@ -86,8 +94,8 @@ class Signature:
         screen's menus) is the same in other footage from that place, so it never pairs."""
         count = len(self.hashes)
         if count < 3:
-            return np.zeros((count, N_VARIANTS - FIRST_QUADRANT), bool)
-        quads = words(self.hashes[:, FIRST_QUADRANT:])  # (N, 4, 4)
+            return np.zeros((count, QUADRANTS.stop - QUADRANTS.start), bool)
+        quads = words(self.hashes[:, QUADRANTS])  # (N, 4, 4)
         near = np.bitwise_count(quads[:, None] ^ quads[None, :]).sum(-1, dtype=np.uint16)
         close = (near <= STILL_BITS).sum(axis=1) - 1  # (N, 4), not counting itself
         return close * 2 >= count - 1
@@ -134,21 +142,20 @@ def words(hashes: np.ndarray) -> np.ndarray:
 def frame_distances(a: Signature, b: Signature) -> np.ndarray:
     """(len a, len b) distances: the closest allowed pair of variants of each two frames
     (NO_PAIR for two extras, which never pair)."""
-    q = FIRST_QUADRANT
     wa, wb = words(a.hashes), words(b.hashes)  # (N, V, 4)
     present_a, present_b = a.hashes.any(axis=-1), b.hashes.any(axis=-1)  # absent: all zeros
-    # a's full frame against every whole-picture variant of b, and every one of a against
-    # b's full frame; absent variants are never close.
-    one = np.bitwise_count(wa[:, None, 0:1, :] ^ wb[None, :, :q, :]).sum(-1, dtype=np.uint16)
-    one[:, ~present_b[:, :q]] = NO_PAIR
-    two = np.bitwise_count(wa[:, None, :q, :] ^ wb[None, :, 0:1, :]).sum(-1, dtype=np.uint16)
-    two.transpose(0, 2, 1)[~present_a[:, :q]] = NO_PAIR
+    distance = np.full((len(a), len(b)), NO_PAIR, np.int32)
+    for va, vb in _GROUPS:  # absent variants are never close
+        bits = np.bitwise_count(wa[:, None, va] ^ wb[None, :, vb]).sum(-1, dtype=np.uint16)
+        bits[~(present_a[:, None, va] & present_b[None, :, vb])] = NO_PAIR
+        np.minimum(distance, bits.min(-1), out=distance)
     # Quadrants in the same place: the second-closest pair, of quadrants that move.
-    quarters = np.bitwise_count(wa[:, None, q:, :] ^ wb[None, :, q:, :]).sum(-1, dtype=np.uint16)
-    moving_a, moving_b = present_a[:, q:] & ~a.still, present_b[:, q:] & ~b.still
+    quarters = np.bitwise_count(wa[:, None, QUADRANTS] ^ wb[None, :, QUADRANTS]).sum(
+        -1, dtype=np.uint16
+    )
+    moving_a, moving_b = present_a[:, QUADRANTS] & ~a.still, present_b[:, QUADRANTS] & ~b.still
     quarters[~(moving_a[:, None, :] & moving_b[None, :, :])] = NO_PAIR
-    second = np.partition(quarters, 1, axis=-1)[..., 1]
-    distance = np.minimum(np.minimum(one.min(-1), two.min(-1)), second).astype(np.int32)
+    np.minimum(distance, np.partition(quarters, 1, axis=-1)[..., 1], out=distance)
     distance[np.ix_(a.extra, b.extra)] = NO_PAIR
     return distance
 
