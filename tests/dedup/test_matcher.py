@@ -100,6 +100,17 @@ def test_the_threatexchange_pattern_family_matches_itself_and_unrelated_videos_d
         assert len(frame_search(index, family[a].hashes, 35, 35).ids)
 
 
+@pytest.mark.parametrize("name", ["crop 3.75%", "crop 6.25%"])
+def test_fast_footage_cropped_between_two_regions_shares_matches(variant, name):
+    """The pattern clip changes 40–75 bits a frame and has 7 samples: cropped halfway between
+    two central regions' shares, it matches through the halfway regions, both ways."""
+    source = FIXTURES / "video" / PATTERN[0]
+    copy = Signature.from_frames(
+        [f for shot in shots_of(variant(source, name)) for f in shot["frames"]]
+    )
+    assert match_clips(copy, video(PATTERN[0])) and match_clips(video(PATTERN[0]), copy)
+
+
 SUB_CLIPS = (
     *("re-encode", "speed+25%", "speed-25%", "crop 10%", "crop 8.75%", "pillarbox"),
     *("cut 10% right", "cut 6.25% left"),

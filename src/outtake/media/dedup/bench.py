@@ -22,7 +22,7 @@ two match when their frames are within the frame threshold).
 Scale: an index as the catalogue stores it (index.INDEXED variants of random frames, entry id
 = frame × variants + variant; saved, then loaded memory-mapped), plus one planted near copy of
 every query within its radius, of a variant the matcher pairs it with. Timed per frame-hash
-query (a full frame against every entry) and per 60-s clip (60 frames × 42 variants, searched
+query (a full frame against every entry) and per 60-s clip (60 frames × 46 variants, searched
 as the catalogue searches: index.frame_search, all but full frames and mirrors within the
 region radius), beside a brute-force scan of the same entries in the same run, per hash and
 per clip; both must find the same pairs. Each size and radius

@@ -7,9 +7,14 @@ So each sampled frame is hashed six ways in the same pass: the frame, its left-r
 what a copy cropped by 2.5, 5, 7.5 or 10 % per side shows. A crop between two of them is at
 most 1.25 % per side from one: a crop 1 % off moves a hash by a median 22–24 bits, 2.5 % off
 by 44–52 (measured on the fixtures' frames), so steps of 5 % (the 90 and 80 % alone) missed crops
-of 7.5 %. The regions are hashed from one luma by regions.py, bit for bit as pdqhash would
-(0.13 ms a region, against 1.1–1.3 ms). Bars are cropped first, as for the catalogue's PDQ
-hashes, so that a letterboxed copy hashes like its source.
+of 7.5 %. On footage that changes fast, sampled sparsely, 1.25 % off was still too far (the
+ThreatExchange pattern clip cropped by 3.75 or 6.25 %), so a frame is also hashed at the shares
+halfway, its central 97.5, 92.5, 87.5 and 82.5 %: compared with full frames (a copy cropped by
+that share), and the 97.5 % with the central regions (a copy cropped by 1.25 % less than a
+region's share shows as its own central 97.5 % what that region shows, within 0.5 % a side).
+The regions are hashed from one luma by regions.py, bit for bit as pdqhash would (0.13 ms a
+region, against 1.1–1.3 ms). Bars are cropped first, as for the catalogue's PDQ hashes, so that
+a letterboxed copy hashes like its source.
 
 A copy cut on one side only (10 % off the right) is shifted as well as scaled, and centred
 regions do not survive a shift: its frames are 98–106 bits from its source's. So a frame is
@@ -17,9 +22,10 @@ also hashed cut, by each central region's share, on each side (16 "cut" variants
 cut so shows, compared with full frames) and as each central region of a source it would be
 a copy of, had it been cut so (16 "as central" variants, compared with that central region).
 Either side of a pair may be the copy; a cut between two shares is at most 1.25 % from one
-(a median 15–17 bits on the fixtures' frames). These 32 regions are the index's queries but
-not its entries (index.py): the index keeps its size, and they cost 1.3 ms a frame together,
-sharing their passes over the picture (regions.region_hashes).
+(a median 15–17 bits on the fixtures' frames). These 32 regions and the four halfway ones are
+the index's queries but not its entries (index.py): the index keeps its size, and all 40
+regions but the quadrants cost 1.5 ms a frame together, sharing their passes over the picture
+(regions.region_hashes).
 
 An overlay over part of the picture (a large logo, a caption band, a picture-in-picture) moves
 the full hash as far as a new picture: the ThreatExchange pattern clip's version with a large
@@ -69,19 +75,23 @@ from outtake.media.probe import probe
 
 # Share of each side cut off by the central-region variants.
 _CENTRAL = {"c95": 0.025, "c90": 0.05, "c85": 0.075, "c80": 0.10}
-SIDES = "ltrb"
 # One side cut off by a central region's share: "cutl5" is the frame without its left 5 %
 # (what a copy cut so shows: compared with full frames), "cutl5_c90" the part of a frame cut
 # so that its source's c90 shows (compared with central regions c90).
-_CUTS = tuple((side, name) for name in _CENTRAL for side in SIDES)
+_CUTS = tuple((side, name) for name in _CENTRAL for side in "ltrb")
 _CUT = tuple(f"cut{side}{_CENTRAL[name] * 100:g}" for side, name in _CUTS)
 _AS_CENTRAL = tuple(f"cut{side}{_CENTRAL[name] * 100:g}_{name}" for side, name in _CUTS)
+# Central regions halfway between two of _CENTRAL's shares (and the full frame's): what a copy
+# cropped by that share shows (compared with full frames). A copy cropped by a share shows as
+# its own central 97.5 % what its source's next region up shows: within 0.5 % a side.
+_MIDDLE = {"c97.5": 0.0125, "c92.5": 0.0375, "c87.5": 0.0625, "c82.5": 0.0875}
 # The order is stored (FrameHash rows, lists): new variants go last; frames hashed before
 # the later ones existed have them absent (zeros).
 VARIANTS = (
     *("full", "mirror", "c90", "c80", "c95", "c85", "q_tl", "q_tr", "q_bl", "q_br"),
     *_CUT,
     *_AS_CENTRAL,
+    *_MIDDLE,
 )
 FIRST_QUADRANT = VARIANTS.index("q_tl")
 FIRST_CUT = VARIANTS.index(_CUT[0])
@@ -90,14 +100,17 @@ QUADRANTS = slice(FIRST_QUADRANT, FIRST_CUT)
 
 def _paired() -> np.ndarray:
     """Which two variants the matcher compares, either way round: the full frame with every
-    other whole-picture one (a re-encode, a mirror, a crop, on either side) and with the
-    frame cut on one side; a frame cut on one side as its source's central region with that
+    other whole-picture one (a re-encode, a mirror, a crop, on either side), with the frame
+    cut on one side and with the central regions between two shares; a frame cut on one side
+    as its source's central region with that region; the central 97.5 % with each central
     region. Quadrants pair in the same place, and only two by two (matcher.py)."""
+    index = {name: number for number, name in enumerate(VARIANTS)}
     paired = np.zeros((len(VARIANTS), len(VARIANTS)), bool)
     paired[0, :FIRST_QUADRANT] = True
-    paired[0, [VARIANTS.index(v) for v in _CUT]] = True
+    paired[0, [index[v] for v in (*_CUT, *_MIDDLE)]] = True
     for (_, name), variant in zip(_CUTS, _AS_CENTRAL, strict=True):
-        paired[VARIANTS.index(variant), VARIANTS.index(name)] = True
+        paired[index[variant], index[name]] = True
+    paired[index["c97.5"], [index[name] for name in _CENTRAL]] = True
     paired |= paired.T
     quadrant = np.arange(FIRST_QUADRANT, FIRST_CUT)
     paired[quadrant, quadrant] = True
@@ -132,7 +145,8 @@ def view_variants(view: PdqView) -> tuple[int, list[bytes]]:
     picture_luma = luma(view.picture)
     shape = picture_luma.shape
     central = [central_box(shape, _CENTRAL[name]) for name in VARIANTS[2:FIRST_QUADRANT]]
-    regions = region_hashes(picture_luma, central + cut_boxes(shape))
+    middle = [central_box(shape, share) for share in _MIDDLE.values()]
+    regions = region_hashes(picture_luma, central + cut_boxes(shape) + middle)
     quadrants = _quadrants(picture_luma)
     return view.quality, [*whole, *regions[: len(central)], *quadrants, *regions[len(central) :]]
 

@@ -43,7 +43,7 @@ from outtake.media.dedup.hashes import FIRST_CUT, FIRST_QUADRANT, PAIRED, QUADRA
 
 WIDTHS = (22, 22, 22, 22, 21, 21, 21, 21, 21, 21, 21, 21)
 STARTS = tuple(itertools.accumulate((0, *WIDTHS[:-1])))
-# Version of the tables' layout (meta.json "format"): 4 since ids are frame × 42 variants.
+# Version of the tables' layout (meta.json "format"): 4 since ids are frame × 46 variants.
 # Version 1 (no "format") keyed tables by the whole chunk value, with no full-frame split;
 # versions 1 and 2 had ids frame × 4, version 3 frame × 10: such an index loads (stale) but its
 # owner rebuilds it from the frames before searching it (dedup.services).

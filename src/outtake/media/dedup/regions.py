@@ -76,9 +76,10 @@ Box = tuple[int, int, int, int]  # top, bottom, left, right
 
 def region_hashes(luma_picture: np.ndarray, boxes: list[Box]) -> list[bytes]:
     """region_hash()'s hashes (not qualities) of many regions of one picture, at a third of
-    its cost each when many share their rows or columns. The pass down the rows is most of the cost, and regions with the same rows
-    share it; regions that share their columns instead are taken from the transposed picture,
-    whose rows those columns are (the same sums in another order), and the DCTs run as one."""
+    its cost each when many share their rows or columns. The pass down the rows is most of
+    the cost, and regions with the same rows share it; regions that share their columns
+    instead are taken from the transposed picture, whose rows those columns are (the same
+    sums in another order), and the DCTs run as one."""
     by_rows = Counter((top, bottom) for top, bottom, _, _ in boxes)
     by_columns = Counter((left, right) for _, _, left, right in boxes)
     turned = (
