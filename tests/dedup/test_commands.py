@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from outtake.cli import app
 from outtake.dedup import services as dedup
 from outtake.dedup.models import FrameHash, IndexChange
-from outtake.media.dedup.hashes import FIRST_CUT
+from outtake.media.dedup.hashes import FIRST_QUERY_ONLY
 from outtake.media.dedup.index import HashIndex
 from outtake.media.dedup.lists import FORMAT, parse
 from outtake.media.dedup.matcher import N_VARIANTS
@@ -37,7 +37,9 @@ def test_outtake_hashes_hashes_footage_not_sidecars_nor_junk(tmp_path, bunny):
     assert (entry["path"], entry["sha256"]) == ("2024/trailer.mp4", sha256_file(bunny))
     frames = [f for shot in entry["shots"] for f in shot["frames"]]
     assert len(frames) >= 3 and all(f["h"] for f in frames)
-    assert {len(f["h"]) for f in frames} == {FIRST_CUT}  # no cuts: lists are not searched for them
+    assert {len(f["h"]) for f in frames} == {
+        FIRST_QUERY_ONLY
+    }  # no cuts: lists are not searched for them
     parsed = parse(out.read_text())  # the file a lab uploads as its list
     assert parsed.sha256 == {sha256_file(bunny)} and len(parsed.frames) == len(frames)
 

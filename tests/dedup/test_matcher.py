@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from outtake.media.dedup.groups import group_near_duplicates
-from outtake.media.dedup.hashes import FIRST_CUT, PAIRED, QUADRANTS, frame_variants
+from outtake.media.dedup.hashes import FIRST_QUERY_ONLY, PAIRED, QUADRANTS, frame_variants
 from outtake.media.dedup.index import (
     FORMAT,
     INDEXED,
@@ -223,7 +223,7 @@ def test_the_split_search_finds_what_a_linear_scan_keeps():
     near_regions = is_region(scan.query) & is_full_frame(ids)
     assert (near_regions & (scan.distance > 23)).any() and (near_regions & kept).any()
     assert (is_quadrant(scan.query) & kept).any()
-    cuts = variant >= FIRST_CUT
+    cuts = variant >= FIRST_QUERY_ONLY
     assert (cuts & kept & is_full_frame(ids)).any() and (cuts & kept & is_region(ids)).any()
     assert (cuts & ~kept & (scan.distance <= 23)).any()  # an "as central" beside another region
     assert not is_paired(

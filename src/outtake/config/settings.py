@@ -189,8 +189,8 @@ OUTTAKE_PAYOUT_MINIMUMS = json.loads(env("PAYOUT_MINIMUMS", "") or "null") or {
 # Deduplication: two frames match within FRAME_BITS of 256; two clips when a chain of them covers
 # MIN_COVERAGE of the shorter clip's samples. The defaults come from the precision/recall table
 # of `make bench-dedup --pr` (README, "make bench-dedup"): no false match at any setting tried
-# (24–56 bits), so the best F1 with 26 bits to spare below the closest unrelated frames measured
-# (62), at its lowest frame threshold and then its highest coverage. Up to 35 bits, lists are
+# (24–56 bits), so the best F1 with 20 bits to spare below the closest unrelated frames measured
+# (56), at its lowest frame threshold and then its highest coverage. Up to 35 bits, lists are
 # searched with 2 bits per index chunk; 36–47 take 3 (7 times the probes).
 OUTTAKE_DEDUP_FRAME_BITS = int(env("DEDUP_FRAME_BITS", "36"))
 OUTTAKE_DEDUP_MIN_COVERAGE = float(env("DEDUP_MIN_COVERAGE", "0.4"))

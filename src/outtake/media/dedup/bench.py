@@ -19,16 +19,16 @@ other moments), and generated scenes: short clips (pan, zoom, tripod) hashed thr
 analysis like footage, and photos in groups sharing their colours (a photo is one frame, so
 two match when their frames are within the frame threshold).
 
-Scale: an index as the catalogue stores it (index.INDEXED variants of random frames, entry id
-= frame × variants + variant; saved, then loaded memory-mapped), plus one planted near copy of
+Scale: an index as the catalogue stores it (index.INDEXED variants of random frames, entry id =
+frame × variants + variant; saved, then loaded memory-mapped), plus one planted near copy of
 every query within its radius, of a variant the matcher pairs it with. Timed per frame-hash
 query (a full frame against every entry) and per 60-s clip (60 frames × 46 variants, searched
 as the catalogue searches: index.frame_search, all but full frames and mirrors within the
-region radius), beside a brute-force scan of the same entries in the same run, per hash and
-per clip; both must find the same pairs. Each size and radius
-runs in a fresh process (its memory figures are its own), numpy on one thread; times are the
-process's CPU time, so other work on the machine counts only through the caches and memory
-bandwidth it takes.
+region radius; or as lists are searched, their whole-picture variants within one), beside a
+brute-force scan of the same entries in the same run, per hash and per clip; both must find the
+same pairs. Each size and radius runs in a fresh process (its memory figures are its own),
+numpy on one thread; times are the process's CPU time, so other work on the machine counts only
+through the caches and memory bandwidth it takes.
 
     python -m outtake.media.dedup.bench [--pr] [--sizes 1000000,10000000] [--radii 35/23,36]
         [--markdown FILE]
@@ -54,7 +54,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from outtake.media.dedup.hashes import PAIRED, frame_variants, hash_media
+from outtake.media.dedup.hashes import FIRST_QUADRANT, PAIRED, frame_variants, hash_media
 from outtake.media.dedup.index import (
     INDEXED,
     HashIndex,
@@ -421,27 +421,33 @@ class ScaleInput:
 
 
 def scale_input(
-    size: int, radii: tuple[int, int], hash_queries: int, clip_queries: int, seed: int
+    size: int, radii: tuple[int, int | None], hash_queries: int, clip_queries: int, seed: int
 ) -> ScaleInput:
-    """size entries: size // 9 random frames × INDEXED, with one entry per query replaced by
-    a near copy of it (a quarter of them exactly at the query's radius), of a variant the
-    matcher pairs the query's with (hashes.PAIRED; a full frame for the per-hash queries).
-    radii: (full frames and mirrors, the other variants)."""
+    """size entries: size // 9 random frames × INDEXED, with one entry per query searched for
+    replaced by a near copy of it (a quarter of them exactly at the query's radius), of a
+    variant the matcher pairs the query's with (hashes.PAIRED; a full frame for the per-hash
+    queries). radii: _radii()'s; the lists' search asks no quadrants, cuts or halfway regions
+    (absent: planted -1)."""
     rng = np.random.default_rng(seed)
     frames = size // len(INDEXED)
     hashes = rng.integers(0, 256, (frames, len(INDEXED), 32), np.uint8)
     per_hash = rng.integers(0, 256, (hash_queries, 32), np.uint8)
     clips = rng.integers(0, 256, (clip_queries, CLIP_FRAMES, N_VARIANTS, 32), np.uint8)
+    if radii[1] is None:
+        clips[:, :, FIRST_QUADRANT:] = 0
     queries = np.concatenate([per_hash, clips.reshape(-1, 32)])
     numbers = np.concatenate([np.zeros(hash_queries, int), np.arange(clips[..., 0].size)])
-    slot = rng.choice(frames, len(queries), replace=False)
-    partners = PAIRED[numbers % N_VARIANTS][:, INDEXED]  # (queries, INDEXED)
+    asked = np.flatnonzero(queries.any(axis=1))
+    slot = rng.choice(frames, len(asked), replace=False)
+    partners = PAIRED[numbers[asked] % N_VARIANTS][:, INDEXED]  # (asked, INDEXED)
     kind = np.array([rng.choice(np.flatnonzero(row)) for row in partners])
-    radius = np.where(numbers % N_VARIANTS >= 2, radii[1], radii[0])
+    region = radii[0] if radii[1] is None else radii[1]
+    radius = np.where(numbers[asked] % N_VARIANTS >= 2, region, radii[0])
     distances = rng.integers(0, radius + 1)
     distances[::4] = radius[::4]
-    hashes[slot, kind] = _flip(queries, distances, rng)
-    planted = slot * N_VARIANTS + np.array(INDEXED)[kind]
+    hashes[slot, kind] = _flip(queries[asked], distances, rng)
+    planted = np.full(len(queries), -1, np.int64)
+    planted[asked] = slot * N_VARIANTS + np.array(INDEXED)[kind]
     return ScaleInput(
         hashes.reshape(-1, 32), entry_ids(np.arange(frames)), per_hash, clips, planted
     )
@@ -449,7 +455,7 @@ def scale_input(
 
 def scale(
     size: int,
-    radii: tuple[int, int],
+    radii: tuple[int, int | None],
     *,
     hash_queries: int = 1000,
     clip_queries: int = 100,
@@ -474,14 +480,14 @@ def scale(
         index = HashIndex.load(Path(folder))
         assert index is not None
         for radius in radii:  # the probe masks, made once per radius
-            index.search(data.per_hash[:1], radius)
+            index.search(data.per_hash[:1], radius or radii[0])
         result = _time_queries(index, data, radii, brute_clips)
         serving_growth = _rss_mb() - rss_loaded
     hash_p50, hash_p99 = _ms(result["per_hash"])
     clip_p50, clip_p99 = _ms(result["per_clip"])
     return {
         "size": size,
-        "radius": " / ".join(map(str, radii)) if radii[0] != radii[1] else str(radii[0]),
+        "radius": f"{radii[0]} (lists)" if radii[1] is None else f"{radii[0]} / {radii[1]}",
         "build_s": round(build_s, 1),
         "index_mb": round(index_mb),
         "rss_build_mb": round(build_growth),
@@ -495,15 +501,17 @@ def scale(
         "brute_hash_ms": round(statistics.median(result["brute_hash"]) * 1000, 1),
         "brute_clips": len(result["brute_clip"]),
         "brute_clip_s": round(statistics.median(result["brute_clip"]), 1),
-        "planted_found": f"{result['found']}/{len(data.planted)}",
+        "planted_found": f"{result['found']}/{int((data.planted >= 0).sum())}",
         "brute_force_agrees": result["agrees"],
     }
 
 
 def _time_queries(
-    index: HashIndex, data: ScaleInput, radii: tuple[int, int], brute_clips: int
+    index: HashIndex, data: ScaleInput, radii: tuple[int, int | None], brute_clips: int
 ) -> dict[str, Any]:
     radius, region_radius = radii
+    parts = region_radius is not None
+    region_radius = radius if region_radius is None else region_radius
     hashes = len(data.per_hash)
     found_ids: list[np.ndarray] = []
     per_hash, per_clip = [], []
@@ -516,7 +524,7 @@ def _time_queries(
     per_clip_queries = data.clips[0].size // 32
     for c, clip in enumerate(data.clips):
         started = time.process_time()
-        hits = frame_search(index, clip, radius, region_radius)
+        hits = frame_search(index, clip, radius, region_radius, parts=parts)
         per_clip.append(time.process_time() - started)
         planted = data.planted[hashes + c * per_clip_queries :][:per_clip_queries]
         found_ids.append(_planted_found(hits, planted))
@@ -633,10 +641,11 @@ def _csv(text: str, kind: Callable[[str], Any]) -> Iterator[Any]:
     return (kind(part) for part in text.split(",") if part)
 
 
-def _radii(text: str) -> tuple[int, int]:
-    """ "35/23" (full frames and mirrors, central regions) or "36" (both)."""
+def _radii(text: str) -> tuple[int, int | None]:
+    """ "35/23": the catalogue's search (full frames and mirrors, the other variants); "36":
+    the lists' (whole-picture variants only, all within it)."""
     full, _, region = text.partition("/")
-    return int(full), int(region or full)
+    return int(full), int(region) if region else None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -650,8 +659,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--radii",
         default=f"{catalogue},{defaults.frame_bits}",
-        help="search radii of the scale runs, R or R/REGION_R (the catalogue's candidate "
-        "radii, the lists')",
+        help="search radii of the scale runs: R/REGION_R searches as the catalogue does, R "
+        "as lists do (whole-picture variants only)",
     )
     parser.add_argument("--hash-queries", type=int, default=1000, help="frame hashes per run")
     parser.add_argument("--clip-queries", type=int, default=100, help="60-s clips per run")

@@ -94,8 +94,10 @@ VARIANTS = (
     *_MIDDLE,
 )
 FIRST_QUADRANT = VARIANTS.index("q_tl")
-FIRST_CUT = VARIANTS.index(_CUT[0])
-QUADRANTS = slice(FIRST_QUADRANT, FIRST_CUT)
+# The cuts and halfway regions, from here on, are searched for but never indexed
+# (index.INDEXED) nor listed (lists.listed).
+FIRST_QUERY_ONLY = VARIANTS.index(_CUT[0])
+QUADRANTS = slice(FIRST_QUADRANT, FIRST_QUERY_ONLY)
 
 
 def _paired() -> np.ndarray:
@@ -112,7 +114,7 @@ def _paired() -> np.ndarray:
         paired[index[variant], index[name]] = True
     paired[index["c97.5"], [index[name] for name in _CENTRAL]] = True
     paired |= paired.T
-    quadrant = np.arange(FIRST_QUADRANT, FIRST_CUT)
+    quadrant = np.arange(FIRST_QUADRANT, FIRST_QUERY_ONLY)
     paired[quadrant, quadrant] = True
     return paired
 

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from outtake.media.dedup.hashes import FIRST_CUT, FIRST_QUADRANT, PAIRED, QUADRANTS, VARIANTS
+from outtake.media.dedup.hashes import FIRST_QUADRANT, FIRST_QUERY_ONLY, PAIRED, QUADRANTS, VARIANTS
 
 WIDTHS = (22, 22, 22, 22, 21, 21, 21, 21, 21, 21, 21, 21)
 STARTS = tuple(itertools.accumulate((0, *WIDTHS[:-1])))
@@ -48,12 +48,10 @@ STARTS = tuple(itertools.accumulate((0, *WIDTHS[:-1])))
 # versions 1 and 2 had ids frame × 4, version 3 frame × 10: such an index loads (stale) but its
 # owner rebuilds it from the frames before searching it (dedup.services).
 FORMAT = 4
-_VARIANTS_IN_FORMAT = {1: 4, 2: 4, 3: FIRST_CUT, 4: len(VARIANTS)}
-
-
+_VARIANTS_IN_FORMAT = {1: 4, 2: 4, 3: 10, 4: len(VARIANTS)}
 # Variants the catalogue's index holds: not the mirror (queries carry their own, so a mirrored
-# pair is found once), nor the cuts (queries only: hashes.py).
-INDEXED = tuple(v for v in range(FIRST_CUT) if v != 1)
+# pair is found once), nor the cuts and halfway regions (queries only: hashes.py).
+INDEXED = tuple(v for v in range(FIRST_QUERY_ONLY) if v != 1)
 
 
 def entry_ids(frame_ids: object) -> np.ndarray:

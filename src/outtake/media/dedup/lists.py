@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from outtake.media.dedup.hashes import FIRST_CUT, FIRST_QUADRANT
+from outtake.media.dedup.hashes import FIRST_QUADRANT, FIRST_QUERY_ONLY
 from outtake.media.dedup.index import HashIndex, frame_search
 from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds
 
@@ -130,7 +130,7 @@ def write_header() -> str:
 def listed(variants: list[str]) -> list[str]:
     """A frame's variants (hex) as hash files carry them: without the cuts and halfway
     regions, which a bag is not searched for (bag_index), four fifths of the hashes."""
-    return variants[:FIRST_CUT]
+    return variants[:FIRST_QUERY_ONLY]
 
 
 def write_entry(path: str, sha256: str, shots: Iterable[dict]) -> str:

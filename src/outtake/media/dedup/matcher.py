@@ -3,13 +3,13 @@
 A clip is a Signature: its sampled frames' times and hash variants (see hashes.VARIANTS).
 Two frames are as far apart as their closest pair of variants that hashes.PAIRED compares:
 full/full (re-encode, resize, grey, colour, logo), full/mirror (a mirrored copy), full/central
-region (one of the two is a crop of the other), full/cut and as-central/central (one of the two
-is cut on one side); or, through their quadrants, as the second-closest of the four pairs of
-quadrants in the same place (two of them match: an overlay over up to half of the picture),
-counting only quadrants that move in their clip (Signature.still). Two clips match when a chain
-of matching frames increasing in time in both covers enough of the shorter one; the chain may
-run faster or slower than real time within max_speed, so a sped-up copy or a sub-clip still
-matches, which a fixed time offset would miss.
+region and central 97.5 %/central region (one of the two is a crop of the other), full/cut and
+as-central/central (one of the two is cut on one side); or, through their quadrants, as the
+second-closest of the four pairs of quadrants in the same place (two of them match: an overlay
+over up to half of the picture), counting only quadrants that move in their clip
+(Signature.still). Two clips match when a chain of matching frames increasing in time in both
+covers enough of the shorter one; the chain may run faster or slower than real time within
+max_speed, so a sped-up copy or a sub-clip still matches, which a fixed time offset would miss.
 
 Extra frames (hashes.py: hashed between samples where the picture changes fast, with no
 central regions) pair only with sampled frames, and coverage counts sampled frames: the
