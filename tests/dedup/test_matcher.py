@@ -23,6 +23,7 @@ from outtake.media.dedup.index import (
     is_paired,
     is_quadrant,
     is_region,
+    thinned,
 )
 from outtake.media.dedup.lists import bag_index, match_against_bag, parse
 from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds, match_clips
@@ -206,17 +207,21 @@ def catalogue_like_index(rng, frames: int) -> tuple[HashIndex, np.ndarray]:
     return index, queries.reshape(40, N_VARIANTS, 32)
 
 
-def test_the_split_search_finds_what_a_linear_scan_keeps():
+@pytest.mark.parametrize("every", [1, 3])
+def test_the_split_search_finds_what_a_linear_scan_keeps(every):
     """Searching only the pairs of variants the matcher compares, all but full frames and
-    mirrors within the smaller radius, finds exactly the pairs of a linear scan that the
-    matcher keeps."""
+    mirrors within the smaller radius, and the query-only variants of every every-th frame,
+    finds exactly the pairs of a linear scan that the matcher keeps."""
     index, frames = catalogue_like_index(np.random.default_rng(5), 5_000)
-    found = frame_search(index, frames, 35, 23)
+    found = frame_search(index, frames, 35, 23, query_only_every=every)
     queries = frame_queries(frames)
     scan = brute_force(np.concatenate([index.words, index.tail_words]), queries, 35)
     ids = np.concatenate([index.ids, index.tail_ids])[scan.ids]
     variant, entry = scan.query % N_VARIANTS, ids % N_VARIANTS
     kept = PAIRED[variant, entry] & ((variant < 2) | (scan.distance <= 23))
+    asked = thinned(frames, every)[scan.query // N_VARIANTS] | (variant < FIRST_QUERY_ONLY)
+    assert (kept & ~asked).any() == (every > 1)  # frames between are not asked
+    kept &= asked
     expected = sorted(zip(scan.query[kept], ids[kept], scan.distance[kept], strict=True))
     assert sorted(zip(found.query, found.ids, found.distance, strict=True)) == expected
     assert len(expected) >= 20 and kept.sum() < len(kept)  # pairs of every kind left out
@@ -226,9 +231,8 @@ def test_the_split_search_finds_what_a_linear_scan_keeps():
     cuts = variant >= FIRST_QUERY_ONLY
     assert (cuts & kept & is_full_frame(ids)).any() and (cuts & kept & is_region(ids)).any()
     assert (cuts & ~kept & (scan.distance <= 23)).any()  # an "as central" beside another region
-    assert not is_paired(
-        scan.query[~kept & (scan.distance <= 23)], ids[~kept & (scan.distance <= 23)]
-    ).any()
+    left = ~kept & asked & (scan.distance <= 23)
+    assert not is_paired(scan.query[left], ids[left]).any()
 
 
 def test_absent_variants_are_neither_indexed_nor_searched_for():

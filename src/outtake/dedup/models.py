@@ -15,7 +15,7 @@ class FrameHash(models.Model):
     # 32 bytes per variant of media.dedup.hashes.VARIANTS (full, mirror, central 90, 80, 95
     # and 85 %, four quadrants, 32 cuts, central 97.5, 92.5, 87.5 and 82.5 %); rows stored
     # before the later ones existed hold the first four or ten.
-    hashes = models.BinaryField(max_length=1472)
+    hashes = models.BinaryField(max_length=1728)
 
     class Meta:
         ordering = ["clip", "t"]

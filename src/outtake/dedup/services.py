@@ -2,7 +2,7 @@
 
 Catalogue frames live in FrameHash rows and in a HashIndex with an entry per variant but the
 mirror (full frame, central regions, quadrants); a query sends every variant of its frames, as
-the matcher pairs them (index.frame_search). Index hits are only candidates: every match
+the matcher pairs them (index.candidate_search). Index hits are only candidates: every match
 is confirmed by the ordered clip matcher on the rows in the database, so stale index entries
 cost time, never a wrong hold; a reanalysis takes its replaced clips' frames out.
 
@@ -53,9 +53,9 @@ from outtake.media.dedup import lists
 from outtake.media.dedup.index import (
     FORMAT,
     HashIndex,
+    candidate_search,
     catalogue_entries,
     entry_ids,
-    frame_search,
     locked,
 )
 from outtake.media.dedup.matcher import (
@@ -78,17 +78,6 @@ log = logging.getLogger("outtake.dedup")
 MAX_CANDIDATES = 20
 # Matched frame pairs of a hold shown to reviewers as pictures.
 FRAME_PAIRS_SHOWN = 4
-# The index finds candidates within this many bits (the confirmation uses the frame threshold):
-# with 12 chunks, probing 2 bits per chunk covers every pair within 35 bits, while 36-40 would
-# need 3 per chunk, 7 times the probes (README, `make bench-dedup`). A candidate clip needs
-# only one of its frames that close. A clip's central regions, quadrants and cuts are searched
-# within REGION_CANDIDATE_BITS, 1 bit per chunk (index.frame_search); those of a clip with fewer
-# than SHORT_CLIP_FRAMES samples (a photo is one) within CANDIDATE_BITS: with so few frames,
-# none may come that close (a photo cropped between two regions' shares is 20–30 bits from its
-# source), and their probes cost little.
-CANDIDATE_BITS = 35
-REGION_CANDIDATE_BITS = 23
-SHORT_CLIP_FRAMES = 10
 
 
 class DedupError(ValueError):
@@ -346,18 +335,12 @@ def find_matches(
     signature: Signature, *, among: QuerySet[Clip] | None = None
 ) -> list[tuple[Clip, Match]]:
     """Clips the signature matches, with the match, best first: of the catalogue, or of
-    `among` (lineage also looks at clips that left it). The index finds candidates within
-    CANDIDATE_BITS (REGION_CANDIDATE_BITS for central regions and quadrants of clips that are
-    not short), pairs the matcher makes (index.frame_search); the matcher confirms the
-    MAX_CANDIDATES clips with the most hits."""
+    `among` (lineage also looks at clips that left it). The index finds candidates
+    (index.candidate_search); the matcher confirms the MAX_CANDIDATES clips with the most
+    hits."""
     if not len(signature):
         return []
-    bits = thresholds().frame_bits
-    short = (~signature.extra).sum() < SHORT_CLIP_FRAMES
-    region_bits = CANDIDATE_BITS if short else REGION_CANDIDATE_BITS
-    found = frame_search(
-        catalogue_index(), signature.hashes, min(bits, CANDIDATE_BITS), min(bits, region_bits)
-    )
+    found = candidate_search(catalogue_index(), signature.hashes, thresholds().frame_bits)
     frame_ids = np.unique(found.ids // N_VARIANTS).tolist()
     per_clip = Counter(FrameHash.objects.filter(id__in=frame_ids).values_list("clip_id", flat=True))
     candidates = (_catalogue_clips() if among is None else among).filter(id__in=list(per_clip))

@@ -28,7 +28,7 @@ from outtake.media.files import media_files
 from outtake.media.sandbox import run_isolated
 
 STATE_NAME = ".outtake-scan.json"
-# 2: entries keep their dedup frame hashes for grouping; 3: ten hash variants a frame; 4: 46
+# 2: entries keep their dedup frame hashes for grouping; 3: ten hash variants a frame; 4: 54
 STATE_VERSION = 4
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".mts", ".m2ts", ".mxf", ".webm")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".heic", ".webp", ".dng")

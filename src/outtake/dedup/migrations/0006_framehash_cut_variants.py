@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='framehash',
             name='hashes',
-            field=models.BinaryField(max_length=1472),
+            field=models.BinaryField(max_length=1728),
         ),
     ]

@@ -22,7 +22,7 @@ two match when their frames are within the frame threshold).
 Scale: an index as the catalogue stores it (index.INDEXED variants of random frames, entry id =
 frame × variants + variant; saved, then loaded memory-mapped), plus one planted near copy of
 every query within its radius, of a variant the matcher pairs it with. Timed per frame-hash
-query (a full frame against every entry) and per 60-s clip (60 frames × 46 variants, searched
+query (a full frame against every entry) and per 60-s clip (60 frames × 54 variants, searched
 as the catalogue searches: index.frame_search, all but full frames and mirrors within the
 region radius; or as lists are searched, their whole-picture variants within one), beside a
 brute-force scan of the same entries in the same run, per hash and per clip; both must find the
@@ -54,16 +54,27 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from outtake.media.dedup.hashes import FIRST_QUADRANT, PAIRED, frame_variants, hash_media
+from outtake.media.dedup.hashes import (
+    FIRST_QUADRANT,
+    FIRST_QUERY_ONLY,
+    PAIRED,
+    frame_variants,
+    hash_media,
+)
 from outtake.media.dedup.index import (
+    CANDIDATE_BITS,
     INDEXED,
+    QUERY_ONLY_EVERY,
+    REGION_CANDIDATE_BITS,
     HashIndex,
     brute_force,
+    candidate_search,
     catalogue_entries,
     entry_ids,
     frame_queries,
     frame_search,
     is_paired,
+    thinned,
 )
 from outtake.media.dedup.matcher import (
     N_VARIANTS,
@@ -89,11 +100,6 @@ UNREADABLE_MODES = ("F", "I")
 FRAME_BITS = tuple(range(24, 57, 4))
 COVERAGES = (0.3, 0.4, 0.5, 0.6, 0.7)
 CLIP_FRAMES = 60  # a 60-s clip sampled at 1 fps
-# The catalogue searches for candidates within these radii (dedup.services.CANDIDATE_BITS and
-# REGION_CANDIDATE_BITS, for all but full frames and mirrors).
-CANDIDATE_BITS = 35
-REGION_CANDIDATE_BITS = 23
-SHORT_CLIP_FRAMES = 10  # fewer samples: regions searched within CANDIDATE_BITS
 
 
 # ---- the fixtures, their copies, and generated scenes ------------------------------------------
@@ -247,11 +253,9 @@ def generated_clips(count: int, workdir: Path, seed: int = 12) -> list[Signature
 
 def offered(query: Signature, held: Signature) -> bool:
     """Whether the catalogue's index holding held's frames offers held as a candidate to a
-    search for query (dedup.services.find_matches: its variants and radii)."""
+    search for query (index.candidate_search, as dedup.services.find_matches)."""
     index = HashIndex(*catalogue_entries(held.hashes, np.arange(len(held))))
-    short = (~query.extra).sum() < SHORT_CLIP_FRAMES
-    region_bits = CANDIDATE_BITS if short else REGION_CANDIDATE_BITS
-    return len(frame_search(index, query.hashes, CANDIDATE_BITS, region_bits).ids) > 0
+    return len(candidate_search(index, query.hashes, Thresholds().frame_bits).ids) > 0
 
 
 def robustness(corpus: Corpus, thresholds: Thresholds) -> list[dict[str, Any]]:
@@ -512,6 +516,7 @@ def _time_queries(
     radius, region_radius = radii
     parts = region_radius is not None
     region_radius = radius if region_radius is None else region_radius
+    every = QUERY_ONLY_EVERY if parts else 1  # a 60-s clip is not short
     hashes = len(data.per_hash)
     found_ids: list[np.ndarray] = []
     per_hash, per_clip = [], []
@@ -524,7 +529,7 @@ def _time_queries(
     per_clip_queries = data.clips[0].size // 32
     for c, clip in enumerate(data.clips):
         started = time.process_time()
-        hits = frame_search(index, clip, radius, region_radius, parts=parts)
+        hits = frame_search(index, clip, radius, region_radius, parts=parts, query_only_every=every)
         per_clip.append(time.process_time() - started)
         planted = data.planted[hashes + c * per_clip_queries :][:per_clip_queries]
         found_ids.append(_planted_found(hits, planted))
@@ -546,6 +551,8 @@ def _time_queries(
         # The pairs the matcher keeps, each query within its radius.
         far = scan.query % N_VARIANTS >= 2  # searched within the smaller radius
         kept = is_paired(scan.query, ids) & (~far | (scan.distance <= region_radius))
+        query_only = scan.query % N_VARIANTS >= FIRST_QUERY_ONLY
+        kept &= ~query_only | thinned(clip, every)[scan.query // N_VARIANTS]
         brute_clip.append(time.process_time() - started)
         agrees &= _pairs(scan.query[kept], ids[kept]) == _pairs(hits.query, hits.ids)
     return {

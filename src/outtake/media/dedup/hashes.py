@@ -22,10 +22,13 @@ also hashed cut, by each central region's share, on each side (16 "cut" variants
 cut so shows, compared with full frames) and as each central region of a source it would be
 a copy of, had it been cut so (16 "as central" variants, compared with that central region).
 Either side of a pair may be the copy; a cut between two shares is at most 1.25 % from one
-(a median 15–17 bits on the fixtures' frames). These 32 regions and the four halfway ones are
-the index's queries but not its entries (index.py): the index keeps its size, and all 40
-regions but the quadrants cost 1.5 ms a frame together, sharing their passes over the picture
-(regions.region_hashes).
+(a median 15–17 bits on the fixtures' frames). A copy cropped on two opposite sides only
+(a change of aspect ratio: 5 % off the left and right is 44–52 bits from its source's central
+90 %) is met by central regions of one axis at each share (8 "one-axis" variants: the central
+90 % across the whole height, and down the whole width). The cuts, halfway and one-axis
+regions are the index's queries but not its entries (index.py): the index keeps its size, and
+all 48 regions but the quadrants cost 1.6 ms a frame together, sharing their passes over the
+picture (regions.region_hashes). Crops unequal on two or more sides are not followed.
 
 An overlay over part of the picture (a large logo, a caption band, a picture-in-picture) moves
 the full hash as far as a new picture: the ThreatExchange pattern clip's version with a large
@@ -85,6 +88,11 @@ _AS_CENTRAL = tuple(f"cut{side}{_CENTRAL[name] * 100:g}_{name}" for side, name i
 # cropped by that share shows (compared with full frames). A copy cropped by a share shows as
 # its own central 97.5 % what its source's next region up shows: within 0.5 % a side.
 _MIDDLE = {"c97.5": 0.0125, "c92.5": 0.0375, "c87.5": 0.0625, "c82.5": 0.0875}
+# Central regions of one axis, by a central region's share: "c90w" is the central 90 % across
+# the whole height (what a copy cropped on the left and right shows: compared with full
+# frames), "c90h" down the whole width (a copy cropped so shows it where its source shows c90:
+# compared with that region), and the other way round for a copy cropped top and bottom.
+_AXES = tuple((f"{name}{axis}", name) for name in _CENTRAL for axis in "wh")
 # The order is stored (FrameHash rows, lists): new variants go last; frames hashed before
 # the later ones existed have them absent (zeros).
 VARIANTS = (
@@ -92,9 +100,10 @@ VARIANTS = (
     *_CUT,
     *_AS_CENTRAL,
     *_MIDDLE,
+    *(axis for axis, _ in _AXES),
 )
 FIRST_QUADRANT = VARIANTS.index("q_tl")
-# The cuts and halfway regions, from here on, are searched for but never indexed
+# The cuts, halfway and one-axis regions, from here on, are searched for but never indexed
 # (index.INDEXED) nor listed (lists.listed).
 FIRST_QUERY_ONLY = VARIANTS.index(_CUT[0])
 QUADRANTS = slice(FIRST_QUADRANT, FIRST_QUERY_ONLY)
@@ -103,9 +112,10 @@ QUADRANTS = slice(FIRST_QUADRANT, FIRST_QUERY_ONLY)
 def _paired() -> np.ndarray:
     """Which two variants the matcher compares, either way round: the full frame with every
     other whole-picture one (a re-encode, a mirror, a crop, on either side), with the frame
-    cut on one side and with the central regions between two shares; a frame cut on one side
-    as its source's central region with that region; the central 97.5 % with each central
-    region. Quadrants pair in the same place, and only two by two (matcher.py)."""
+    cut on one side, with the central regions between two shares and with those of one axis;
+    a frame cut on one side as its source's central region with that region; the central
+    97.5 % with each central region; a central region of one axis with the central region of
+    its share. Quadrants pair in the same place, and only two by two (matcher.py)."""
     index = {name: number for number, name in enumerate(VARIANTS)}
     paired = np.zeros((len(VARIANTS), len(VARIANTS)), bool)
     paired[0, :FIRST_QUADRANT] = True
@@ -113,6 +123,8 @@ def _paired() -> np.ndarray:
     for (_, name), variant in zip(_CUTS, _AS_CENTRAL, strict=True):
         paired[index[variant], index[name]] = True
     paired[index["c97.5"], [index[name] for name in _CENTRAL]] = True
+    for axis, name in _AXES:
+        paired[index[axis], [0, index[name]]] = True
     paired |= paired.T
     quadrant = np.arange(FIRST_QUADRANT, FIRST_QUERY_ONLY)
     paired[quadrant, quadrant] = True
@@ -148,7 +160,8 @@ def view_variants(view: PdqView) -> tuple[int, list[bytes]]:
     shape = picture_luma.shape
     central = [central_box(shape, _CENTRAL[name]) for name in VARIANTS[2:FIRST_QUADRANT]]
     middle = [central_box(shape, share) for share in _MIDDLE.values()]
-    regions = region_hashes(picture_luma, central + cut_boxes(shape) + middle)
+    axes = [axis_box(shape, _CENTRAL[name], axis[-1]) for axis, name in _AXES]
+    regions = region_hashes(picture_luma, central + cut_boxes(shape) + middle + axes)
     quadrants = _quadrants(picture_luma)
     return view.quality, [*whole, *regions[: len(central)], *quadrants, *regions[len(central) :]]
 
@@ -157,6 +170,12 @@ def central_box(shape: tuple[int, int], share: float) -> Box:
     height, width = shape
     dy, dx = round(height * share), round(width * share)
     return dy, height - dy, dx, width - dx
+
+
+def axis_box(shape: tuple[int, int], share: float, axis: str) -> Box:
+    """The central region of one axis: share off the left and right (w) or top and bottom."""
+    top, bottom, left, right = central_box(shape, share)
+    return (0, shape[0], left, right) if axis == "w" else (top, bottom, 0, shape[1])
 
 
 def cut_boxes(shape: tuple[int, int]) -> list[Box]:
@@ -227,7 +246,8 @@ class DedupHashes(Step):
     (see the module's notes), in time order."""
 
     name = "dedup"
-    # 2: extras where the picture changes fast; 3: central 95 and 85 %, quadrants; 4: cuts
+    # 2: extras where the picture changes fast; 3: central 95 and 85 %, quadrants; 4: cuts,
+    # halfway and one-axis regions
     version = 4
     needs = (PdqHashes.FRAMES, Shots.FRAMES)
 

@@ -43,7 +43,7 @@ from outtake.media.dedup.hashes import FIRST_QUADRANT, FIRST_QUERY_ONLY, PAIRED,
 
 WIDTHS = (22, 22, 22, 22, 21, 21, 21, 21, 21, 21, 21, 21)
 STARTS = tuple(itertools.accumulate((0, *WIDTHS[:-1])))
-# Version of the tables' layout (meta.json "format"): 4 since ids are frame × 46 variants.
+# Version of the tables' layout (meta.json "format"): 4 since ids are frame × 54 variants.
 # Version 1 (no "format") keyed tables by the whole chunk value, with no full-frame split;
 # versions 1 and 2 had ids frame × 4, version 3 frame × 10: such an index loads (stale) but its
 # owner rebuilds it from the frames before searching it (dedup.services).
@@ -378,26 +378,69 @@ def frame_search(
     region_radius: int | None = None,
     *,
     parts: bool = True,
+    query_only_every: int = 1,
 ) -> Hits:
     """Every entry a clip's frames (N, variants, 32) find, numbered as frame_queries() numbers
     the queries, of the pairs of variants the matcher compares (hashes.PAIRED): full frames
     and mirrors within radius, so a cropped copy finds its source's regions at the full
     radius; the other variants within region_radius (default radius), without quadrants and
-    cuts unless parts."""
+    query-only variants unless parts, and the query-only ones of every query_only_every-th
+    sampled frame only."""
     queries = frame_queries(frames)
     numbers = np.arange(len(queries))
     variant = numbers % len(VARIANTS)
     region_radius = radius if region_radius is None else region_radius
     others = (variant >= 2) & (parts | (variant < FIRST_QUADRANT))
-    parts = []
+    others &= (variant < FIRST_QUERY_ONLY) | thinned(frames, query_only_every)[
+        numbers // len(VARIANTS)
+    ]
+    found = []
     for asked, bits in ((numbers[variant < 2], radius), (numbers[others], region_radius)):
         partners = PAIRED[variant[asked]]
         hits = index.search(queries[asked], bits, ~partners[:, 1:].any(1), ~partners[:, 0])
         query = asked[hits.query]
         kept = is_paired(query, hits.ids)
-        parts.append(Hits(query[kept], hits.ids[kept], hits.distance[kept]))
+        found.append(Hits(query[kept], hits.ids[kept], hits.distance[kept]))
     return Hits(
-        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("query", "ids", "distance"))
+        *(np.concatenate([getattr(p, f) for p in found]) for f in ("query", "ids", "distance"))
+    )
+
+
+def thinned(frames: np.ndarray, every: int) -> np.ndarray:
+    """Which of frames (N, variants, 32) search their query-only variants: every every-th
+    sampled frame (extras search nothing)."""
+    sampled = np.flatnonzero(frames[:, 2:FIRST_QUADRANT].any(axis=(1, 2)))
+    chosen = np.zeros(len(frames), bool)
+    chosen[sampled[::every]] = True
+    return chosen
+
+
+# The catalogue's candidate search (candidate_search). Full frames and mirrors are searched
+# within CANDIDATE_BITS: with 12 chunks, probing 2 bits per chunk covers every pair within 35
+# bits, while 36–47 would need 3 per chunk, 7 times the probes (README, `make bench-dedup`). A
+# candidate clip needs only one of its frames that close. The other variants are searched within
+# REGION_CANDIDATE_BITS, 1 bit per chunk, and the query-only ones (hashes.py: cuts, halfway and
+# one-axis regions, 44 of a frame's 52 queries) only for every QUERY_ONLY_EVERY-th sample,
+# which keeps a 60-s clip's search within its target (README). A clip with fewer than
+# SHORT_CLIP_FRAMES samples (a photo is one) searches every variant of every sample within
+# CANDIDATE_BITS: with so few frames, none may come that close (a photo cropped between two
+# regions' shares is 20–30 bits from its source), and their probes cost little.
+CANDIDATE_BITS = 35
+REGION_CANDIDATE_BITS = 23
+QUERY_ONLY_EVERY = 3
+SHORT_CLIP_FRAMES = 10
+
+
+def candidate_search(index: HashIndex, frames: np.ndarray, frame_bits: int) -> Hits:
+    """frame_search() as the catalogue finds candidate clips for a clip's frames (N, variants,
+    32), never beyond the frame threshold."""
+    short = frames[:, 2:FIRST_QUADRANT].any(axis=(1, 2)).sum() < SHORT_CLIP_FRAMES
+    return frame_search(
+        index,
+        frames,
+        min(frame_bits, CANDIDATE_BITS),
+        min(frame_bits, CANDIDATE_BITS if short else REGION_CANDIDATE_BITS),
+        query_only_every=1 if short else QUERY_ONLY_EVERY,
     )
 
 
