@@ -88,9 +88,9 @@ def bag_index(frames: np.ndarray) -> HashIndex:
     """An index over a bag of frames' variants; an entry's id is frame × variants + variant.
     Variants equal to the frame's full hash (all of a plain PDQ list's) are indexed once, and
     absent ones (an extra frame's central regions) not at all; nor are quadrants (a bag is
-    matched frame by frame, and one quadrant is too little of a frame), cuts or halfway
-    regions (hashes.py), which clips do not search a bag for either: 36 more queries a frame
-    at the frame threshold would be 7 times the search."""
+    matched frame by frame, and one quadrant is too little of a frame) or the query-only
+    variants (hashes.py), which clips do not search a bag for either: 44 more queries a frame
+    at the frame threshold would be 8 times the search."""
     n = len(frames)
     left_out = (frames == frames[:, :1]).all(axis=-1)
     left_out[:, 0] = False
@@ -128,8 +128,8 @@ def write_header() -> str:
 
 
 def listed(variants: list[str]) -> list[str]:
-    """A frame's variants (hex) as hash files carry them: without the cuts and halfway
-    regions, which a bag is not searched for (bag_index), four fifths of the hashes."""
+    """A frame's variants (hex) as hash files carry them: without the query-only ones, which
+    a bag is not searched for (bag_index), 44 of 54."""
     return variants[:FIRST_QUERY_ONLY]
 
 
