@@ -430,8 +430,9 @@ def scale_input(
     """size entries: size // 9 random frames × INDEXED, with one entry per query searched for
     replaced by a near copy of it (a quarter of them exactly at the query's radius), of a
     variant the matcher pairs the query's with (hashes.PAIRED; a full frame for the per-hash
-    queries). radii: _radii()'s; the lists' search asks no quadrants, cuts or halfway regions
-    (absent: planted -1)."""
+    queries). radii: _radii()'s. A query not searched for has planted -1: the lists' search
+    asks no quadrants or query-only variants (absent), the catalogue's the query-only ones
+    of every third frame only."""
     rng = np.random.default_rng(seed)
     frames = size // len(INDEXED)
     hashes = rng.integers(0, 256, (frames, len(INDEXED), 32), np.uint8)
@@ -441,7 +442,15 @@ def scale_input(
         clips[:, :, FIRST_QUADRANT:] = 0
     queries = np.concatenate([per_hash, clips.reshape(-1, 32)])
     numbers = np.concatenate([np.zeros(hash_queries, int), np.arange(clips[..., 0].size)])
-    asked = np.flatnonzero(queries.any(axis=1))
+    # Planted only where searched: a query-only variant of a frame that does not ask them
+    # (index.candidate_search) is not.
+    frame_asks = np.concatenate([thinned(clip, QUERY_ONLY_EVERY) for clip in clips])
+    query_only = (np.arange(len(queries)) >= hash_queries) & (
+        numbers % N_VARIANTS >= FIRST_QUERY_ONLY
+    )
+    searched = queries.any(axis=1)
+    searched[query_only] &= frame_asks[numbers[query_only] // N_VARIANTS]
+    asked = np.flatnonzero(searched)
     slot = rng.choice(frames, len(asked), replace=False)
     partners = PAIRED[numbers[asked] % N_VARIANTS][:, INDEXED]  # (asked, INDEXED)
     kind = np.array([rng.choice(np.flatnonzero(row)) for row in partners])

@@ -132,6 +132,14 @@ def _paired() -> np.ndarray:
 
 
 PAIRED = _paired()
+
+
+def is_sampled(frames: np.ndarray) -> np.ndarray:
+    """Which of frames (N, variants, 32) are samples, not extras: an extra's central regions
+    are absent (zeros)."""
+    return frames[:, 2:FIRST_QUADRANT].any(axis=(1, 2))
+
+
 # pdqhash.compute_dihedral's order: the left-right mirror is the sixth hash.
 _MIRROR = 5
 # Extras (see above): one per quarter second at most; where a thumbnail's grey levels moved by

@@ -39,7 +39,14 @@ from pathlib import Path
 
 import numpy as np
 
-from outtake.media.dedup.hashes import FIRST_QUADRANT, FIRST_QUERY_ONLY, PAIRED, QUADRANTS, VARIANTS
+from outtake.media.dedup.hashes import (
+    FIRST_QUADRANT,
+    FIRST_QUERY_ONLY,
+    PAIRED,
+    QUADRANTS,
+    VARIANTS,
+    is_sampled,
+)
 
 WIDTHS = (22, 22, 22, 22, 21, 21, 21, 21, 21, 21, 21, 21)
 STARTS = tuple(itertools.accumulate((0, *WIDTHS[:-1])))
@@ -119,7 +126,7 @@ def frame_queries(frames: np.ndarray) -> np.ndarray:
     frames = np.array(frames, dtype=np.uint8)
     if frames.shape[1:] != (len(VARIANTS), 32):
         raise ValueError(f"frames must be (N, {len(VARIANTS)}, 32), not {frames.shape}")
-    frames[~frames[:, 2:FIRST_QUADRANT].any(axis=(1, 2))] = 0  # extras
+    frames[~is_sampled(frames)] = 0  # extras
     return frames.reshape(-1, 32)
 
 
@@ -409,7 +416,7 @@ def frame_search(
 def thinned(frames: np.ndarray, every: int) -> np.ndarray:
     """Which of frames (N, variants, 32) search their query-only variants: every every-th
     sampled frame (extras search nothing)."""
-    sampled = np.flatnonzero(frames[:, 2:FIRST_QUADRANT].any(axis=(1, 2)))
+    sampled = np.flatnonzero(is_sampled(frames))
     chosen = np.zeros(len(frames), bool)
     chosen[sampled[::every]] = True
     return chosen
@@ -434,7 +441,7 @@ SHORT_CLIP_FRAMES = 10
 def candidate_search(index: HashIndex, frames: np.ndarray, frame_bits: int) -> Hits:
     """frame_search() as the catalogue finds candidate clips for a clip's frames (N, variants,
     32), never beyond the frame threshold."""
-    short = frames[:, 2:FIRST_QUADRANT].any(axis=(1, 2)).sum() < SHORT_CLIP_FRAMES
+    short = is_sampled(frames).sum() < SHORT_CLIP_FRAMES
     return frame_search(
         index,
         frames,

@@ -25,7 +25,7 @@ from functools import cached_property
 
 import numpy as np
 
-from outtake.media.dedup.hashes import FIRST_QUADRANT, PAIRED, QUADRANTS, VARIANTS
+from outtake.media.dedup.hashes import FIRST_QUADRANT, PAIRED, QUADRANTS, VARIANTS, is_sampled
 
 N_VARIANTS = len(VARIANTS)
 NO_PAIR = 257  # a distance no threshold reaches
@@ -84,7 +84,7 @@ class Signature:
     @property
     def extra(self) -> np.ndarray:
         """Which frames are extras: their central regions are absent."""
-        return ~self.hashes[:, 2:FIRST_QUADRANT].any(axis=(1, 2))
+        return ~is_sampled(self.hashes)
 
     @cached_property  # O(N²): asked once per clip pair, and a clip meets up to 20 candidates
     def still(self) -> np.ndarray:
