@@ -114,7 +114,7 @@ def test_fast_footage_cropped_between_two_regions_shares_matches(variant, name):
 
 SUB_CLIPS = (
     *("re-encode", "speed+25%", "speed-25%", "crop 10%", "crop 8.75%", "pillarbox"),
-    *("cut 10% right", "cut 6.25% left"),
+    *("cut 10% right", "cut 6.25% left", "crop 5% left and right"),
 )
 
 
@@ -122,7 +122,8 @@ SUB_CLIPS = (
 def bikes(variant):
     """bikes.mp4 and copies of its seconds 2–8: re-encoded, 25 % faster or slower, cropped
     10 % and 8.75 % (between two central regions' shares), pillarboxed, cut 10 % on the right
-    and 6.25 % on the left (between two cut variants' shares)."""
+    and 6.25 % on the left (between two cut variants' shares), cropped 5 % on the left and
+    right."""
     source = FIXTURES / "video" / "bikes.mp4"
     flat = lambda path: Signature.from_frames(  # noqa: E731
         [f for shot in shots_of(path) for f in shot["frames"]]

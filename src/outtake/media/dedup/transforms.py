@@ -55,6 +55,18 @@ def _crop(share: float) -> Callable[[Picture], Picture]:
     return crop
 
 
+def _crop_axis(axis: str, share: float) -> Callable[[Picture], Picture]:
+    """share cut off the left and right (w) or the top and bottom (h), the picture left
+    smaller: a change of aspect ratio."""
+
+    def crop(p: Picture) -> Picture:
+        h, w = p.shape[:2]
+        dy, dx = (0, round(w * share)) if axis == "w" else (round(h * share), 0)
+        return np.ascontiguousarray(p[dy : h - dy, dx : w - dx])
+
+    return crop
+
+
 def _cut(side: str, share: float) -> Callable[[Picture], Picture]:
     """One side (l, r, t or b) cut off by share, the picture left smaller."""
 
@@ -93,6 +105,9 @@ TRANSFORMS: dict[str, tuple[Callable[[Picture], Picture] | None, float, int]] = 
     **{
         f"cut {share:g}% {side}": (_cut(side[0], share / 100), 1.0, 800_000) for side, share in CUTS
     },
+    # Two opposite sides cropped (a change of aspect ratio), at a share and between two.
+    "crop 5% left and right": (_crop_axis("w", 0.05), 1.0, 800_000),
+    "crop 8.75% top and bottom": (_crop_axis("h", 0.0875), 1.0, 800_000),
 }
 
 
