@@ -451,14 +451,17 @@ def scale_input(
     searched = queries.any(axis=1)
     searched[query_only] &= frame_asks[numbers[query_only] // N_VARIANTS]
     asked = np.flatnonzero(searched)
-    slot = rng.choice(frames, len(asked), replace=False)
+    slot = rng.choice(frames, len(asked), replace=len(asked) > frames)
     partners = PAIRED[numbers[asked] % N_VARIANTS][:, INDEXED]  # (asked, INDEXED)
     kind = np.array([rng.choice(np.flatnonzero(row)) for row in partners])
     region = radii[0] if radii[1] is None else radii[1]
     radius = np.where(numbers[asked] % N_VARIANTS >= 2, region, radii[0])
     distances = rng.integers(0, radius + 1)
     distances[::4] = radius[::4]
-    hashes[slot, kind] = _flip(queries[asked], distances, rng)
+    # More queries than frames (a small index): one planted copy per entry, the first.
+    _, first = np.unique(slot * len(INDEXED) + kind, return_index=True)
+    asked, slot, kind = asked[first], slot[first], kind[first]
+    hashes[slot, kind] = _flip(queries[asked], distances[first], rng)
     planted = np.full(len(queries), -1, np.int64)
     planted[asked] = slot * N_VARIANTS + np.array(INDEXED)[kind]
     return ScaleInput(
