@@ -23,12 +23,13 @@ Scale: an index as the catalogue stores it (index.INDEXED variants of random fra
 frame × variants + variant; saved, then loaded memory-mapped), plus one planted near copy of
 every query within its radius, of a variant the matcher pairs it with. Timed per frame-hash
 query (a full frame against every entry) and per 60-s clip (60 frames × 54 variants, searched
-as the catalogue searches: index.frame_search, all but full frames and mirrors within the
-region radius; or as lists are searched, their whole-picture variants within one), beside a
-brute-force scan of the same entries in the same run, per hash and per clip; both must find the
-same pairs. Each size and radius runs in a fresh process (its memory figures are its own),
-numpy on one thread; times are the process's CPU time, so other work on the machine counts only
-through the caches and memory bandwidth it takes.
+as the catalogue searches, all but full frames and mirrors within the region radius and the
+query-only ones for every third frame, as index.candidate_search; or as lists are searched,
+their whole-picture variants within one radius), beside a brute-force scan of the same entries
+in the same run, per hash and per clip; both must find the same pairs. Each size and radius
+runs in a fresh process (its memory figures are its own), numpy on one thread; times are the
+process's CPU time, so other work on the machine counts only through the caches and memory
+bandwidth it takes.
 
     python -m outtake.media.dedup.bench [--pr] [--sizes 1000000,10000000] [--radii 35/23,36]
         [--markdown FILE]
