@@ -229,9 +229,10 @@ def test_the_split_search_finds_what_a_linear_scan_keeps(every):
     near_regions = is_region(scan.query) & is_full_frame(ids)
     assert (near_regions & (scan.distance > 23)).any() and (near_regions & kept).any()
     assert (is_quadrant(scan.query) & kept).any()
-    cuts = variant >= FIRST_QUERY_ONLY
-    assert (cuts & kept & is_full_frame(ids)).any() and (cuts & kept & is_region(ids)).any()
-    assert (cuts & ~kept & (scan.distance <= 23)).any()  # an "as central" beside another region
+    query_only = variant >= FIRST_QUERY_ONLY
+    assert (query_only & kept & is_full_frame(ids)).any()
+    assert (query_only & kept & is_region(ids)).any()
+    assert (query_only & ~kept & (scan.distance <= 23)).any()  # e.g. beside another region
     left = ~kept & asked & (scan.distance <= 23)
     assert not is_paired(scan.query[left], ids[left]).any()
 

@@ -1,9 +1,9 @@
-"""Frame hashes for deduplication: PDQ of the frame, its mirror, central regions and cuts.
+"""Frame hashes for deduplication: PDQ of the frame, its mirror, regions and quadrants.
 
 PDQ survives re-encoding, resizing, grey and colour changes, but not a mirror or a crop
 (crop 10 % moves a hash by 86–132 bits of 256, as far as unrelated pictures; FIELD-NOTES).
-So each sampled frame is hashed six ways in the same pass: the frame, its left-right mirror
-(from pdqhash's dihedral hashes, no second DCT), and its central 95, 90, 85 and 80 %, which are
+So each sampled frame is hashed in the same pass as the frame, its left-right mirror (from
+pdqhash's dihedral hashes, no second DCT), and its central 95, 90, 85 and 80 %, which are
 what a copy cropped by 2.5, 5, 7.5 or 10 % per side shows. A crop between two of them is at
 most 1.25 % per side from one: a crop 1 % off moves a hash by a median 22–24 bits, 2.5 % off
 by 44–52 (measured on the fixtures' frames), so steps of 5 % (the 90 and 80 % alone) missed crops
@@ -19,16 +19,16 @@ a letterboxed copy hashes like its source.
 A copy cut on one side only (10 % off the right) is shifted as well as scaled, and centred
 regions do not survive a shift: its frames are 98–106 bits from its source's. So a frame is
 also hashed cut, by each central region's share, on each side (16 "cut" variants: what a copy
-cut so shows, compared with full frames) and as each central region of a source it would be
-a copy of, had it been cut so (16 "as central" variants, compared with that central region).
-Either side of a pair may be the copy; a cut between two shares is at most 1.25 % from one
-(a median 15–17 bits on the fixtures' frames). A copy cropped on two opposite sides only
-(a change of aspect ratio: 5 % off the left and right is 44–52 bits from its source's central
-90 %) is met by central regions of one axis at each share (8 "one-axis" variants: the central
-90 % across the whole height, and down the whole width). The cuts, halfway and one-axis
-regions are the index's queries but not its entries (index.py): the index keeps its size, and
-all 48 regions but the quadrants cost 1.6 ms a frame together, sharing their passes over the
-picture (regions.region_hashes). Crops unequal on two or more sides are not followed.
+cut so shows, compared with full frames) and as each central region of a source it would be a
+copy of, had it been cut so (16 "as central" variants, compared with that central region).
+Either side of a pair may be the copy; a cut between two shares is at most 1.25 % from one (a
+median 15–17 bits on the fixtures' frames). A copy cropped on two opposite sides only (a change
+of aspect ratio: 5 % off the left and right leaves frames a median 44 bits from their source's)
+is met by central regions of one axis at each share (8 "one-axis" variants: the central 90 %
+across the whole height, and down the whole width). The cuts, halfway and one-axis regions are
+the index's queries but not its entries (index.py): the index keeps its size, and all 48
+regions but the quadrants cost 1.6 ms a frame together, sharing their passes over the picture
+(regions.region_hashes). Crops unequal on two or more sides are not followed.
 
 An overlay over part of the picture (a large logo, a caption band, a picture-in-picture) moves
 the full hash as far as a new picture: the ThreatExchange pattern clip's version with a large

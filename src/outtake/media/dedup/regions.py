@@ -7,8 +7,8 @@ so the 64×64 picture it hashes is K_rows · luma · K_colsᵀ, with K a 64×n m
 region's size: a few weighted sums per region from a luma computed once per frame. The 16×16
 DCT, the median threshold and the quality are PDQ's. Tested equal to pdqhash.compute on the
 fixtures (tests/dedup/test_regions.py); rounding could differ only for a coefficient at the
-median. region_hashes() hashes many regions of a picture together (0.04 ms each for a frame's
-36 central regions and cuts, against 0.13 ms for region_hash() alone).
+median. region_hashes() hashes many regions of a picture together (0.04 ms each for the 48
+regions of a frame that hashes.py makes so, against 0.13 ms for region_hash() alone).
 """
 
 from __future__ import annotations
@@ -108,9 +108,9 @@ def _rows_down(rows: np.ndarray) -> np.ndarray:
 
 
 def _columns_down(part: np.ndarray) -> np.ndarray:
-    """part (64 × m) downscaled to 64 × 64 by PDQ's kernel for m."""
-    return _rows_down(cv2.transpose(part)).T  # gathering rows is faster; OpenCV's transpose
-    # (a twelfth of numpy's copy of a transposed view) makes the columns rows
+    """part (64 × m) downscaled to 64 × 64 by PDQ's kernel for m: its columns made rows
+    (gathering rows is faster) by OpenCV's transpose, a twelfth of numpy's copy's cost."""
+    return _rows_down(cv2.transpose(part)).T
 
 
 def _hashes(smalls: np.ndarray) -> list[bytes]:
