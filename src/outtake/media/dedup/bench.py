@@ -476,7 +476,7 @@ def scale(
     *,
     hash_queries: int = 1000,
     clip_queries: int = 100,
-    brute_clips: int = 2,
+    brute_clips: int = 1,
     seed: int = 7,
 ) -> dict[str, Any]:
     """Build, save and load memory-mapped an index of size entries; time queries against it
@@ -684,7 +684,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--hash-queries", type=int, default=1000, help="frame hashes per run")
     parser.add_argument("--clip-queries", type=int, default=100, help="60-s clips per run")
-    parser.add_argument("--brute-clips", type=int, default=2, help="clips scanned by brute force")
+    parser.add_argument(
+        "--brute-clips",
+        type=int,
+        default=1,
+        help="clips scanned by brute force (3,240 queries each)",
+    )
     parser.add_argument("--skip-robustness", action="store_true", help="also skips --pr")
     parser.add_argument("--pr", action="store_true", help="sweep thresholds: precision/recall")
     parser.add_argument("--generated-clips", type=int, default=120, help="for --pr negatives")
