@@ -1,10 +1,11 @@
 """Deduplication use cases: hold duplicate uploads, apply labs' and creators' hash lists.
 
 Catalogue frames live in FrameHash rows and in a HashIndex with an entry per variant but the
-mirror (full frame, central regions, quadrants); a query sends every variant of its frames, as
-the matcher pairs them (index.candidate_search). Index hits are only candidates: every match
-is confirmed by the ordered clip matcher on the rows in the database, so stale index entries
-cost time, never a wrong hold; a reanalysis takes its replaced clips' frames out.
+mirror and the query-only ones (full frame, central regions, quadrants: index.INDEXED); a query
+sends the variants of its frames as the matcher pairs them (index.candidate_search). Index hits
+are only candidates: every match is confirmed by the ordered clip matcher on the rows in the
+database, so stale index entries cost time, never a wrong hold; a reanalysis takes its replaced
+clips' frames out.
 
 Workers may run on many machines sharing the database and blob storage. The database is the
 truth: every change to the index is logged there (add_to_index), and each machine's index on
