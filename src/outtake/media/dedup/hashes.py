@@ -26,8 +26,8 @@ median 15–17 bits on the fixtures' frames). A copy cropped on two opposite sid
 of aspect ratio: 5 % off the left and right leaves frames a median 44 bits from their source's)
 is met by central regions of one axis at each share (8 "one-axis" variants: the central 90 %
 across the whole height, and down the whole width). The cuts, halfway and one-axis regions are
-the index's queries but not its entries (index.py): the index keeps its size, and all 48
-regions but the quadrants cost 1.6 ms a frame together, sharing their passes over the picture
+the index's queries but not its entries (index.py): the index keeps its size, and the 48
+regions other than the quadrants cost 1.6 ms a frame together, sharing their passes over the picture
 (regions.region_hashes). Crops unequal on two or more sides are not followed.
 
 An overlay over part of the picture (a large logo, a caption band, a picture-in-picture) moves
