@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from outtake.media.dedup import matcher
 from outtake.media.dedup.groups import group_near_duplicates
 from outtake.media.dedup.hashes import FIRST_QUERY_ONLY, PAIRED, QUADRANTS, frame_variants
 from outtake.media.dedup.index import (
@@ -26,7 +27,13 @@ from outtake.media.dedup.index import (
     thinned,
 )
 from outtake.media.dedup.lists import bag_index, match_against_bag, parse
-from outtake.media.dedup.matcher import N_VARIANTS, Signature, Thresholds, match_clips
+from outtake.media.dedup.matcher import (
+    N_VARIANTS,
+    Signature,
+    Thresholds,
+    frame_distances,
+    match_clips,
+)
 from outtake.media.dedup.transforms import TRANSFORMS, transform_photo
 from tests.dedup.conftest import shots_of
 
@@ -372,3 +379,16 @@ def test_a_pdq_list_matches_per_hash_but_a_clip_needs_enough_of_its_frames():
     assert matches(clip(1), listed([0])) is not None  # a photo is one frame
     assert matches(clip(4), listed([0, 1], variant=1)) is not None  # their copy is mirrored
     assert matches(clip(4), listed([0, 1], variant=3)) is not None  # their copy is cropped
+
+
+def test_long_clips_are_compared_a_block_of_frames_at_a_time(monkeypatch):
+    """Blocks bound the memory of two long clips' comparison and change no distance."""
+    rng = np.random.default_rng(12)
+    source = rng.integers(0, 256, (40, N_VARIANTS, 32), dtype=np.uint8)
+    copy = source.copy()
+    copy[::3] = rng.integers(0, 256, (14, N_VARIANTS, 32), dtype=np.uint8)
+    copy[5, 2:6] = 0  # an extra
+    a, b = Signature(np.arange(40.0), source), Signature(np.arange(40.0), copy)
+    whole = frame_distances(a, b)
+    monkeypatch.setattr(matcher, "_BLOCK_PAIRS", 7)  # blocks of a frame or less
+    assert (frame_distances(a, b) == whole).all() and (whole <= 36).sum() >= 20

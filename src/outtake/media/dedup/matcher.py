@@ -32,14 +32,16 @@ NO_PAIR = 257  # a distance no threshold reaches
 # A quadrant this close to the same quadrant in half of its clip's other frames is still (the
 # default frame threshold: what would pair it with them).
 STILL_BITS = 36
-# The pairs of variants compared, but quadrants (two by two: frame_distances), in groups that
-# bound the memory of comparing two long clips.
+# The pairs of variants compared, but quadrants (two by two: frame_distances), in groups of
+# 16, and the frame pairs compared at once: together they bound the memory of comparing two
+# long clips (a block's XOR of words is 2^17 frame pairs × 16 × 32 bytes, 64 MB).
 _PAIRS = [
     (a, b)
     for a, b in zip(*np.nonzero(PAIRED), strict=True)
     if a < FIRST_QUADRANT or a >= QUADRANTS.stop
 ]
 _GROUPS = [np.array(_PAIRS[k : k + 16]).T for k in range(0, len(_PAIRS), 16)]
+_BLOCK_PAIRS = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -141,21 +143,25 @@ def words(hashes: np.ndarray) -> np.ndarray:
 
 def frame_distances(a: Signature, b: Signature) -> np.ndarray:
     """(len a, len b) distances: the closest allowed pair of variants of each two frames
-    (NO_PAIR for two extras, which never pair)."""
+    (NO_PAIR for two extras, which never pair), a block of a's frames at a time."""
     wa, wb = words(a.hashes), words(b.hashes)  # (N, V, 4)
     present_a, present_b = a.hashes.any(axis=-1), b.hashes.any(axis=-1)  # absent: all zeros
-    distance = np.full((len(a), len(b)), NO_PAIR, np.int32)
-    for va, vb in _GROUPS:  # absent variants are never close
-        bits = np.bitwise_count(wa[:, None, va] ^ wb[None, :, vb]).sum(-1, dtype=np.uint16)
-        bits[~(present_a[:, None, va] & present_b[None, :, vb])] = NO_PAIR
-        np.minimum(distance, bits.min(-1), out=distance)
-    # Quadrants in the same place: the second-closest pair, of quadrants that move.
-    quarters = np.bitwise_count(wa[:, None, QUADRANTS] ^ wb[None, :, QUADRANTS]).sum(
-        -1, dtype=np.uint16
-    )
+    # Quadrants pair only where they move in their clip.
     moving_a, moving_b = present_a[:, QUADRANTS] & ~a.still, present_b[:, QUADRANTS] & ~b.still
-    quarters[~(moving_a[:, None, :] & moving_b[None, :, :])] = NO_PAIR
-    np.minimum(distance, np.partition(quarters, 1, axis=-1)[..., 1], out=distance)
+    distance = np.full((len(a), len(b)), NO_PAIR, np.int32)
+    rows = max(1, _BLOCK_PAIRS // max(1, len(b)))
+    for start in range(0, len(a), rows):
+        block = slice(start, start + rows)
+        for va, vb in _GROUPS:  # absent variants are never close
+            bits = np.bitwise_count(wa[block, None, va] ^ wb[None, :, vb]).sum(-1, dtype=np.uint16)
+            bits[~(present_a[block, None, va] & present_b[None, :, vb])] = NO_PAIR
+            np.minimum(distance[block], bits.min(-1), out=distance[block])
+        # Quadrants in the same place: the second-closest pair.
+        quarters = np.bitwise_count(wa[block, None, QUADRANTS] ^ wb[None, :, QUADRANTS])
+        quarters = quarters.sum(-1, dtype=np.uint16)
+        quarters[~(moving_a[block, None, :] & moving_b[None, :, :])] = NO_PAIR
+        second = np.partition(quarters, 1, axis=-1)[..., 1]
+        np.minimum(distance[block], second, out=distance[block])
     distance[np.ix_(a.extra, b.extra)] = NO_PAIR
     return distance
 
