@@ -92,7 +92,7 @@ _MIDDLE = {"c97.5": 0.0125, "c92.5": 0.0375, "c87.5": 0.0625, "c82.5": 0.0875}
 # the whole height (what a copy cropped on the left and right shows: compared with full
 # frames), "c90h" down the whole width (a copy cropped so shows it where its source shows c90:
 # compared with that region), and the other way round for a copy cropped top and bottom.
-_AXES = tuple((f"{name}{axis}", name) for name in _CENTRAL for axis in "wh")
+_AXES = tuple((f"{name}{axis}", name, axis) for name in _CENTRAL for axis in "wh")
 # The order is stored (FrameHash rows, lists): new variants go last; frames hashed before
 # the later ones existed have them absent (zeros).
 VARIANTS = (
@@ -100,7 +100,7 @@ VARIANTS = (
     *_CUT,
     *_AS_CENTRAL,
     *_MIDDLE,
-    *(axis for axis, _ in _AXES),
+    *(variant for variant, _, _ in _AXES),
 )
 FIRST_QUADRANT = VARIANTS.index("q_tl")
 # The cuts, halfway and one-axis regions, from here on, are searched for but never indexed
@@ -123,8 +123,8 @@ def _paired() -> np.ndarray:
     for (_, name), variant in zip(_CUTS, _AS_CENTRAL, strict=True):
         paired[index[variant], index[name]] = True
     paired[index["c97.5"], [index[name] for name in _CENTRAL]] = True
-    for axis, name in _AXES:
-        paired[index[axis], [0, index[name]]] = True
+    for variant, name, _ in _AXES:
+        paired[index[variant], [0, index[name]]] = True
     paired |= paired.T
     quadrant = np.arange(FIRST_QUADRANT, FIRST_QUERY_ONLY)
     paired[quadrant, quadrant] = True
@@ -168,7 +168,7 @@ def view_variants(view: PdqView) -> tuple[int, list[bytes]]:
     shape = picture_luma.shape
     central = [central_box(shape, _CENTRAL[name]) for name in VARIANTS[2:FIRST_QUADRANT]]
     middle = [central_box(shape, share) for share in _MIDDLE.values()]
-    axes = [axis_box(shape, _CENTRAL[name], axis[-1]) for axis, name in _AXES]
+    axes = [axis_box(shape, _CENTRAL[name], axis) for _, name, axis in _AXES]
     regions = region_hashes(picture_luma, central + cut_boxes(shape) + middle + axes)
     quadrants = _quadrants(picture_luma)
     return view.quality, [*whole, *regions[: len(central)], *quadrants, *regions[len(central) :]]

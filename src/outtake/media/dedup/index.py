@@ -43,7 +43,6 @@ from outtake.media.dedup.hashes import (
     FIRST_QUADRANT,
     FIRST_QUERY_ONLY,
     PAIRED,
-    QUADRANTS,
     VARIANTS,
     is_sampled,
 )
@@ -128,18 +127,6 @@ def frame_queries(frames: np.ndarray) -> np.ndarray:
         raise ValueError(f"frames must be (N, {len(VARIANTS)}, 32), not {frames.shape}")
     frames[~is_sampled(frames)] = 0  # extras
     return frames.reshape(-1, 32)
-
-
-def is_region(queries: np.ndarray) -> np.ndarray:
-    """Which frame_queries() numbers (or entry ids) are central regions."""
-    variant = np.asarray(queries) % len(VARIANTS)
-    return (variant >= 2) & (variant < FIRST_QUADRANT)
-
-
-def is_quadrant(queries: np.ndarray) -> np.ndarray:
-    """Which frame_queries() numbers (or entry ids) are quadrants."""
-    variant = np.asarray(queries) % len(VARIANTS)
-    return (variant >= QUADRANTS.start) & (variant < QUADRANTS.stop)
 
 
 def is_paired(queries: np.ndarray, ids: np.ndarray) -> np.ndarray:
